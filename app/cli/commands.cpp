@@ -1,0 +1,985 @@
+#include "commands.h"
+
+#include "advparams.h"
+#include "atomicfile.h"
+#include "dataset.h"
+#include "model.h"
+#include "training.h"
+#include "version.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QTextStream>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <unistd.h>
+
+namespace paramlock::cli {
+
+namespace {
+
+using nlohmann::json;
+
+enum ExitCode { Ok = 0, Failed = 1, Usage = 2, Cancelled = 130 };
+
+QTextStream &out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+
+QTextStream &err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+int fail(const std::string &message, int code = Failed)
+{
+    out().flush();
+    err() << "error: " << QString::fromStdString(message) << Qt::endl;
+    return code;
+}
+
+// ---- progress on stderr, Ctrl-C cancels -------------------------------------
+
+class CliProgress : public Progress
+{
+public:
+    explicit CliProgress(bool quiet) : m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) { }
+    ~CliProgress() override { finish(); }
+
+    bool advance(double fraction, const std::string &label) override
+    {
+        if (m_quiet)
+            return !cancelled();
+        const auto now = std::chrono::steady_clock::now();
+        const int percent = int(fraction * 100.0 + 0.5);
+        const bool changedLabel = label != m_label;
+        if (m_tty) {
+            if (now - m_last > std::chrono::milliseconds(200) || percent == 100 || changedLabel) {
+                err() << "\r[" << qSetFieldWidth(3) << percent << qSetFieldWidth(0) << "%] "
+                      << QString::fromStdString(label) << "\x1b[K";
+                err().flush();
+                m_last = now;
+                m_open = true;
+            }
+        } else if (changedLabel || percent >= m_lastPercent + 25) {
+            err() << "[" << percent << "%] " << QString::fromStdString(label) << Qt::endl;
+            m_lastPercent = percent;
+        }
+        m_label = label;
+        return !cancelled();
+    }
+
+    void finish()
+    {
+        if (m_open) {
+            err() << "\r\x1b[K";
+            err().flush();
+            m_open = false;
+        }
+        m_label.clear();
+        m_lastPercent = -100;
+    }
+
+private:
+    bool m_quiet;
+    bool m_tty;
+    bool m_open = false;
+    int m_lastPercent = -100;
+    std::string m_label;
+    std::chrono::steady_clock::time_point m_last {};
+};
+
+CliProgress *g_activeProgress = nullptr;
+
+extern "C" void onInterrupt(int)
+{
+    if (g_activeProgress)
+        g_activeProgress->cancel();
+}
+
+struct ProgressScope
+{
+    explicit ProgressScope(CliProgress &p)
+    {
+        g_activeProgress = &p;
+        std::signal(SIGINT, onInterrupt);
+    }
+    ~ProgressScope()
+    {
+        std::signal(SIGINT, SIG_DFL);
+        g_activeProgress = nullptr;
+    }
+};
+
+// ---- option helpers -----------------------------------------------------------
+
+const QCommandLineOption kModel({QStringLiteral("m"), QStringLiteral("model")},
+    QStringLiteral("Model file (TorchScript or ParamLock zoo checkpoint)."), QStringLiteral("FILE"));
+const QCommandLineOption kData({QStringLiteral("d"), QStringLiteral("data")},
+    QStringLiteral(
+        "Dataset folder (IDX, CIFAR-10 binary, GTSRB, image folder) or 'fashion-mnist' for the Debian package's copy."),
+    QStringLiteral("PATH"));
+const QCommandLineOption kSeed(
+    QStringLiteral("seed"), QStringLiteral("Random seed (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
+const QCommandLineOption kInputMean(QStringLiteral("input-mean"),
+    QStringLiteral("Per-channel input mean for models without ParamLock metadata, comma-separated (default: none)."),
+    QStringLiteral("LIST"));
+const QCommandLineOption kInputStd(QStringLiteral("input-std"),
+    QStringLiteral("Per-channel input std for models without ParamLock metadata, comma-separated (default: none)."),
+    QStringLiteral("LIST"));
+const QCommandLineOption kNumClasses(QStringLiteral("num-classes"),
+    QStringLiteral("Class count for models without ParamLock metadata (default: the dataset's)."), QStringLiteral("N"));
+const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
+const QCommandLineOption kQuiet(
+    {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
+const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
+    QStringLiteral("N"), QStringLiteral("0"));
+const QCommandLineOption kEvalSamples(QStringLiteral("eval-samples"),
+    QStringLiteral("Evaluate on the first N test images only (default: all)."), QStringLiteral("N"),
+    QStringLiteral("0"));
+
+struct Parsed
+{
+    QCommandLineParser parser;
+    bool ok = false;
+    int exitCode = Usage;
+};
+
+bool parse(QCommandLineParser &parser, const QStringList &args, const QString &description,
+    const QList<QCommandLineOption> &options, int &exitCode)
+{
+    parser.setApplicationDescription(description);
+    parser.addHelpOption();
+    parser.addOptions(options);
+    if (!parser.parse(args)) {
+        exitCode = fail(parser.errorText().toStdString() + " (see --help)", Usage);
+        return false;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        out() << parser.helpText();
+        exitCode = Ok;
+        return false;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        exitCode =
+            fail("unexpected argument " + parser.positionalArguments().first().toStdString() + " (see --help)", Usage);
+        return false;
+    }
+    return true;
+}
+
+bool toInt64(const QString &text, int64_t &value)
+{
+    bool ok = false;
+    value = text.toLongLong(&ok);
+    return ok;
+}
+
+std::optional<std::string> number(const QCommandLineParser &p, const QCommandLineOption &o, double &value)
+{
+    if (!p.isSet(o))
+        return std::nullopt;
+    bool ok = false;
+    value = p.value(o).toDouble(&ok);
+    if (!ok)
+        return "--" + o.names().last().toStdString() + " expects a number, got \"" + p.value(o).toStdString() + "\"";
+    return std::nullopt;
+}
+
+std::optional<std::string> integer(const QCommandLineParser &p, const QCommandLineOption &o, int64_t &value)
+{
+    if (!p.isSet(o) && o.defaultValues().isEmpty())
+        return std::nullopt;
+    if (!toInt64(p.value(o), value))
+        return "--" + o.names().last().toStdString() + " expects a whole number, got \"" + p.value(o).toStdString()
+            + "\"";
+    return std::nullopt;
+}
+
+Expected<std::vector<float>> floatList(const QString &text, const char *flag)
+{
+    std::vector<float> values;
+    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        values.push_back(part.trimmed().toFloat(&ok));
+        if (!ok)
+            return Error {
+                std::string("--") + flag + " expects comma-separated numbers, got \"" + text.toStdString() + "\""};
+    }
+    return values;
+}
+
+void applyThreads(const QCommandLineParser &p)
+{
+    int64_t threads = 0;
+    if (!integer(p, kThreads, threads))
+        configureThreads(int(threads));
+}
+
+Expected<Model> openModel(const QCommandLineParser &p)
+{
+    if (!p.isSet(kModel))
+        return Error {"--model is required"};
+    return Model::load(p.value(kModel).toStdString());
+}
+
+/** Fills in what a model without metadata lacks, from the flags and the dataset. */
+Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const Dataset *data)
+{
+    ModelMetadata meta = model.metadata();
+    if (p.isSet(kInputMean)) {
+        auto v = floatList(p.value(kInputMean), "input-mean");
+        if (!v)
+            return Error {v.error()};
+        meta.normalization.mean = *v;
+    }
+    if (p.isSet(kInputStd)) {
+        auto v = floatList(p.value(kInputStd), "input-std");
+        if (!v)
+            return Error {v.error()};
+        for (float s : *v)
+            if (!(s > 0.0f))
+                return Error {"--input-std values must be positive"};
+        meta.normalization.std = *v;
+    }
+    if (p.isSet(kNumClasses)) {
+        int64_t n = 0;
+        if (!toInt64(p.value(kNumClasses), n) || n < 2)
+            return Error {"--num-classes expects a whole number >= 2"};
+        meta.classCount = int(n);
+    }
+    if (data) {
+        if (!meta.hasInputShape()) {
+            meta.channels = data->channels;
+            meta.height = data->height;
+            meta.width = data->width;
+        }
+        if (meta.classCount == 0)
+            meta.classCount = data->classCount;
+        if (meta.classNames.empty())
+            meta.classNames = data->classNames;
+        if (meta.dataset.empty())
+            meta.dataset = data->name;
+    }
+    model.setMetadata(meta);
+    return {};
+}
+
+Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress)
+{
+    if (!p.isSet(kData))
+        return Error {"--data is required"};
+    progress.advance(0.0, split == Split::Train ? "reading the training split" : "reading the test split");
+    auto data = loadDataset(p.value(kData).toStdString(), split);
+    progress.finish();
+    return data;
+}
+
+QString percent(double fraction)
+{
+    return QString::number(fraction * 100.0, 'f', 2) + QLatin1Char('%');
+}
+
+QString joined(const std::vector<std::string> &items)
+{
+    QStringList list;
+    for (const auto &s : items)
+        list << QString::fromStdString(s);
+    return list.join(QStringLiteral(", "));
+}
+
+// ---- info ------------------------------------------------------------------------
+
+int cmdInfo(const QStringList &args)
+{
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("Lists a model's conv/FC layers with shapes, parameter counts and weight ranges."),
+            {kModel, kJson}, code))
+        return code;
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    const auto layers = model->layers();
+    const ModelMetadata &m = model->metadata();
+    if (p.isSet(kJson)) {
+        json j;
+        j["model"] = p.value(kModel).toStdString();
+        j["format"] = model->isTorchScript() ? "torchscript" : "zoo";
+        j["architecture"] = m.architecture;
+        j["n_params"] = model->parameterCount();
+        j["fingerprint"] = model->fingerprint();
+        j["input_shape"] = {m.channels, m.height, m.width};
+        j["num_classes"] = m.classCount;
+        j["mean"] = m.normalization.mean;
+        j["std"] = m.normalization.std;
+        json list = json::array();
+        for (const auto &l : layers)
+            list.push_back({{"name", l.name}, {"kind", l.kind}, {"shape", l.shape}, {"count", l.count}, {"min", l.min},
+                {"max", l.max}, {"mean", l.mean}, {"std", l.std}});
+        j["layers"] = list;
+        if (!m.trainingRecord.empty())
+            j["training"] = json::parse(m.trainingRecord, nullptr, false);
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+        return Ok;
+    }
+    out() << "Model:        " << p.value(kModel) << "\n"
+          << "Format:       " << (model->isTorchScript() ? "TorchScript" : "ParamLock zoo checkpoint") << " ("
+          << QString::fromStdString(m.architecture) << ")\n"
+          << "Parameters:   " << model->parameterCount() << "\n"
+          << "Conv/FC:      " << layers.size() << " layers\n"
+          << "Input:        "
+          << (m.hasInputShape() ? QStringLiteral("%1x%2x%3").arg(m.channels).arg(m.height).arg(m.width)
+                                : QStringLiteral("unknown (pass --data when locking)"))
+          << ", " << (m.classCount ? QString::number(m.classCount) : QStringLiteral("unknown")) << " classes\n"
+          << "Fingerprint:  " << QString::fromStdString(model->fingerprint()) << "\n\n";
+    out() << QStringLiteral("%1  %2  %3  %4  %5  %6  %7  %8\n")
+                 .arg(QStringLiteral("#"), 3)
+                 .arg(QStringLiteral("layer"), -28)
+                 .arg(QStringLiteral("kind"), -6)
+                 .arg(QStringLiteral("shape"), -16)
+                 .arg(QStringLiteral("params"), 9)
+                 .arg(QStringLiteral("min"), 10)
+                 .arg(QStringLiteral("max"), 10)
+                 .arg(QStringLiteral("std"), 9);
+    int i = 0;
+    for (const auto &l : layers) {
+        QStringList shape;
+        for (auto s : l.shape)
+            shape << QString::number(s);
+        out() << QStringLiteral("%1  %2  %3  %4  %5  %6  %7  %8\n")
+                     .arg(i++, 3)
+                     .arg(QString::fromStdString(l.name), -28)
+                     .arg(QString::fromStdString(l.kind), -6)
+                     .arg(shape.join(QLatin1Char('x')), -16)
+                     .arg(l.count, 9)
+                     .arg(double(l.min), 10, 'f', 5)
+                     .arg(double(l.max), 10, 'f', 5)
+                     .arg(l.std, 9, 'f', 5);
+    }
+    return Ok;
+}
+
+// ---- train -----------------------------------------------------------------------
+
+int cmdTrain(const QStringList &args)
+{
+    const QCommandLineOption arch(QStringLiteral("arch"),
+        QStringLiteral("Zoo architecture: lenet5, densenet-fmnist, resnet56, alexnet-gtsrb, linear."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption outFile(
+        {QStringLiteral("o"), QStringLiteral("out")}, QStringLiteral("Checkpoint to write."), QStringLiteral("FILE"));
+    const QCommandLineOption epochs(
+        QStringLiteral("epochs"), QStringLiteral("Epochs (default: the paper's recipe)."), QStringLiteral("N"));
+    const QCommandLineOption lr(
+        QStringLiteral("lr"), QStringLiteral("Learning rate (default: the paper's recipe)."), QStringLiteral("X"));
+    const QCommandLineOption batch(
+        QStringLiteral("batch-size"), QStringLiteral("Batch size (default 128)."), QStringLiteral("N"));
+    const QCommandLineOption optimizer(QStringLiteral("optimizer"),
+        QStringLiteral("sgd or adam (default: the paper's recipe)."), QStringLiteral("NAME"));
+    const QCommandLineOption limit(
+        QStringLiteral("limit"), QStringLiteral("Train on the first N samples only."), QStringLiteral("N"));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args, QStringLiteral("Trains a zoo model with the AdvParams paper's recipe and writes a checkpoint."),
+            {arch, kData, outFile, epochs, lr, batch, optimizer, limit, kSeed, kThreads, kQuiet, kJson}, code))
+        return code;
+    applyThreads(p);
+    if (!p.isSet(arch) || !p.isSet(outFile))
+        return fail("--arch, --data and --out are required", Usage);
+    const std::string architecture = p.value(arch).toStdString();
+    TrainOptions options = TrainOptions::paperRecipe(architecture);
+    int64_t value = 0;
+    double real = 0.0;
+    for (auto *o : {&epochs, &batch, &limit, &kSeed})
+        if (auto e = integer(p, *o, value))
+            return fail(*e, Usage);
+    if (p.isSet(epochs))
+        options.epochs = int(p.value(epochs).toLongLong());
+    if (p.isSet(batch))
+        options.batchSize = int(p.value(batch).toLongLong());
+    if (p.isSet(limit))
+        options.limit = p.value(limit).toLongLong();
+    options.seed = p.value(kSeed).toULongLong();
+    if (auto e = number(p, lr, real))
+        return fail(*e, Usage);
+    if (p.isSet(lr))
+        options.learningRate = real;
+    if (p.isSet(optimizer))
+        options.optimizer = p.value(optimizer).toStdString();
+
+    CliProgress progress(p.isSet(kQuiet));
+    auto trainSet = openData(p, Split::Train, progress);
+    if (!trainSet)
+        return fail(trainSet.error());
+    auto testSet = openData(p, Split::Test, progress);
+    if (!testSet)
+        return fail(testSet.error());
+    ModelMetadata meta;
+    meta.dataset = trainSet->name;
+    meta.channels = trainSet->channels;
+    meta.height = trainSet->height;
+    meta.width = trainSet->width;
+    meta.classCount = trainSet->classCount;
+    meta.classNames = trainSet->classNames;
+    meta.normalization = trainSet->normalization;
+    auto model = Model::create(architecture, meta, options.seed);
+    if (!model)
+        return fail(model.error());
+    if (!p.isSet(kQuiet))
+        err() << "Training " << QString::fromStdString(architecture) << " (" << model->parameterCount()
+              << " parameters) on " << trainSet->size() << " images, " << options.epochs << " epochs, " << threadCount()
+              << " threads" << Qt::endl;
+    ProgressScope scope(progress);
+    auto report = train(*model, *trainSet, &*testSet, options, progress);
+    progress.finish();
+    if (!report)
+        return fail(report.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
+    const double accuracy = report->epochs.back().testAccuracy;
+    json record = {{"command", args.join(QLatin1Char(' ')).toStdString()}, {"architecture", architecture},
+        {"dataset", trainSet->name}, {"epochs", options.epochs}, {"optimizer", options.optimizer},
+        {"learning_rate", options.learningRate}, {"batch_size", options.batchSize}, {"seed", options.seed},
+        {"test_accuracy", accuracy}, {"seconds", report->seconds}, {"paramlock", PARAMLOCK_VERSION}};
+    meta.trainingRecord = record.dump();
+    model->setMetadata(meta);
+    if (auto saved = model->save(p.value(outFile).toStdString()); !saved)
+        return fail(saved.error());
+    if (p.isSet(kJson)) {
+        json epochsJson = json::array();
+        for (const auto &e : report->epochs)
+            epochsJson.push_back({{"epoch", e.epoch}, {"train_loss", e.trainLoss}, {"train_accuracy", e.trainAccuracy},
+                {"test_accuracy", e.testAccuracy}, {"seconds", e.seconds}});
+        record["history"] = epochsJson;
+        out() << QString::fromStdString(record.dump(2)) << Qt::endl;
+    } else {
+        for (const auto &e : report->epochs)
+            out() << "epoch " << e.epoch << ": loss " << QString::number(e.trainLoss, 'f', 4) << ", train "
+                  << percent(e.trainAccuracy) << ", test " << percent(e.testAccuracy) << ", "
+                  << QString::number(e.seconds, 'f', 1) << " s\n";
+        out() << "Wrote " << p.value(outFile) << " (test accuracy " << percent(accuracy) << ")" << Qt::endl;
+    }
+    return Ok;
+}
+
+// ---- evaluate --------------------------------------------------------------------
+
+int cmdEvaluate(const QStringList &args)
+{
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args, QStringLiteral("Measures a model's accuracy on a dataset's test split."),
+            {kModel, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson}, code))
+        return code;
+    applyThreads(p);
+    int64_t limit = 0;
+    if (auto e = integer(p, kEvalSamples, limit))
+        return fail(*e, Usage);
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    CliProgress progress(p.isSet(kQuiet));
+    auto test = openData(p, Split::Test, progress);
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*test); !ok)
+        return fail(ok.error(), Usage);
+    ProgressScope scope(progress);
+    EvaluationOptions options;
+    options.limit = limit;
+    auto eval = evaluate(*model, *test, options, &progress);
+    progress.finish();
+    if (!eval)
+        return fail(eval.error());
+    if (p.isSet(kJson))
+        out() << QString::fromStdString(json {{"accuracy", eval->accuracy}, {"correct", eval->correct},
+            {"total", eval->total}, {"mean_loss", eval->meanLoss},
+            {"seconds", eval->seconds}}.dump(2))
+              << Qt::endl;
+    else
+        out() << "Accuracy: " << percent(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"
+              << Qt::endl;
+    return Ok;
+}
+
+// ---- lock ------------------------------------------------------------------------
+
+struct LockFlags
+{
+    QCommandLineOption outModel {
+        QStringLiteral("out-model"), QStringLiteral("Locked model to write."), QStringLiteral("FILE")};
+    QCommandLineOption outKey {
+        QStringLiteral("out-key"), QStringLiteral("Secret key to write (JSON)."), QStringLiteral("FILE")};
+    QCommandLineOption mode {QStringLiteral("mode"), QStringLiteral("Encryption mode: paper (AdvParams Algorithm 1)."),
+        QStringLiteral("MODE"), QStringLiteral("paper")};
+    QCommandLineOption layers {QStringLiteral("layers"),
+        QStringLiteral("Layers to encrypt, comma-separated (names from 'info')."), QStringLiteral("LIST")};
+    QCommandLineOption randomLayers {QStringLiteral("random-layers"),
+        QStringLiteral("Encrypt K conv/FC layers drawn with the seed (default 6, the paper's Fashion-MNIST setting)."),
+        QStringLiteral("K")};
+    QCommandLineOption samples {QStringLiteral("samples"),
+        QStringLiteral("Encryption-set size N, drawn from the training split (default 300)."), QStringLiteral("N"),
+        QStringLiteral("300")};
+    QCommandLineOption balanced {
+        QStringLiteral("class-balanced"), QStringLiteral("Draw the encryption set evenly from every class.")};
+    QCommandLineOption theta {QStringLiteral("theta"),
+        QStringLiteral("Step factor: each step moves a weight by theta x its layer's range (default 0.07)."),
+        QStringLiteral("X"), QStringLiteral("0.07")};
+    QCommandLineOption alpha {QStringLiteral("alpha"),
+        QStringLiteral("Clip margin: weights stay alpha x range inside the layer's min/max (default 0.05)."),
+        QStringLiteral("X"), QStringLiteral("0.05")};
+    QCommandLineOption tLoss {QStringLiteral("t-loss"),
+        QStringLiteral("Stop once the encryption-set loss exceeds this (default 15)."), QStringLiteral("X"),
+        QStringLiteral("15")};
+    QCommandLineOption maxIter {QStringLiteral("max-iter"),
+        QStringLiteral("Iteration budget I per layer (default 18)."), QStringLiteral("N"), QStringLiteral("18")};
+    QCommandLineOption batch {QStringLiteral("batch-size"),
+        QStringLiteral("Encryption-set chunk size for forward/backward (default 100)."), QStringLiteral("N"),
+        QStringLiteral("100")};
+
+    QList<QCommandLineOption> all() const
+    {
+        return {outModel, outKey, mode, layers, randomLayers, samples, balanced, theta, alpha, tLoss, maxIter, batch};
+    }
+
+    std::optional<std::string> read(const QCommandLineParser &p, LockOptions &o) const
+    {
+        LockSettings &s = o.settings;
+        s.mode = p.value(mode).toStdString();
+        int64_t v = 0;
+        for (auto *opt : {&samples, &maxIter, &batch, &kSeed})
+            if (auto e = integer(p, *opt, v))
+                return e;
+        s.samples = p.value(samples).toLongLong();
+        s.maxIterations = int(p.value(maxIter).toLongLong());
+        o.batchSize = int(p.value(batch).toLongLong());
+        s.seed = p.value(kSeed).toULongLong();
+        s.classBalanced = p.isSet(balanced);
+        for (auto [opt, target] : {std::pair {&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold}}) {
+            bool ok = false;
+            *target = p.value(*opt).toDouble(&ok);
+            if (!ok)
+                return "--" + opt->names().first().toStdString() + " expects a number";
+        }
+        if (p.isSet(layers) && p.isSet(randomLayers))
+            return std::string("give either --layers or --random-layers, not both");
+        if (p.isSet(layers)) {
+            for (const QString &l : p.value(layers).split(QLatin1Char(','), Qt::SkipEmptyParts))
+                s.layers.push_back(l.trimmed().toStdString());
+            if (s.layers.empty())
+                return std::string("--layers is empty: name at least one conv/FC layer");
+        } else {
+            s.randomLayers = 6;
+            if (p.isSet(randomLayers)) {
+                if (!toInt64(p.value(randomLayers), v) || v < 1)
+                    return std::string("--random-layers expects a whole number >= 1");
+                s.randomLayers = int(v);
+            }
+        }
+        if (s.samples < 1)
+            return std::string("--samples must be at least 1");
+        if (o.batchSize < 1)
+            return std::string("--batch-size must be at least 1");
+        return std::nullopt;
+    }
+};
+
+json lockJson(const LockResult &r, const Model &model)
+{
+    return {{"n_encrypted", r.encryptedCount()}, {"n_params", model.parameterCount()},
+        {"proportion", double(r.encryptedCount()) / double(model.parameterCount())}, {"iterations", r.iterations},
+        {"initial_loss", r.initialLoss}, {"final_loss", r.finalLoss}, {"reached_threshold", r.reachedThreshold},
+        {"seconds", r.seconds}, {"layers", r.key.settings.layers}, {"notes", r.notes}, {"threads", threadCount()}};
+}
+
+void printLockSummary(const LockResult &r, const Model &model)
+{
+    out() << "Encrypted layers:  " << joined(r.key.settings.layers) << "\n"
+          << "Iterations:        " << r.iterations << " (loss " << QString::number(r.initialLoss, 'f', 3) << " -> "
+          << QString::number(r.finalLoss, 'f', 3) << (r.reachedThreshold ? ", T_loss reached" : ", T_loss not reached")
+          << ")\n"
+          << "Encrypted weights: " << r.encryptedCount() << " of " << model.parameterCount() << " ("
+          << QString::number(100.0 * double(r.encryptedCount()) / double(model.parameterCount()), 'f', 5) << "%)\n"
+          << "Lock time:         " << QString::number(r.seconds, 'f', 2) << " s\n";
+    for (const auto &n : r.notes)
+        out() << "Note:              " << QString::fromStdString(n) << "\n";
+}
+
+struct LockRun
+{
+    Model model;
+    Dataset test;
+    LockResult result;
+    double accuracyBefore = -1.0;
+    double accuracyAfter = -1.0;
+};
+
+/** Shared by lock and demo: sample D_e, evaluate, lock, evaluate. */
+Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const LockOptions &options,
+    int64_t evalLimit, CliProgress &progress)
+{
+    SamplingOptions sampling;
+    sampling.count = options.settings.samples;
+    sampling.seed = options.settings.seed;
+    sampling.classBalanced = options.settings.classBalanced;
+    auto indices = sampleIndices(train, sampling);
+    if (!indices)
+        return Error {indices.error()};
+    const Dataset encryptionSet = train.subset(*indices);
+    LockRun run {model, std::move(test), {}, -1.0, -1.0};
+    EvaluationOptions eval;
+    eval.limit = evalLimit;
+    ProgressScope scope(progress);
+    auto before = evaluate(run.model, run.test, eval, &progress);
+    progress.finish();
+    if (!before)
+        return Error {before.error()};
+    run.accuracyBefore = before->accuracy;
+    auto locked = lockModel(run.model, encryptionSet, options, progress);
+    progress.finish();
+    if (!locked)
+        return Error {locked.error()};
+    run.result = std::move(*locked);
+    auto after = evaluate(run.result.locked, run.test, eval, &progress);
+    progress.finish();
+    if (!after)
+        return Error {after.error()};
+    run.accuracyAfter = after->accuracy;
+    return run;
+}
+
+int cmdLock(const QStringList &args)
+{
+    LockFlags flags;
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {
+        kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson};
+    options += flags.all();
+    if (!parse(p, args, QStringLiteral("Locks a model with AdvParams: writes the locked model and the secret key."),
+            options, code))
+        return code;
+    applyThreads(p);
+    if (!p.isSet(flags.outModel) || !p.isSet(flags.outKey))
+        return fail("--out-model and --out-key are required", Usage);
+    LockOptions lockOptions;
+    if (auto e = flags.read(p, lockOptions))
+        return fail(*e, Usage);
+    int64_t evalLimit = 0;
+    if (auto e = integer(p, kEvalSamples, evalLimit))
+        return fail(*e, Usage);
+    const std::string modelPath = p.value(kModel).toStdString();
+    const std::string outModel = p.value(flags.outModel).toStdString();
+    const std::string outKey = p.value(flags.outKey).toStdString();
+    if (samePath(outModel, outKey))
+        return fail("--out-model and --out-key name the same file", Usage);
+    for (const auto &o : {outModel, outKey})
+        if (samePath(o, modelPath))
+            return fail("refusing to overwrite the input model " + modelPath + "; choose another output path", Usage);
+
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    CliProgress progress(p.isSet(kQuiet));
+    auto train = openData(p, Split::Train, progress);
+    if (!train)
+        return fail(train.error());
+    auto test = openData(p, Split::Test, progress);
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*train); !ok)
+        return fail(ok.error(), Usage);
+
+    auto run = runLock(*model, *train, std::move(*test), lockOptions, evalLimit, progress);
+    if (!run)
+        return fail(run.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
+    const std::vector<std::string> inputs = {modelPath, p.value(kData).toStdString()};
+    if (auto saved = run->result.locked.save(outModel, inputs); !saved)
+        return fail(saved.error());
+    if (auto saved = run->result.key.save(outKey, inputs); !saved)
+        return fail(saved.error());
+
+    if (p.isSet(kJson)) {
+        json j = lockJson(run->result, run->result.locked);
+        j["accuracy_before"] = run->accuracyBefore;
+        j["accuracy_after"] = run->accuracyAfter;
+        j["out_model"] = outModel;
+        j["out_key"] = outKey;
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+    } else {
+        printLockSummary(run->result, run->result.locked);
+        out() << "Accuracy before:   " << percent(run->accuracyBefore) << "\n"
+              << "Accuracy locked:   " << percent(run->accuracyAfter) << "\n"
+              << "Wrote " << QString::fromStdString(outModel) << " and " << QString::fromStdString(outKey)
+              << " (keep the key secret)" << Qt::endl;
+    }
+    return Ok;
+}
+
+// ---- unlock / verify ----------------------------------------------------------------
+
+const QCommandLineOption kKey(
+    {QStringLiteral("k"), QStringLiteral("key")}, QStringLiteral("Secret key file."), QStringLiteral("FILE"));
+
+int cmdUnlock(const QStringList &args)
+{
+    const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
+        QStringLiteral("Unlocked model to write."), QStringLiteral("FILE"));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args, QStringLiteral("Restores the original model from a locked model and its key (bit for bit)."),
+            {kModel, kKey, outFile, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson},
+            code))
+        return code;
+    applyThreads(p);
+    if (!p.isSet(kKey) || !p.isSet(outFile))
+        return fail("--model, --key and --out are required", Usage);
+    int64_t evalLimit = 0;
+    if (auto e = integer(p, kEvalSamples, evalLimit))
+        return fail(*e, Usage);
+    const std::string outPath = p.value(outFile).toStdString();
+    const std::vector<std::string> inputs = {p.value(kModel).toStdString(), p.value(kKey).toStdString()};
+    for (const auto &in : inputs)
+        if (samePath(outPath, in))
+            return fail("refusing to overwrite the input file " + in + "; choose another output path", Usage);
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    auto key = SecretKey::load(p.value(kKey).toStdString());
+    if (!key)
+        return fail(key.error());
+    const auto start = std::chrono::steady_clock::now();
+    auto restored = unlockModel(*model, *key);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!restored)
+        return fail(restored.error() + "; nothing was written");
+    double accuracy = -1.0;
+    if (p.isSet(kData)) {
+        CliProgress progress(p.isSet(kQuiet));
+        auto test = openData(p, Split::Test, progress);
+        if (!test)
+            return fail(test.error());
+        if (auto ok = completeMetadata(*restored, p, &*test); !ok)
+            return fail(ok.error(), Usage);
+        EvaluationOptions eval;
+        eval.limit = evalLimit;
+        ProgressScope scope(progress);
+        auto result = evaluate(*restored, *test, eval, &progress);
+        progress.finish();
+        if (!result)
+            return fail(result.error());
+        accuracy = result->accuracy;
+    }
+    if (auto saved = restored->save(outPath, inputs); !saved)
+        return fail(saved.error());
+    const bool match = restored->fingerprint() == key->originalFingerprint;
+    if (p.isSet(kJson)) {
+        json j = {{"fingerprint_match", match}, {"fingerprint", restored->fingerprint()},
+            {"n_entries", key->entries.size()}, {"seconds", seconds}, {"out", outPath}};
+        j["accuracy"] = accuracy >= 0.0 ? json(accuracy) : json(nullptr);
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+    } else {
+        out() << "Unlocked " << key->entries.size() << " weights; fingerprint "
+              << (match ? "matches the original" : "DOES NOT match") << "\n";
+        if (accuracy >= 0.0)
+            out() << "Accuracy:          " << percent(accuracy) << "\n";
+        out() << "Wrote " << QString::fromStdString(outPath) << Qt::endl;
+    }
+    return match ? Ok : Failed;
+}
+
+int cmdVerify(const QStringList &args)
+{
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args, QStringLiteral("Tells whether a key fits a model (exit 0) or why not (exit 1)."),
+            {kModel, kKey, kJson}, code))
+        return code;
+    if (!p.isSet(kKey))
+        return fail("--model and --key are required", Usage);
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    auto key = SecretKey::load(p.value(kKey).toStdString());
+    if (!key)
+        return fail(key.error());
+    const KeyFit fit = checkKey(*model, *key);
+    static const std::map<KeyFit::State, const char *> names = {{KeyFit::State::Fits, "fits"},
+        {KeyFit::State::AlreadyUnlocked, "already-unlocked"}, {KeyFit::State::OtherModel, "other-model"},
+        {KeyFit::State::BadEntries, "bad-entries"}};
+    if (p.isSet(kJson))
+        out() << QString::fromStdString(json {{"fits", fit.fits()}, {"state", names.at(fit.state)},
+            {"message", fit.message}, {"model_fingerprint", fit.modelFingerprint},
+            {"key_locked_fingerprint", key->lockedFingerprint}, {"key_original_fingerprint", key->originalFingerprint},
+            {"n_entries",
+                key->entries.size()}}.dump(2))
+              << Qt::endl;
+    else
+        out() << QString::fromStdString(fit.message) << Qt::endl;
+    return fit.fits() ? Ok : Failed;
+}
+
+// ---- demo --------------------------------------------------------------------------
+
+QString findDemoModel()
+{
+    const QString name = QStringLiteral("models/lenet5-fmnist.pt");
+    QStringList dirs;
+    const QByteArray env = qgetenv("PARAMLOCK_RESOURCES");
+    if (!env.isEmpty())
+        dirs << QString::fromLocal8Bit(env);
+    dirs << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/paramlock")
+         << QStringLiteral(PARAMLOCK_INSTALLED_RESOURCES_DIR) << QStringLiteral(PARAMLOCK_RESOURCES_DIR);
+    for (const QString &d : dirs)
+        if (QFileInfo::exists(d + QLatin1Char('/') + name))
+            return QDir::cleanPath(d + QLatin1Char('/') + name);
+    return {};
+}
+
+int cmdDemo(const QStringList &args)
+{
+    LockFlags flags;
+    const QCommandLineOption outDir(QStringLiteral("out-dir"),
+        QStringLiteral("Folder for the locked model and key (default: paramlock-demo)."), QStringLiteral("DIR"),
+        QStringLiteral("paramlock-demo"));
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {kModel, kData, kSeed, kEvalSamples, kThreads, kQuiet, kJson, outDir};
+    options += flags.all();
+    if (!parse(p, args,
+            QStringLiteral(
+                "Locks the shipped LeNet-5 on real Fashion-MNIST with the paper's settings, then unlocks it."),
+            options, code))
+        return code;
+    applyThreads(p);
+    LockOptions lockOptions;
+    if (auto e = flags.read(p, lockOptions))
+        return fail(*e, Usage);
+    int64_t evalLimit = 0;
+    if (auto e = integer(p, kEvalSamples, evalLimit))
+        return fail(*e, Usage);
+    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : findDemoModel();
+    if (modelPath.isEmpty())
+        return fail("the shipped demo model (models/lenet5-fmnist.pt) was not found; set PARAMLOCK_RESOURCES");
+    const std::string dataPath = p.isSet(kData) ? p.value(kData).toStdString() : std::string("fashion-mnist");
+
+    const bool quiet = p.isSet(kQuiet);
+    if (!quiet && !p.isSet(kJson))
+        out() << "ParamLock demo: locking " << modelPath << " on " << QString::fromStdString(dataPath)
+              << " with AdvParams (" << QString::fromStdString(lockOptions.settings.mode)
+              << " mode, N=" << lockOptions.settings.samples << ", I=" << lockOptions.settings.maxIterations
+              << ", T_loss=" << lockOptions.settings.lossThreshold << ", theta=" << lockOptions.settings.theta
+              << ", alpha=" << lockOptions.settings.alpha << ", seed " << lockOptions.settings.seed << ")\n"
+              << Qt::endl;
+    auto model = Model::load(modelPath.toStdString());
+    if (!model)
+        return fail(model.error());
+    CliProgress progress(quiet);
+    progress.advance(0.0, "reading " + dataPath);
+    auto train = loadDataset(dataPath, Split::Train);
+    if (!train)
+        return fail(train.error());
+    auto test = loadDataset(dataPath, Split::Test);
+    progress.finish();
+    if (!test)
+        return fail(test.error());
+    auto run = runLock(*model, *train, std::move(*test), lockOptions, evalLimit, progress);
+    if (!run)
+        return fail(run.error(), progress.cancelled() ? Cancelled : Failed);
+    auto restored = unlockModel(run->result.locked, run->result.key);
+    if (!restored)
+        return fail(restored.error());
+    EvaluationOptions eval;
+    eval.limit = evalLimit;
+    auto unlocked = evaluate(*restored, run->test, eval, &progress);
+    progress.finish();
+    if (!unlocked)
+        return fail(unlocked.error());
+    const bool match = restored->fingerprint() == run->result.key.originalFingerprint
+        && restored->fingerprint() == model->fingerprint();
+
+    const QDir dir(p.value(outDir));
+    if (!dir.exists() && !QDir().mkpath(dir.path()))
+        return fail("cannot create the output folder " + dir.path().toStdString());
+    const std::string lockedPath = dir.filePath(QStringLiteral("locked-model.pt")).toStdString();
+    const std::string keyPath = dir.filePath(QStringLiteral("secret-key.json")).toStdString();
+    const std::vector<std::string> inputs = {modelPath.toStdString()};
+    if (auto saved = run->result.locked.save(lockedPath, inputs); !saved)
+        return fail(saved.error());
+    if (auto saved = run->result.key.save(keyPath, inputs); !saved)
+        return fail(saved.error());
+
+    if (p.isSet(kJson)) {
+        json j = lockJson(run->result, run->result.locked);
+        j["accuracy_before"] = run->accuracyBefore;
+        j["accuracy_after"] = run->accuracyAfter;
+        j["accuracy_unlocked"] = unlocked->accuracy;
+        j["fingerprint_match"] = match;
+        j["test_samples"] = unlocked->total;
+        j["out_model"] = lockedPath;
+        j["out_key"] = keyPath;
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+    } else {
+        printLockSummary(run->result, run->result.locked);
+        out() << "\nTest accuracy on " << unlocked->total << " Fashion-MNIST test images:\n"
+              << "  original model   " << percent(run->accuracyBefore) << "\n"
+              << "  locked model     " << percent(run->accuracyAfter)
+              << "   (random guess: " << percent(1.0 / double(std::max(1, run->test.classCount))) << ")\n"
+              << "  unlocked model   " << percent(unlocked->accuracy) << "   (fingerprint "
+              << (match ? "matches the original bit for bit" : "DOES NOT match") << ")\n\n"
+              << "Wrote " << QString::fromStdString(lockedPath) << " and " << QString::fromStdString(keyPath)
+              << Qt::endl;
+    }
+    return match ? Ok : Failed;
+}
+
+struct Command
+{
+    const char *name;
+    const char *summary;
+    std::function<int(const QStringList &)> run;
+};
+
+const std::vector<Command> &commands()
+{
+    static const std::vector<Command> list = {
+        {"demo", "lock and unlock the shipped model on real Fashion-MNIST (paper settings)", cmdDemo},
+        {"info", "list a model's conv/FC layers, shapes, parameter counts and weight ranges", cmdInfo},
+        {"train", "train a zoo model with the paper's recipe", cmdTrain},
+        {"evaluate", "measure test accuracy", cmdEvaluate},
+        {"lock", "lock a model: write the locked model and the secret key", cmdLock},
+        {"unlock", "restore the original model with its key", cmdUnlock},
+        {"verify", "tell whether a key fits a model", cmdVerify},
+    };
+    return list;
+}
+
+} // namespace
+
+QString commandSummary()
+{
+    QString text;
+    for (const auto &c : commands())
+        text += QStringLiteral("  %1 %2\n").arg(QLatin1String(c.name), -10).arg(QLatin1String(c.summary));
+    return text;
+}
+
+int runCommand(const QString &command, const QStringList &args)
+{
+    for (const auto &c : commands())
+        if (command == QLatin1String(c.name))
+            return c.run(args);
+    return fail("unknown command \"" + command.toStdString() + "\"; run 'paramlock-cli --help'", Usage);
+}
+
+} // namespace paramlock::cli

@@ -1,0 +1,33 @@
+#include "commands.h"
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include "version.h"
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("paramlock-cli"));
+    QCoreApplication::setOrganizationName(QStringLiteral("ParamLock"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(PARAMLOCK_VERSION));
+
+    const QStringList args = QCoreApplication::arguments();
+    QTextStream out(stdout);
+    if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h")
+        || args[1] == QLatin1String("help")) {
+        out << "Usage: paramlock-cli COMMAND [options]\n\n"
+               "Locks trained neural networks with AdvParams: a few weights are perturbed so the model\n"
+               "becomes useless; the secret key restores it bit for bit.\n\nCommands:\n"
+            << paramlock::cli::commandSummary() << "\nRun 'paramlock-cli COMMAND --help' for a command's options.\n";
+        return args.size() < 2 ? 2 : 0;
+    }
+    if (args[1] == QLatin1String("--version") || args[1] == QLatin1String("-v")) {
+        out << "paramlock-cli " << PARAMLOCK_VERSION << "\n";
+        return 0;
+    }
+    QStringList rest = args;
+    const QString command = rest.takeAt(1);
+    rest[0] = rest[0] + QLatin1Char(' ') + command;
+    return paramlock::cli::runCommand(command, rest);
+}

@@ -1,0 +1,84 @@
+#pragma once
+
+#include "dataset.h"
+#include "expected.h"
+#include "model.h"
+#include "progress.h"
+#include "secretkey.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+/** Everything the encryption needs besides the model and the encryption set. */
+struct LockOptions
+{
+    LockSettings settings; ///< theta, alpha, T_loss, I, N, seed, layer set, mode
+    int batchSize = 100; ///< chunk size for the encryption-set forward/backward
+};
+
+/** Fig. 3's data for one encrypted layer, plus the stealthiness numbers. */
+struct LayerLockReport
+{
+    std::string layer;
+    int64_t count = 0; ///< weights in the layer
+    float min = 0.0f; ///< before encryption
+    float max = 0.0f;
+    double lowerBound = 0.0; ///< T1
+    double upperBound = 0.0; ///< T2
+    int steps = 0; ///< iterations spent on this layer
+    std::vector<int64_t> positions; ///< distinct encrypted weights
+    std::vector<float> before; ///< their original values
+    std::vector<float> after; ///< their locked values
+    double meanBefore = 0.0, meanAfter = 0.0;
+    double stdBefore = 0.0, stdAfter = 0.0;
+};
+
+struct LockResult
+{
+    Model locked; ///< an independent copy; the input model is untouched
+    SecretKey key;
+    std::vector<LockStep> steps; ///< one per iteration
+    std::vector<LayerLockReport> layers;
+    std::vector<std::string> notes; ///< e.g. "asked for 6 random layers, the model has 5"
+    int iterations = 0;
+    double initialLoss = 0.0;
+    double finalLoss = 0.0;
+    bool reachedThreshold = false;
+    double seconds = 0.0; ///< the encryption loop alone
+    int64_t encryptedCount() const { return int64_t(key.entries.size()); }
+};
+
+/**
+ * AdvParams Algorithm 1 ("paper" mode): for each layer of the set, up to I
+ * times, perturbs the weight with the largest loss gradient by
+ * theta * (max - min) in the gradient's direction, clipped to [T1, T2];
+ * stops when the encryption-set loss exceeds T_loss. Works on a copy:
+ * cancelling or failing leaves `model` untouched. The key is verified to
+ * restore the original bit for bit before it is returned.
+ */
+Expected<LockResult> lockModel(
+    const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
+
+/** Resolves the layer set: the explicit list (validated) or k random conv/FC layers drawn with the seed. */
+Expected<std::vector<std::string>> resolveLayerSet(
+    const Model &model, const LockSettings &settings, std::vector<std::string> *notes = nullptr);
+
+/** Whether a key fits a model, and why not. */
+struct KeyFit
+{
+    enum class State { Fits, AlreadyUnlocked, OtherModel, BadEntries };
+    State state = State::OtherModel;
+    std::string message;
+    std::string modelFingerprint;
+    bool fits() const { return state == State::Fits; }
+};
+
+KeyFit checkKey(const Model &model, const SecretKey &key);
+
+/** Algorithm 2: subtracts every perturbation on a copy and verifies the original fingerprint. */
+Expected<Model> unlockModel(const Model &locked, const SecretKey &key);
+
+} // namespace paramlock

@@ -1,0 +1,424 @@
+#include "modelimpl.h"
+
+#include "atomicfile.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QCryptographicHash>
+#include <QFileInfo>
+
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace paramlock {
+
+using nlohmann::json;
+
+// ---- metadata -----------------------------------------------------------
+
+std::string ModelMetadata::toJson() const
+{
+    json j;
+    j["format"] = "paramlock-model";
+    j["version"] = 1;
+    j["architecture"] = architecture;
+    j["dataset"] = dataset;
+    j["input_shape"] = {channels, height, width};
+    j["num_classes"] = classCount;
+    j["mean"] = normalization.mean;
+    j["std"] = normalization.std;
+    j["class_names"] = classNames;
+    if (!trainingRecord.empty())
+        j["training"] = json::parse(trainingRecord, nullptr, false);
+    return j.dump(1);
+}
+
+Expected<ModelMetadata> ModelMetadata::fromJson(const std::string &text)
+{
+    const json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return Error {"model metadata (paramlock.json) is not valid JSON"};
+    try {
+        ModelMetadata m;
+        m.architecture = j.value("architecture", std::string("torchscript"));
+        m.dataset = j.value("dataset", std::string());
+        if (j.contains("input_shape")) {
+            const auto shape = j.at("input_shape").get<std::vector<int>>();
+            if (shape.size() != 3)
+                return Error {"model metadata: input_shape must be [channels, height, width]"};
+            m.channels = shape[0];
+            m.height = shape[1];
+            m.width = shape[2];
+        }
+        m.classCount = j.value("num_classes", 0);
+        m.normalization.mean = j.value("mean", std::vector<float>());
+        m.normalization.std = j.value("std", std::vector<float>());
+        m.classNames = j.value("class_names", std::vector<std::string>());
+        if (j.contains("training") && !j.at("training").is_null())
+            m.trainingRecord = j.at("training").dump();
+        for (float s : m.normalization.std)
+            if (!(s > 0.0f))
+                return Error {"model metadata: every std must be positive"};
+        return m;
+    } catch (const json::exception &e) {
+        return Error {std::string("model metadata (paramlock.json) is malformed: ") + e.what()};
+    }
+}
+
+// ---- tensors from datasets ------------------------------------------------
+
+torch::Tensor inputTensor(const Dataset &data, int64_t begin, int64_t end, const Normalization &norm)
+{
+    const int64_t n = end - begin;
+    auto bytes = torch::from_blob(
+        const_cast<uint8_t *>(data.image(begin)), {n, data.channels, data.height, data.width}, torch::kUInt8);
+    auto x = bytes.to(torch::kFloat32).div_(255.0f);
+    if (!norm.mean.empty() || !norm.std.empty()) {
+        auto perChannel = [&](const std::vector<float> &v, float fallback) {
+            std::vector<float> full(size_t(data.channels), fallback);
+            for (size_t c = 0; c < full.size(); ++c)
+                full[c] = v.empty() ? fallback : v[v.size() == 1 ? 0 : c];
+            return torch::tensor(full).view({1, data.channels, 1, 1});
+        };
+        x.sub_(perChannel(norm.mean, 0.0f)).div_(perChannel(norm.std, 1.0f));
+    }
+    return x;
+}
+
+torch::Tensor labelTensor(const Dataset &data, int64_t begin, int64_t end)
+{
+    return torch::from_blob(const_cast<int32_t *>(data.labels.data() + begin), {end - begin}, torch::kInt32)
+        .to(torch::kLong);
+}
+
+// ---- TorchScript models ---------------------------------------------------
+
+namespace {
+
+bool isConvType(const std::string &typeName)
+{
+    return typeName == "Conv1d" || typeName == "Conv2d" || typeName == "Conv3d";
+}
+
+class ScriptModel : public ModelImpl
+{
+public:
+    explicit ScriptModel(torch::jit::Module module) : m_module(std::move(module)) { }
+
+    bool isTorchScript() const override { return true; }
+
+    torch::Tensor forward(const torch::Tensor &input) override
+    {
+        auto out = m_module.forward({input});
+        if (out.isTensor())
+            return out.toTensor();
+        if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
+            return out.toTupleRef().elements()[0].toTensor();
+        throw Failure("the model's forward() returns " + out.tagKind() + ", not a tensor of class scores");
+    }
+
+    void setTraining(bool on) override { m_module.train(on); }
+
+    std::vector<std::pair<std::string, torch::Tensor>> parameters() const override
+    {
+        std::vector<std::pair<std::string, torch::Tensor>> out;
+        for (const auto &p : m_module.named_parameters(true))
+            out.emplace_back(p.name, p.value);
+        return out;
+    }
+
+    std::vector<WeightRef> weights() const override
+    {
+        std::vector<WeightRef> out;
+        for (const auto &item : m_module.named_modules()) {
+            const auto &type = item.value.type();
+            if (!type->name())
+                continue;
+            const std::string base = type->name()->name();
+            const char *kind = isConvType(base) ? "conv" : (base == "Linear" ? "linear" : nullptr);
+            if (!kind || !item.value.hasattr("weight"))
+                continue;
+            const auto w = item.value.attr("weight");
+            if (!w.isTensor())
+                continue;
+            const std::string prefix = item.name.empty() ? "" : item.name + ".";
+            out.push_back({prefix + "weight", item.name, kind, w.toTensor()});
+        }
+        if (!out.empty())
+            return out;
+        // Models built from functional calls: take weights by their rank.
+        for (const auto &p : m_module.named_parameters(true)) {
+            const auto &name = p.name;
+            const bool isWeight =
+                name == "weight" || (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0);
+            if (!isWeight)
+                continue;
+            const auto dims = p.value.dim();
+            if (dims >= 3 && dims <= 5)
+                out.push_back({name, name.substr(0, name.size() > 7 ? name.size() - 7 : 0), "conv", p.value});
+            else if (dims == 2)
+                out.push_back({name, name.substr(0, name.size() > 7 ? name.size() - 7 : 0), "linear", p.value});
+        }
+        return out;
+    }
+
+    std::string serialize() const override
+    {
+        std::ostringstream stream;
+        torch::jit::ExtraFilesMap extra {{"paramlock.json", meta.toJson()}};
+        m_module.save(stream, extra);
+        return stream.str();
+    }
+
+    std::unique_ptr<ModelImpl> clone() const override
+    {
+        // Module::clone() records the copies in autograd (CloneBackward), leaving non-leaf
+        // parameters that never receive a gradient; copy without grad and restore the flags.
+        torch::jit::Module module;
+        {
+            torch::NoGradGuard noGrad;
+            module = m_module.clone();
+        }
+        const auto source = m_module.named_parameters(true);
+        const auto target = module.named_parameters(true);
+        for (auto s = source.begin(), t = target.begin(); s != source.end() && t != target.end(); ++s, ++t)
+            (*t).value.set_requires_grad((*s).value.requires_grad());
+        auto copy = std::make_unique<ScriptModel>(module);
+        copy->meta = meta;
+        copy->path = path;
+        return copy;
+    }
+
+private:
+    torch::jit::Module m_module;
+};
+
+std::once_flag g_threadsOnce;
+
+void initialiseRuntime()
+{
+    std::call_once(g_threadsOnce, [] {
+        if (torch::get_num_threads() < int(std::thread::hardware_concurrency()))
+            configureThreads(0);
+    });
+}
+
+} // namespace
+
+void configureThreads(int threads)
+{
+    const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
+    torch::set_num_threads(n);
+}
+
+int threadCount()
+{
+    return torch::get_num_threads();
+}
+
+torch::Tensor ModelImpl::weight(const std::string &name) const
+{
+    for (const auto &w : weights())
+        if (w.name == name)
+            return w.tensor;
+    return {};
+}
+
+// ---- Model ----------------------------------------------------------------
+
+Model::Model() = default;
+Model::~Model() = default;
+Model::Model(const Model &) = default;
+Model &Model::operator=(const Model &) = default;
+Model::Model(std::shared_ptr<ModelImpl> impl) : d(std::move(impl))
+{ }
+
+std::vector<std::string> Model::zooArchitectures()
+{
+    return zooNames();
+}
+
+Expected<Model> Model::load(const std::string &path)
+{
+    initialiseRuntime();
+    const QFileInfo info(QString::fromStdString(path));
+    if (!info.exists())
+        return Error {"model file not found: " + path};
+    if (info.isDir())
+        return Error {path + " is a folder, not a model file"};
+    return guarded("cannot load model " + path, [&]() -> Expected<Model> {
+        torch::jit::ExtraFilesMap extra {{"paramlock.json", ""}};
+        torch::jit::Module module;
+        try {
+            module = torch::jit::load(path, torch::kCPU, extra);
+        } catch (const c10::Error &e) {
+            std::string why = e.what_without_backtrace();
+            if (why.find("PytorchStreamReader") != std::string::npos || why.find("zip") != std::string::npos)
+                return Error {path
+                    + " is not a TorchScript model (not a valid TorchScript/zip archive; export it with "
+                      "torch.jit.script or torch.jit.trace and save it)"};
+            return Error {"cannot load " + path + " as TorchScript: " + why.substr(0, why.find('\n'))};
+        }
+        ModelMetadata meta;
+        meta.architecture = "torchscript";
+        if (!extra["paramlock.json"].empty()) {
+            auto parsed = ModelMetadata::fromJson(extra["paramlock.json"]);
+            if (!parsed)
+                return Error {path + ": " + parsed.error()};
+            meta = *parsed;
+        }
+        std::unique_ptr<ModelImpl> impl;
+        if (meta.architecture != "torchscript") {
+            impl = loadZooModel(module, meta);
+        } else {
+            if (!module.find_method("forward"))
+                return Error {path + " has no forward() method; it is not a runnable TorchScript model"};
+            impl = std::make_unique<ScriptModel>(module);
+            impl->meta = meta;
+        }
+        impl->path = path;
+        impl->setTraining(false);
+        for (const auto &p : impl->parameters())
+            if (p.second.scalar_type() != torch::kFloat32)
+                return Error {path + ": parameter " + p.first + " is "
+                    + std::string(c10::toString(p.second.scalar_type())) + "; ParamLock works on float32 models"};
+        return Model(std::shared_ptr<ModelImpl>(std::move(impl)));
+    });
+}
+
+Expected<Model> Model::create(const std::string &architecture, const ModelMetadata &metadata, uint64_t seed)
+{
+    initialiseRuntime();
+    return guarded("cannot create " + architecture, [&]() -> Expected<Model> {
+        torch::manual_seed(seed);
+        auto impl = createZooModel(architecture, metadata);
+        impl->setTraining(false);
+        return Model(std::shared_ptr<ModelImpl>(std::move(impl)));
+    });
+}
+
+Expected<void> Model::save(const std::string &path, const std::vector<std::string> &protectedPaths) const
+{
+    auto bytes = guarded("cannot serialise the model", [&]() -> Expected<std::string> { return d->serialize(); });
+    if (!bytes)
+        return Error {bytes.error()};
+    return writeFileAtomically(path, *bytes, protectedPaths);
+}
+
+bool Model::isTorchScript() const
+{
+    return d->isTorchScript();
+}
+
+const std::string &Model::sourcePath() const
+{
+    return d->path;
+}
+
+const ModelMetadata &Model::metadata() const
+{
+    return d->meta;
+}
+
+void Model::setMetadata(const ModelMetadata &metadata)
+{
+    const std::string arch = d->meta.architecture;
+    d->meta = metadata;
+    d->meta.architecture = arch;
+}
+
+std::vector<LayerInfo> Model::layers() const
+{
+    torch::NoGradGuard noGrad;
+    std::vector<LayerInfo> out;
+    for (const auto &w : d->weights()) {
+        LayerInfo info;
+        info.name = w.name;
+        info.module = w.module;
+        info.kind = w.kind;
+        info.shape = w.tensor.sizes().vec();
+        info.count = w.tensor.numel();
+        if (info.count > 0) {
+            const auto t = w.tensor.detach().to(torch::kDouble);
+            info.min = w.tensor.min().item<float>();
+            info.max = w.tensor.max().item<float>();
+            info.mean = t.mean().item<double>();
+            info.std = info.count > 1 ? t.std().item<double>() : 0.0;
+        }
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+std::vector<std::string> Model::layerNames() const
+{
+    std::vector<std::string> out;
+    for (const auto &w : d->weights())
+        out.push_back(w.name);
+    return out;
+}
+
+int64_t Model::parameterCount() const
+{
+    int64_t n = 0;
+    for (const auto &p : d->parameters())
+        n += p.second.numel();
+    return n;
+}
+
+std::string Model::fingerprint() const
+{
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    for (const auto &w : d->weights()) {
+        const auto t = w.tensor.detach().contiguous();
+        std::string header = w.name + "|";
+        for (auto s : t.sizes())
+            header += std::to_string(s) + ",";
+        header += "|";
+        hash.addData(QByteArrayView(header.data(), qsizetype(header.size())));
+        hash.addData(QByteArrayView(static_cast<const char *>(t.data_ptr()), qsizetype(t.nbytes())));
+    }
+    return hash.result().toHex().toStdString();
+}
+
+namespace {
+torch::Tensor anyParameter(const ModelImpl &impl, const std::string &name)
+{
+    auto w = impl.weight(name);
+    if (w.defined())
+        return w;
+    for (const auto &p : impl.parameters())
+        if (p.first == name)
+            return p.second;
+    return {};
+}
+} // namespace
+
+Expected<std::vector<float>> Model::weights(const std::string &layer) const
+{
+    const auto w = anyParameter(*d, layer);
+    if (!w.defined())
+        return Error {"the model has no parameter named " + layer};
+    const auto t = w.detach().contiguous();
+    return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+}
+
+Expected<void> Model::setWeights(const std::string &layer, const std::vector<float> &values)
+{
+    auto w = anyParameter(*d, layer);
+    if (!w.defined())
+        return Error {"the model has no parameter named " + layer};
+    if (int64_t(values.size()) != w.numel())
+        return Error {layer + " has " + std::to_string(w.numel()) + " weights, got " + std::to_string(values.size())};
+    torch::NoGradGuard noGrad;
+    w.copy_(torch::tensor(values).view(w.sizes()));
+    return {};
+}
+
+Model Model::clone() const
+{
+    return Model(std::shared_ptr<ModelImpl>(d->clone()));
+}
+
+} // namespace paramlock

@@ -1,0 +1,103 @@
+#pragma once
+
+#include "dataset.h"
+#include "expected.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+/** A convolution or fully-connected weight: the parameters AdvParams may encrypt. */
+struct LayerInfo
+{
+    std::string name; ///< weight parameter name, e.g. "features.0.weight"
+    std::string module; ///< owning module path, e.g. "features.0"
+    std::string kind; ///< "conv" or "linear"
+    std::vector<int64_t> shape;
+    int64_t count = 0;
+    float min = 0.0f;
+    float max = 0.0f;
+    double mean = 0.0;
+    double std = 0.0;
+};
+
+/** What ParamLock needs to know to feed a model: travels inside the model file. */
+struct ModelMetadata
+{
+    std::string architecture; ///< a zoo name, or "torchscript"
+    std::string dataset; ///< the dataset it was trained on, if known
+    int channels = 0;
+    int height = 0;
+    int width = 0;
+    int classCount = 0;
+    Normalization normalization;
+    std::vector<std::string> classNames;
+    std::string trainingRecord; ///< how it was trained (command, seed, epochs, accuracy), JSON text
+
+    bool hasInputShape() const { return channels > 0 && height > 0 && width > 0; }
+    std::string toJson() const;
+    static Expected<ModelMetadata> fromJson(const std::string &text);
+};
+
+struct ModelImpl;
+
+/**
+ * A classifier from either source: a TorchScript file exported from PyTorch
+ * or a built-in zoo network. Copies share the weights; clone() makes an
+ * independent copy.
+ */
+class Model
+{
+public:
+    Model();
+    ~Model();
+    Model(const Model &);
+    Model &operator=(const Model &);
+
+    /** Loads a TorchScript file or a ParamLock zoo checkpoint. */
+    static Expected<Model> load(const std::string &path);
+    /** Creates a freshly initialised zoo network ("lenet5", "densenet-fmnist", "resnet56", "alexnet-gtsrb", "linear").
+     */
+    static Expected<Model> create(const std::string &architecture, const ModelMetadata &metadata, uint64_t seed);
+    /** The zoo's architecture names. */
+    static std::vector<std::string> zooArchitectures();
+
+    /** Writes atomically, as TorchScript for TorchScript models; refuses to overwrite `protectedPaths`. */
+    Expected<void> save(const std::string &path, const std::vector<std::string> &protectedPaths = {}) const;
+
+    bool isValid() const { return d != nullptr; }
+    bool isTorchScript() const;
+    const std::string &sourcePath() const;
+    const ModelMetadata &metadata() const;
+    void setMetadata(const ModelMetadata &metadata);
+
+    /** Conv and fully-connected weights in model order, with statistics. */
+    std::vector<LayerInfo> layers() const;
+    std::vector<std::string> layerNames() const;
+    /** All parameters (weights, biases, BatchNorm affine), buffers excluded. */
+    int64_t parameterCount() const;
+    /** SHA-256 (hex) of the conv/FC weights: names, shapes and raw bytes. */
+    std::string fingerprint() const;
+
+    /** A parameter's values (a conv/FC weight or any other named parameter), flattened row-major. */
+    Expected<std::vector<float>> weights(const std::string &layer) const;
+    /** Replaces a parameter's values (same count). */
+    Expected<void> setWeights(const std::string &layer, const std::vector<float> &values);
+
+    Model clone() const;
+
+    ModelImpl &impl() const { return *d; }
+
+private:
+    explicit Model(std::shared_ptr<ModelImpl> impl);
+    std::shared_ptr<ModelImpl> d;
+};
+
+/** Sets LibTorch's intra-op threads (0: all cores). Debian's LibTorch starts with one. */
+void configureThreads(int threads = 0);
+int threadCount();
+
+} // namespace paramlock

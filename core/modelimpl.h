@@ -1,0 +1,72 @@
+#pragma once
+
+// Internal to core: the only header that brings LibTorch in. Qt's `slots`
+// macro breaks LibTorch headers, so it is parked while they are read.
+#pragma push_macro("slots")
+#undef slots
+#include <torch/script.h>
+#include <torch/torch.h>
+#pragma pop_macro("slots")
+
+#include "model.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace paramlock {
+
+/** A conv/FC weight of a live model; the tensor shares the model's storage. */
+struct WeightRef
+{
+    std::string name;
+    std::string module;
+    std::string kind;
+    torch::Tensor tensor;
+};
+
+/** The two model sources behind Model. */
+struct ModelImpl
+{
+    ModelMetadata meta;
+    std::string path;
+
+    virtual ~ModelImpl() = default;
+    virtual bool isTorchScript() const = 0;
+    virtual torch::Tensor forward(const torch::Tensor &input) = 0;
+    virtual void setTraining(bool on) = 0;
+    virtual std::vector<std::pair<std::string, torch::Tensor>> parameters() const = 0;
+    virtual std::vector<WeightRef> weights() const = 0;
+    /** The file's bytes (TorchScript archive), metadata included. */
+    virtual std::string serialize() const = 0;
+    virtual std::unique_ptr<ModelImpl> clone() const = 0;
+
+    /** The named weight, or an undefined tensor. */
+    torch::Tensor weight(const std::string &name) const;
+};
+
+/** Zoo networks (zoo.cpp). */
+std::unique_ptr<ModelImpl> createZooModel(const std::string &architecture, const ModelMetadata &meta);
+std::unique_ptr<ModelImpl> loadZooModel(const torch::jit::Module &archive, const ModelMetadata &meta);
+std::vector<std::string> zooNames();
+
+/** Pixels [begin, end) of a dataset as a float NCHW tensor, scaled to [0, 1] and normalised. */
+torch::Tensor inputTensor(const Dataset &data, int64_t begin, int64_t end, const Normalization &normalization);
+torch::Tensor labelTensor(const Dataset &data, int64_t begin, int64_t end);
+
+/** Runs `fn`, turning LibTorch and standard exceptions into an Error with `context`. */
+template<typename F> auto guarded(const std::string &context, F &&fn) -> decltype(fn())
+{
+    try {
+        return fn();
+    } catch (const Failure &e) {
+        return Error {e.what()};
+    } catch (const c10::Error &e) {
+        return Error {context + ": " + e.what_without_backtrace()};
+    } catch (const std::exception &e) {
+        return Error {context + ": " + e.what()};
+    }
+}
+
+} // namespace paramlock

@@ -1,0 +1,186 @@
+#include "training.h"
+
+#include "modelimpl.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace paramlock {
+
+namespace {
+double secondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+} // namespace
+
+Expected<void> checkCompatible(const Model &model, const Dataset &data)
+{
+    const ModelMetadata &m = model.metadata();
+    if (data.size() == 0)
+        return Error {"the dataset is empty"};
+    if (m.hasInputShape() && (m.channels != data.channels || m.height != data.height || m.width != data.width))
+        return Error {"the model expects " + std::to_string(m.channels) + "x" + std::to_string(m.height) + "x"
+            + std::to_string(m.width) + " inputs but the dataset has " + std::to_string(data.channels) + "x"
+            + std::to_string(data.height) + "x" + std::to_string(data.width) + " images"};
+    if (m.classCount > 0 && data.classCount > m.classCount)
+        return Error {"the model has " + std::to_string(m.classCount) + " classes but the dataset has "
+            + std::to_string(data.classCount)};
+    return {};
+}
+
+Expected<Evaluation> evaluate(
+    const Model &model, const Dataset &data, const EvaluationOptions &options, Progress *progress)
+{
+    if (auto ok = checkCompatible(model, data); !ok)
+        return Error {ok.error()};
+    return guarded("evaluation failed", [&]() -> Expected<Evaluation> {
+        const auto start = std::chrono::steady_clock::now();
+        ModelImpl &impl = model.impl();
+        impl.setTraining(false);
+        c10::InferenceMode inference;
+        const int64_t total = options.limit > 0 ? std::min(options.limit, data.size()) : data.size();
+        const int64_t batch = std::max(1, options.batchSize);
+        Evaluation result;
+        double lossSum = 0.0;
+        if (options.keepPredictions)
+            result.predictions.reserve(size_t(total));
+        for (int64_t begin = 0; begin < total; begin += batch) {
+            const int64_t end = std::min(total, begin + batch);
+            const auto logits = impl.forward(inputTensor(data, begin, end, model.metadata().normalization));
+            const auto labels = labelTensor(data, begin, end);
+            if (logits.dim() != 2 || logits.size(0) != end - begin)
+                throw Failure(
+                    "the model's output has shape " + c10::str(logits.sizes()) + ", expected [batch, classes]");
+            if (logits.size(1) < data.classCount)
+                throw Failure("the model outputs " + std::to_string(logits.size(1)) + " classes but the dataset has "
+                    + std::to_string(data.classCount));
+            lossSum += torch::nn::functional::cross_entropy(
+                logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                           .item<double>();
+            const auto predicted = logits.argmax(1);
+            result.correct += predicted.eq(labels).sum().item<int64_t>();
+            if (options.keepPredictions) {
+                const auto p = predicted.to(torch::kInt32).contiguous();
+                result.predictions.insert(
+                    result.predictions.end(), p.data_ptr<int32_t>(), p.data_ptr<int32_t>() + p.numel());
+            }
+            if (progress && !progress->advance(double(end) / double(total), "evaluating"))
+                return Error {"evaluation cancelled"};
+        }
+        result.total = total;
+        result.accuracy = total > 0 ? double(result.correct) / double(total) : 0.0;
+        result.meanLoss = total > 0 ? lossSum / double(total) : 0.0;
+        result.seconds = secondsSince(start);
+        return result;
+    });
+}
+
+TrainOptions TrainOptions::paperRecipe(const std::string &architecture)
+{
+    TrainOptions o;
+    if (architecture == "densenet-fmnist") {
+        o.epochs = 20; // SGD lr 0.1, batch 128
+    } else if (architecture == "resnet56") {
+        o.epochs = 200; // SGD lr 0.1, cosine annealing
+    } else if (architecture == "alexnet-gtsrb") {
+        o.optimizer = "adam";
+        o.learningRate = 0.003;
+        o.weightDecay = 0.0;
+        o.epochs = 200;
+    } else if (architecture == "lenet5" || architecture == "linear") {
+        o.learningRate = 0.05;
+        o.epochs = 10;
+    }
+    return o;
+}
+
+Expected<TrainReport> train(
+    Model &model, const Dataset &trainSet, const Dataset *testSet, const TrainOptions &options, Progress &progress)
+{
+    if (auto ok = checkCompatible(model, trainSet); !ok)
+        return Error {ok.error()};
+    if (options.epochs <= 0 || options.batchSize <= 0)
+        return Error {"epochs and batch size must be positive"};
+    return guarded("training failed", [&]() -> Expected<TrainReport> {
+        const auto start = std::chrono::steady_clock::now();
+        ModelImpl &impl = model.impl();
+        std::vector<torch::Tensor> params;
+        for (auto &p : impl.parameters()) {
+            p.second.set_requires_grad(true);
+            params.push_back(p.second);
+        }
+        std::unique_ptr<torch::optim::Optimizer> optimizer;
+        if (options.optimizer == "adam")
+            optimizer = std::make_unique<torch::optim::Adam>(
+                params, torch::optim::AdamOptions(options.learningRate).weight_decay(options.weightDecay));
+        else if (options.optimizer == "sgd")
+            optimizer = std::make_unique<torch::optim::SGD>(
+                params, torch::optim::SGDOptions(options.learningRate).momentum(0.9).weight_decay(options.weightDecay));
+        else
+            return Error {"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
+
+        const int64_t n = options.limit > 0 ? std::min(options.limit, trainSet.size()) : trainSet.size();
+        const int64_t batches = (n + options.batchSize - 1) / options.batchSize;
+        const int64_t totalSteps = batches * options.epochs;
+        std::mt19937_64 rng(options.seed);
+        torch::manual_seed(options.seed);
+        std::vector<int64_t> order(static_cast<size_t>(n));
+        std::iota(order.begin(), order.end(), 0);
+        const Normalization &norm = model.metadata().normalization;
+        TrainReport report;
+        int64_t step = 0;
+        for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+            const auto epochStart = std::chrono::steady_clock::now();
+            std::shuffle(order.begin(), order.end(), rng);
+            impl.setTraining(true);
+            double lossSum = 0.0;
+            int64_t correct = 0;
+            for (int64_t b = 0; b < batches; ++b, ++step) {
+                if (options.cosineSchedule) {
+                    const double t = double(step) / double(totalSteps);
+                    const double lr = 0.5 * options.learningRate * (1.0 + std::cos(M_PI * t));
+                    for (auto &group : optimizer->param_groups())
+                        group.options().set_lr(lr);
+                }
+                const int64_t begin = b * options.batchSize;
+                const int64_t end = std::min(n, begin + options.batchSize);
+                std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
+                const Dataset batch = trainSet.subset(idx);
+                const auto x = inputTensor(batch, 0, batch.size(), norm);
+                const auto y = labelTensor(batch, 0, batch.size());
+                optimizer->zero_grad();
+                const auto logits = impl.forward(x);
+                const auto loss = torch::nn::functional::cross_entropy(logits, y);
+                loss.backward();
+                optimizer->step();
+                lossSum += loss.item<double>() * double(end - begin);
+                correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+                if (!progress.advance(double(step + 1) / double(totalSteps),
+                        "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs))) {
+                    impl.setTraining(false);
+                    return Error {"training cancelled"};
+                }
+            }
+            impl.setTraining(false);
+            EpochRecord record;
+            record.epoch = epoch;
+            record.trainLoss = lossSum / double(n);
+            record.trainAccuracy = double(correct) / double(n);
+            if (testSet) {
+                auto eval = evaluate(model, *testSet);
+                if (!eval)
+                    return Error {eval.error()};
+                record.testAccuracy = eval->accuracy;
+            }
+            record.seconds = secondsSince(epochStart);
+            report.epochs.push_back(record);
+        }
+        report.seconds = secondsSince(start);
+        return report;
+    });
+}
+
+} // namespace paramlock

@@ -1,0 +1,73 @@
+#pragma once
+
+#include "dataset.h"
+#include "expected.h"
+#include "model.h"
+#include "progress.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+struct EvaluationOptions
+{
+    int batchSize = 250;
+    int64_t limit = 0; ///< evaluate only the first `limit` samples (0: all)
+    bool keepPredictions = false;
+};
+
+struct Evaluation
+{
+    double accuracy = 0.0; ///< fraction in [0, 1]
+    int64_t correct = 0;
+    int64_t total = 0;
+    double meanLoss = 0.0;
+    double seconds = 0.0;
+    std::vector<int32_t> predictions; ///< when asked for
+};
+
+/** Test accuracy of a model on a dataset, in inference mode. */
+Expected<Evaluation> evaluate(
+    const Model &model, const Dataset &data, const EvaluationOptions &options = {}, Progress *progress = nullptr);
+
+/** Checks that a dataset fits the model's declared input shape and class count. */
+Expected<void> checkCompatible(const Model &model, const Dataset &data);
+
+/** A training recipe. The presets follow the AdvParams paper (METHODS.md). */
+struct TrainOptions
+{
+    std::string optimizer = "sgd"; ///< "sgd" (momentum 0.9) or "adam"
+    double learningRate = 0.1;
+    double weightDecay = 5e-4;
+    bool cosineSchedule = true;
+    int epochs = 20;
+    int batchSize = 128;
+    uint64_t seed = 0;
+    int64_t limit = 0; ///< use only the first `limit` training samples (0: all)
+
+    /** The paper's recipe for a zoo architecture. */
+    static TrainOptions paperRecipe(const std::string &architecture);
+};
+
+struct EpochRecord
+{
+    int epoch = 0;
+    double trainLoss = 0.0;
+    double trainAccuracy = 0.0;
+    double testAccuracy = -1.0; ///< -1 when no test set was given
+    double seconds = 0.0;
+};
+
+struct TrainReport
+{
+    std::vector<EpochRecord> epochs;
+    double seconds = 0.0;
+};
+
+/** Trains a model in place. A cancel stops after the current batch; the model keeps what it learnt. */
+Expected<TrainReport> train(
+    Model &model, const Dataset &trainSet, const Dataset *testSet, const TrainOptions &options, Progress &progress);
+
+} // namespace paramlock

@@ -1,0 +1,364 @@
+#include "advparams.h"
+#include "testmodels.h"
+#include "training.h"
+
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+using namespace paramlock;
+using namespace paramlock::testing;
+
+namespace {
+
+class RecordingProgress : public Progress
+{
+public:
+    int cancelAt = -1;
+    std::vector<LockStep> steps;
+    bool lockStep(const LockStep &step) override
+    {
+        steps.push_back(step);
+        if (int(steps.size()) == cancelAt)
+            cancel();
+        return !cancelled();
+    }
+};
+
+constexpr int kClasses = 3;
+constexpr int kInputs = 2;
+
+// Four 1x1x2 "images"; the linear model's inputs are pixel / 255. Three classes,
+// so that the gradient rows do not tie as they do with two.
+Dataset handData()
+{
+    Dataset d;
+    d.channels = 1;
+    d.height = 1;
+    d.width = kInputs;
+    d.classCount = kClasses;
+    d.pixels = {255, 51, 204, 102, 51, 255, 153, 153};
+    d.labels = {1, 2, 0, 1};
+    return d;
+}
+
+// Reference Algorithm 1 in double for the linear model W x (bias set to 0).
+struct Reference
+{
+    std::vector<double> w;
+    std::vector<double> mask = std::vector<double>(kClasses * kInputs, 1.0);
+    double loss = 0.0;
+
+    std::vector<double> gradient(const Dataset &d)
+    {
+        std::vector<double> g(w.size(), 0.0);
+        loss = 0.0;
+        const double n = double(d.size());
+        for (int64_t s = 0; s < d.size(); ++s) {
+            const double x[kInputs] = {d.image(s)[0] / 255.0, d.image(s)[1] / 255.0};
+            double z[kClasses], p[kClasses], sum = 0.0;
+            for (int k = 0; k < kClasses; ++k)
+                z[k] = w[size_t(kInputs * k)] * x[0] + w[size_t(kInputs * k + 1)] * x[1];
+            const double m = *std::max_element(z, z + kClasses);
+            for (int k = 0; k < kClasses; ++k)
+                sum += (p[k] = std::exp(z[k] - m));
+            for (double &v : p)
+                v /= sum;
+            const int y = d.labels[size_t(s)];
+            loss += -std::log(p[y]) / n;
+            for (int k = 0; k < kClasses; ++k)
+                for (int j = 0; j < kInputs; ++j)
+                    g[size_t(kInputs * k + j)] += (p[k] - (k == y ? 1.0 : 0.0)) * x[j] / n;
+        }
+        return g;
+    }
+};
+
+Model handModel(const std::vector<float> &w)
+{
+    Model m = *Model::create("linear", linearMeta(kInputs, kClasses), 0);
+    m.setWeights("fc.weight", w);
+    m.setWeights("fc.bias", std::vector<float>(kClasses, 0.0f));
+    return m;
+}
+
+LockOptions paperOptions(std::vector<std::string> layers = {}, int randomLayers = 0)
+{
+    LockOptions o;
+    o.settings.layers = std::move(layers);
+    o.settings.randomLayers = randomLayers;
+    return o;
+}
+
+uint32_t bits(float f)
+{
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+
+} // namespace
+
+class TestAdvParams : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void followsAlgorithmOneByHand()
+    {
+        const std::vector<float> w0 = {0.85f, -1.0f, 1.0f, 0.2f, -0.3f, 0.5f};
+        const Model model = handModel(w0);
+        const Dataset data = handData();
+        LockOptions o = paperOptions({"fc.weight"});
+        o.settings.maxIterations = 6;
+        o.settings.theta = 0.07;
+        o.settings.alpha = 0.05;
+        o.settings.lossThreshold = 100.0;
+        RecordingProgress progress;
+        auto result = lockModel(model, data, o, progress);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+
+        // min -1, max 1: eta = 0.07 * 2 = 0.14, T1 = -0.9, T2 = 0.9.
+        const LayerLockReport &layer = result->layers.at(0);
+        QCOMPARE(layer.lowerBound, -1.0 + 0.05 * 2.0);
+        QCOMPARE(layer.upperBound, 1.0 - 0.05 * 2.0);
+
+        Reference ref;
+        ref.w.assign(w0.begin(), w0.end());
+        int maskedSteps = 0;
+        QCOMPARE(result->steps.size(), size_t(6));
+        for (const LockStep &step : result->steps) {
+            const auto g = ref.gradient(data);
+            QVERIFY2(std::abs(step.loss - ref.loss) < 1e-5, qPrintable(QString::number(step.loss)));
+            int64_t best = -1;
+            double bestAbs = -1.0;
+            for (int i = 0; i < kClasses * kInputs; ++i)
+                if (std::abs(g[size_t(i)] * ref.mask[size_t(i)]) > bestAbs) {
+                    bestAbs = std::abs(g[size_t(i)] * ref.mask[size_t(i)]);
+                    best = i;
+                }
+            QCOMPARE(step.flatIndex, best);
+            const double candidate = ref.w[size_t(best)] + 0.14 * (g[size_t(best)] > 0 ? 1.0 : -1.0);
+            const bool masked = candidate < -0.9 || candidate > 0.9;
+            QCOMPARE(step.masked, masked);
+            maskedSteps += masked ? 1 : 0;
+            if (masked)
+                ref.mask[size_t(best)] = 0.0;
+            const double updated = std::clamp(candidate, -0.9, 0.9);
+            QVERIFY(std::abs(step.step - (updated - ref.w[size_t(best)])) < 1e-6);
+            ref.w[size_t(best)] = double(float(updated));
+        }
+        // The case exercises the clip bound and the mask, not only free steps.
+        QVERIFY(maskedSteps >= 1);
+        const auto locked = *result->locked.weights("fc.weight");
+        for (int i = 0; i < kClasses * kInputs; ++i) {
+            QVERIFY(std::abs(locked[size_t(i)] - ref.w[size_t(i)]) < 1e-6);
+            QVERIFY(locked[size_t(i)] >= -0.9f - 1e-6f && locked[size_t(i)] <= 0.9f + 1e-6f
+                || locked[size_t(i)] == w0[size_t(i)]);
+        }
+        // The input model is untouched; the progress sink saw every step.
+        QCOMPARE(*model.weights("fc.weight"), w0);
+        QCOMPARE(progress.steps.size(), size_t(6));
+        QVERIFY(result->finalLoss > result->initialLoss);
+    }
+
+    void unlockIsBitExact()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        const Dataset data = randomImages(40, 1, 28, 10, 4);
+        LockOptions o = paperOptions({}, 3);
+        o.settings.seed = 11;
+        o.settings.maxIterations = 10;
+        Progress progress;
+        auto result = lockModel(model, data, o, progress);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+        QVERIFY(result->encryptedCount() > 0);
+        QCOMPARE(result->key.settings.layers.size(), size_t(3));
+        QVERIFY(result->locked.fingerprint() != model.fingerprint());
+        QCOMPARE(result->key.originalFingerprint, model.fingerprint());
+        QCOMPARE(result->key.lockedFingerprint, result->locked.fingerprint());
+
+        auto restored = unlockModel(result->locked, result->key);
+        QVERIFY2(restored.ok(), restored.ok() ? "" : restored.error().c_str());
+        QCOMPARE(restored->fingerprint(), model.fingerprint());
+        for (const std::string &name : model.layerNames()) {
+            const auto a = *model.weights(name);
+            const auto b = *restored->weights(name);
+            for (size_t i = 0; i < a.size(); ++i)
+                QCOMPARE(bits(a[i]), bits(b[i]));
+        }
+        // Every encrypted weight stays inside its layer's [T1, T2]; positions are distinct.
+        for (const LayerLockReport &layer : result->layers) {
+            QCOMPARE(std::set<int64_t>(layer.positions.begin(), layer.positions.end()).size(), layer.positions.size());
+            for (float v : layer.after)
+                QVERIFY(double(v) >= layer.lowerBound - 1e-6 && double(v) <= layer.upperBound + 1e-6);
+        }
+        // The key survives its JSON form.
+        auto parsed = SecretKey::fromJson(result->key.toJson());
+        QVERIFY(parsed.ok());
+        QCOMPARE(unlockModel(result->locked, *parsed)->fingerprint(), model.fingerprint());
+    }
+
+    void deterministicForASeed()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        const Dataset data = randomImages(30, 1, 28, 10, 4);
+        LockOptions o = paperOptions({}, 2);
+        o.settings.seed = 5;
+        o.settings.maxIterations = 5;
+        Progress p1, p2, p3;
+        auto a = lockModel(model, data, o, p1);
+        auto b = lockModel(model, data, o, p2);
+        QVERIFY(a.ok() && b.ok());
+        QCOMPARE(a->key.settings.layers, b->key.settings.layers);
+        QCOMPARE(a->key.entries.size(), b->key.entries.size());
+        for (size_t i = 0; i < a->key.entries.size(); ++i) {
+            QCOMPARE(a->key.entries[i].index, b->key.entries[i].index);
+            QVERIFY(a->key.entries[i].perturbation == b->key.entries[i].perturbation);
+        }
+        QCOMPARE(a->locked.fingerprint(), b->locked.fingerprint());
+        o.settings.seed = 6;
+        auto c = lockModel(model, data, o, p3);
+        QVERIFY(c.ok());
+        QVERIFY(c->locked.fingerprint() != a->locked.fingerprint());
+    }
+
+    void stopsAtTheLossThreshold()
+    {
+        const Model model = handModel({0.85f, -1.0f, 1.0f, 0.2f, -0.3f, 0.5f});
+        LockOptions o = paperOptions({"fc.weight"});
+        o.settings.maxIterations = 50;
+        Progress probe;
+        auto first = lockModel(model, handData(), o, probe);
+        QVERIFY2(first.ok(), first.ok() ? "" : first.error().c_str());
+        // A clipped step can lower the loss, so take the first later loss above the initial one:
+        // a threshold between the two stops exactly there.
+        size_t i = 1;
+        while (i < first->steps.size() && first->steps[i].loss <= first->steps[0].loss)
+            ++i;
+        QVERIFY(i < first->steps.size());
+        o.settings.lossThreshold = (first->steps[0].loss + first->steps[i].loss) / 2.0;
+        RecordingProgress progress;
+        auto result = lockModel(model, handData(), o, progress);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+        QVERIFY(result->reachedThreshold);
+        QCOMPARE(result->iterations, int(i));
+        QCOMPARE(progress.steps.size(), i + 1); // the last report carries the loss that stopped it
+        QCOMPARE(progress.steps.back().flatIndex, int64_t(-1));
+        QVERIFY(result->finalLoss > o.settings.lossThreshold);
+    }
+
+    void cancelLeavesTheInputUntouched()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        const std::string before = model.fingerprint();
+        RecordingProgress progress;
+        progress.cancelAt = 2;
+        LockOptions o = paperOptions({}, 2);
+        auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
+        QVERIFY(!result.ok());
+        QVERIFY(QString::fromStdString(result.error()).contains(QLatin1String("cancelled")));
+        QCOMPARE(progress.steps.size(), size_t(2));
+        QCOMPARE(model.fingerprint(), before);
+    }
+
+    void refusesBadSettings_data()
+    {
+        QTest::addColumn<QString>("what");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("empty selection") << "empty"
+                                         << "layer selection is empty";
+        QTest::newRow("unknown layer") << "unknown"
+                                       << "no conv/FC layer named \"conv9\"";
+        QTest::newRow("duplicate layer") << "duplicate"
+                                         << "listed twice";
+        QTest::newRow("theta") << "theta"
+                               << "theta must be";
+        QTest::newRow("alpha") << "alpha"
+                               << "alpha must be";
+        QTest::newRow("mode") << "mode"
+                              << "unknown lock mode";
+        QTest::newRow("nan weight") << "nan"
+                                    << "NaN or infinite";
+        QTest::newRow("empty set") << "no-data"
+                                   << "encryption set is empty";
+    }
+
+    void refusesBadSettings()
+    {
+        QFETCH(QString, what);
+        QFETCH(QString, expected);
+        Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        Dataset data = randomImages(10, 1, 28, 10, 1);
+        LockOptions o = paperOptions({"conv1.weight"});
+        if (what == QLatin1String("empty"))
+            o.settings.layers.clear();
+        else if (what == QLatin1String("unknown"))
+            o.settings.layers = {"conv9"};
+        else if (what == QLatin1String("duplicate"))
+            o.settings.layers = {"conv1", "conv1.weight"};
+        else if (what == QLatin1String("theta"))
+            o.settings.theta = -1;
+        else if (what == QLatin1String("alpha"))
+            o.settings.alpha = 0.5;
+        else if (what == QLatin1String("mode"))
+            o.settings.mode = "magic";
+        else if (what == QLatin1String("nan")) {
+            auto w = *model.weights("fc2.weight");
+            w[3] = std::nanf("");
+            model.setWeights("fc2.weight", w);
+        } else if (what == QLatin1String("no-data"))
+            data = data.subset({});
+        Progress progress;
+        auto result = lockModel(model, data, o, progress);
+        QVERIFY(!result.ok());
+        QVERIFY2(QString::fromStdString(result.error()).contains(expected), result.error().c_str());
+    }
+
+    void randomLayerCountIsCappedWithANote()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        std::vector<std::string> notes;
+        LockSettings s;
+        s.randomLayers = 6;
+        auto layers = resolveLayerSet(model, s, &notes);
+        QVERIFY(layers.ok());
+        QCOMPARE(*layers, model.layerNames());
+        QCOMPARE(notes.size(), size_t(1));
+    }
+
+    void keyChecksTellModelsApart()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        const Model other = *Model::create("lenet5", imageMeta(1, 28, 10), 4);
+        LockOptions o = paperOptions({"fc3.weight"});
+        o.settings.maxIterations = 3;
+        Progress progress;
+        auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
+        QVERIFY(result.ok());
+        QVERIFY(checkKey(result->locked, result->key).fits());
+        QCOMPARE(checkKey(model, result->key).state, KeyFit::State::AlreadyUnlocked);
+        const KeyFit foreign = checkKey(other, result->key);
+        QCOMPARE(foreign.state, KeyFit::State::OtherModel);
+        QVERIFY(QString::fromStdString(foreign.message).contains(QLatin1String("different model")));
+        QVERIFY(!unlockModel(other, result->key).ok());
+
+        SecretKey outOfRange = result->key;
+        outOfRange.entries[0].index = 840;
+        QCOMPARE(checkKey(result->locked, outOfRange).state, KeyFit::State::BadEntries);
+        SecretKey wrongLayer = result->key;
+        wrongLayer.entries[0].layer = "fc9.weight";
+        QVERIFY(QString::fromStdString(unlockModel(result->locked, wrongLayer).error())
+                    .contains(QLatin1String("fc9.weight")));
+        SecretKey tampered = result->key;
+        tampered.entries[0].perturbation *= 2.0;
+        auto bad = unlockModel(result->locked, tampered);
+        QVERIFY(!bad.ok());
+        QVERIFY(QString::fromStdString(bad.error()).contains(QLatin1String("fingerprint mismatch")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAdvParams)
+#include "tst_advparams.moc"

@@ -1,0 +1,137 @@
+#include "atomicfile.h"
+#include "secretkey.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+using namespace paramlock;
+
+namespace {
+SecretKey sampleKey()
+{
+    SecretKey k;
+    k.settings.mode = "paper";
+    k.settings.theta = 0.07;
+    k.settings.seed = 42;
+    k.settings.layers = {"conv1.weight", "fc3.weight"};
+    k.settings.randomLayers = 2;
+    k.originalFingerprint = std::string(64, 'a');
+    k.lockedFingerprint = std::string(64, 'b');
+    k.parameterCount = 61706;
+    k.createdAt = "2026-11-25T08:00:00Z";
+    k.createdBy = "ParamLock test";
+    // Perturbations that need all 17 significant digits to round-trip.
+    k.entries = {{"conv1.weight", 17, 0.1 + 0.2}, {"fc3.weight", 0, -1.0 / 3.0}, {"fc3.weight", 839, 5e-324}};
+    return k;
+}
+} // namespace
+
+class TestSecretKey : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void roundTripIsExact()
+    {
+        const SecretKey k = sampleKey();
+        auto back = SecretKey::fromJson(k.toJson());
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().c_str());
+        QCOMPARE(back->entries.size(), size_t(3));
+        for (size_t i = 0; i < 3; ++i) {
+            QCOMPARE(back->entries[i].layer, k.entries[i].layer);
+            QCOMPARE(back->entries[i].index, k.entries[i].index);
+            QVERIFY(back->entries[i].perturbation == k.entries[i].perturbation); // bit-exact, not fuzzy
+        }
+        QCOMPARE(back->settings.layers, k.settings.layers);
+        QCOMPARE(back->settings.seed, uint64_t(42));
+        QCOMPARE(back->originalFingerprint, k.originalFingerprint);
+        QCOMPARE(back->parameterCount, int64_t(61706));
+        QCOMPARE(back->toJson(), k.toJson());
+    }
+
+    void fileRoundTripAndNoOverwriteOfInputs()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath(QStringLiteral("key.json")).toStdString();
+        QVERIFY(sampleKey().save(path).ok());
+        auto loaded = SecretKey::load(path);
+        QVERIFY(loaded.ok());
+        QCOMPARE(loaded->entries.size(), size_t(3));
+
+        const std::string input = dir.filePath(QStringLiteral("model.pt")).toStdString();
+        QVERIFY(writeFileAtomically(input, "original bytes").ok());
+        auto refused = sampleKey().save(input, {input});
+        QVERIFY(!refused.ok());
+        QVERIFY(QString::fromStdString(refused.error()).contains(QLatin1String("refusing to overwrite")));
+        QCOMPARE(*readWholeFile(input), std::string("original bytes"));
+        // The same file reached through another spelling is still the input.
+        const std::string other = dir.filePath(QStringLiteral("./sub/../model.pt")).toStdString();
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("sub")));
+        QVERIFY(!sampleKey().save(other, {input}).ok());
+    }
+
+    void refusesBadKeys_data()
+    {
+        QTest::addColumn<QString>("edit");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("not json") << "garbage"
+                                  << "not valid JSON";
+        QTest::newRow("other format") << "format"
+                                      << "not a ParamLock key";
+        QTest::newRow("newer version") << "version"
+                                       << "newer than this ParamLock";
+        QTest::newRow("edited perturbation") << "perturbation"
+                                             << "do not match their checksum";
+        QTest::newRow("edited index") << "index"
+                                      << "do not match their checksum";
+        QTest::newRow("edited fingerprint") << "fingerprint"
+                                            << "do not match their checksum";
+        QTest::newRow("missing entries") << "drop-entries"
+                                         << "incomplete or malformed";
+        QTest::newRow("duplicate entry") << "duplicate"
+                                         << "twice";
+        QTest::newRow("unknown method") << "method"
+                                        << "cannot unlock";
+        QTest::newRow("truncated") << "truncate"
+                                   << "not valid JSON";
+    }
+
+    void refusesBadKeys()
+    {
+        QFETCH(QString, edit);
+        QFETCH(QString, expected);
+        std::string text = sampleKey().toJson();
+        auto j = nlohmann::json::parse(text);
+        if (edit == QLatin1String("garbage"))
+            text = "this is not a key";
+        else if (edit == QLatin1String("truncate"))
+            text = text.substr(0, text.size() / 2);
+        else {
+            if (edit == QLatin1String("format"))
+                j["format"] = "something-else";
+            else if (edit == QLatin1String("version"))
+                j["version"] = 99;
+            else if (edit == QLatin1String("perturbation"))
+                j["entries"][0]["perturbation"] = 0.25;
+            else if (edit == QLatin1String("index"))
+                j["entries"][1]["index"] = 1;
+            else if (edit == QLatin1String("fingerprint"))
+                j["model"]["fingerprint_original"] = std::string(64, 'c');
+            else if (edit == QLatin1String("drop-entries"))
+                j.erase("entries");
+            else if (edit == QLatin1String("duplicate"))
+                j["entries"].push_back(j["entries"][0]);
+            else if (edit == QLatin1String("method"))
+                j["method"] = "nnsplitter";
+            text = j.dump();
+        }
+        auto key = SecretKey::fromJson(text);
+        QVERIFY(!key.ok());
+        QVERIFY2(QString::fromStdString(key.error()).contains(expected), key.error().c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSecretKey)
+#include "tst_secretkey.moc"

@@ -1,0 +1,56 @@
+"""What a PyTorch user does: export a model to TorchScript, and load ParamLock's output back.
+
+Run with Debian's PyTorch: /usr/bin/python3 pytorch_user.py export OUT.pt
+                           /usr/bin/python3 pytorch_user.py compare A.pt B.pt
+"""
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SmallCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.classifier = nn.Sequential(nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 10))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.classifier(torch.flatten(x, 1))
+
+
+def export(path):
+    torch.manual_seed(0)
+    model = SmallCnn().eval()
+    torch.jit.script(model).save(path)
+
+
+def outputs(path):
+    model = torch.jit.load(path).eval()
+    torch.manual_seed(1)
+    x = torch.randn(16, 1, 28, 28)
+    with torch.no_grad():
+        return model(x), {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def compare(a, b):
+    out_a, state_a = outputs(a)
+    out_b, state_b = outputs(b)
+    same_out = torch.equal(out_a, out_b)
+    same_state = state_a.keys() == state_b.keys() and all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    changed = sum(int((state_a[k] != state_b[k]).sum()) for k in state_a)
+    print(f"outputs_equal={same_out} weights_equal={same_state} changed_weights={changed}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "export":
+        export(sys.argv[2])
+    elif sys.argv[1] == "compare":
+        compare(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit("usage: pytorch_user.py export OUT | compare A B")

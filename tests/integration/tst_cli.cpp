@@ -1,0 +1,205 @@
+// Integration: the CLI on real Fashion-MNIST and on a model exported by Debian's PyTorch.
+#include <QCryptographicHash>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonArray>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+};
+
+Run run(const QString &program, const QStringList &args, int timeoutMs = 600000)
+{
+    QProcess p;
+    p.start(program, args);
+    Run r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        r.err = "timed out";
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+Run cli(const QStringList &args)
+{
+    return run(qEnvironmentVariable("PARAMLOCK_CLI"), args);
+}
+
+Run python(const QStringList &args)
+{
+    return run(QStringLiteral("/usr/bin/python3"),
+        QStringList {qEnvironmentVariable("PARAMLOCK_TESTS") + QStringLiteral("/integration/pytorch_user.py")} + args);
+}
+
+QByteArray digest(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+} // namespace
+
+class TestCli : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY2(QFileInfo::exists(qEnvironmentVariable("PARAMLOCK_CLI")), "PARAMLOCK_CLI must name paramlock-cli");
+        QVERIFY2(QFileInfo::exists(QStringLiteral("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")),
+            "install the Debian package dataset-fashion-mnist");
+    }
+
+    void demoOnRealFashionMnist()
+    {
+        QTemporaryDir dir;
+        const Run r = cli({QStringLiteral("demo"), QStringLiteral("--eval-samples"), QStringLiteral("2000"),
+            QStringLiteral("--json"), QStringLiteral("--quiet"), QStringLiteral("--out-dir"), dir.path()});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        QVERIFY2(j.value(QLatin1String("accuracy_before")).toDouble() > 0.85, r.out.constData());
+        QCOMPARE(j.value(QLatin1String("accuracy_unlocked")).toDouble(),
+            j.value(QLatin1String("accuracy_before")).toDouble());
+        QVERIFY(
+            j.value(QLatin1String("accuracy_after")).toDouble() < j.value(QLatin1String("accuracy_before")).toDouble());
+        QVERIFY(j.value(QLatin1String("fingerprint_match")).toBool());
+        QVERIFY(j.value(QLatin1String("n_encrypted")).toInt() > 0);
+        QVERIFY(j.value(QLatin1String("n_encrypted")).toInt() <= 5 * 18);
+        QCOMPARE(j.value(QLatin1String("n_params")).toInt(), 61706);
+        QCOMPARE(j.value(QLatin1String("layers")).toArray().size(), 5); // 6 asked, LeNet-5 has 5
+        QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("locked-model.pt"))));
+        QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("secret-key.json"))));
+    }
+
+    void pytorchModelRoundTrip()
+    {
+        QTemporaryDir dir;
+        const QString user = dir.filePath(QStringLiteral("user.pt"));
+        const QString locked = dir.filePath(QStringLiteral("locked.pt"));
+        const QString key = dir.filePath(QStringLiteral("key.json"));
+        const QString unlocked = dir.filePath(QStringLiteral("unlocked.pt"));
+        Run r = python({QStringLiteral("export"), user});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QByteArray userDigest = digest(user);
+
+        r = cli({QStringLiteral("info"), QStringLiteral("--model"), user, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QStringList names;
+        for (const auto &l : r.json().value(QLatin1String("layers")).toArray())
+            names << l.toObject().value(QLatin1String("name")).toString();
+        QCOMPARE(names,
+            (QStringList {QStringLiteral("conv1.weight"), QStringLiteral("conv2.weight"),
+                QStringLiteral("classifier.0.weight"), QStringLiteral("classifier.3.weight")}));
+
+        r = cli({QStringLiteral("lock"), QStringLiteral("--model"), user, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--input-mean"), QStringLiteral("0.2860"),
+            QStringLiteral("--input-std"), QStringLiteral("0.3530"), QStringLiteral("--layers"),
+            QStringLiteral("conv1.weight,classifier.3.weight"), QStringLiteral("--samples"), QStringLiteral("100"),
+            QStringLiteral("--max-iter"), QStringLiteral("8"), QStringLiteral("--eval-samples"), QStringLiteral("500"),
+            QStringLiteral("--out-model"), locked, QStringLiteral("--out-key"), key, QStringLiteral("--json"),
+            QStringLiteral("--quiet")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject lock = r.json();
+        for (const char *field : {"accuracy_before", "accuracy_after", "n_encrypted", "n_params", "iterations",
+                 "final_loss", "seconds", "layers"})
+            QVERIFY2(lock.contains(QLatin1String(field)), field);
+        QCOMPARE(lock.value(QLatin1String("iterations")).toInt(), 16);
+        const int encrypted = lock.value(QLatin1String("n_encrypted")).toInt();
+        QVERIFY(encrypted > 0 && encrypted <= 16);
+
+        // PyTorch loads the locked file; its weights differ in exactly the encrypted positions.
+        r = python({QStringLiteral("compare"), user, locked});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(r.out.contains("weights_equal=False"), r.out.constData());
+        QVERIFY2(r.out.contains("changed_weights=" + QByteArray::number(encrypted)), r.out.constData());
+
+        QCOMPARE(
+            cli({QStringLiteral("verify"), QStringLiteral("--model"), locked, QStringLiteral("--key"), key}).exitCode,
+            0);
+        const Run notLocked =
+            cli({QStringLiteral("verify"), QStringLiteral("--model"), user, QStringLiteral("--key"), key});
+        QCOMPARE(notLocked.exitCode, 1);
+        QVERIFY(notLocked.out.contains("not locked"));
+
+        r = cli({QStringLiteral("unlock"), QStringLiteral("--model"), locked, QStringLiteral("--key"), key,
+            QStringLiteral("--out"), unlocked, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(r.json().value(QLatin1String("fingerprint_match")).toBool());
+
+        // The unlocked model is the original, bit for bit, as PyTorch sees it.
+        r = python({QStringLiteral("compare"), user, unlocked});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(r.out.contains("outputs_equal=True weights_equal=True changed_weights=0"), r.out.constData());
+        QCOMPARE(digest(user), userDigest);
+    }
+
+    void errorsAreClearAndWriteNothing()
+    {
+        QTemporaryDir dir;
+        const QString user = dir.filePath(QStringLiteral("user.pt"));
+        QVERIFY(python({QStringLiteral("export"), user}).exitCode == 0);
+        const QByteArray before = digest(user);
+        const QString model = qEnvironmentVariable("PARAMLOCK_RESOURCES") + QStringLiteral("/models/lenet5-fmnist.pt");
+
+        Run r = cli({QStringLiteral("lock"), QStringLiteral("--model"), user, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--out-model"), user, QStringLiteral("--out-key"),
+            dir.filePath(QStringLiteral("k.json"))});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("refusing to overwrite the input model"), r.err.constData());
+        QCOMPARE(digest(user), before);
+
+        QFile junk(dir.filePath(QStringLiteral("junk.pt")));
+        QVERIFY(junk.open(QIODevice::WriteOnly));
+        junk.write("not a model");
+        junk.close();
+        r = cli({QStringLiteral("info"), QStringLiteral("--model"), junk.fileName()});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("is not a TorchScript model"), r.err.constData());
+
+        // A key made for the demo model does not open the user's model.
+        const QString key = dir.filePath(QStringLiteral("demo-key.json"));
+        r = cli({QStringLiteral("lock"), QStringLiteral("--model"), model, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--layers"), QStringLiteral("fc3"),
+            QStringLiteral("--max-iter"), QStringLiteral("2"), QStringLiteral("--samples"), QStringLiteral("50"),
+            QStringLiteral("--eval-samples"), QStringLiteral("100"), QStringLiteral("--out-model"),
+            dir.filePath(QStringLiteral("l.pt")), QStringLiteral("--out-key"), key, QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QString out = dir.filePath(QStringLiteral("never.pt"));
+        r = cli({QStringLiteral("unlock"), QStringLiteral("--model"), user, QStringLiteral("--key"), key,
+            QStringLiteral("--out"), out});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("different model"), r.err.constData());
+        QVERIFY(!QFileInfo::exists(out));
+
+        r = cli({QStringLiteral("lock"), QStringLiteral("--model"), model, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--layers"), QStringLiteral(","),
+            QStringLiteral("--out-model"), out, QStringLiteral("--out-key"), key});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("--layers is empty"), r.err.constData());
+
+        r = cli({QStringLiteral("frobnicate")});
+        QCOMPARE(r.exitCode, 2);
+        r = cli({QStringLiteral("lock"), QStringLiteral("--help")});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("--t-loss"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
