@@ -82,15 +82,15 @@ double lossOnly(ModelImpl &impl, const std::vector<Chunk> &chunks, int64_t total
 Expected<void> validate(const LockSettings &s)
 {
     if (s.mode != "paper")
-        return Error {"unknown lock mode \"" + s.mode + "\" (available: paper)"};
+        return Error{"unknown lock mode \"" + s.mode + "\" (available: paper)"};
     if (!(s.theta > 0.0) || !std::isfinite(s.theta))
-        return Error {"theta must be a positive number"};
+        return Error{"theta must be a positive number"};
     if (!(s.alpha >= 0.0 && s.alpha < 0.5))
-        return Error {"alpha must be in [0, 0.5): it is the fraction of the range kept clear at each end"};
+        return Error{"alpha must be in [0, 0.5): it is the fraction of the range kept clear at each end"};
     if (!(s.lossThreshold > 0.0))
-        return Error {"the loss threshold T_loss must be positive"};
+        return Error{"the loss threshold T_loss must be positive"};
     if (s.maxIterations < 1)
-        return Error {"the iteration budget I must be at least 1"};
+        return Error{"the iteration budget I must be at least 1"};
     return {};
 }
 
@@ -108,7 +108,7 @@ Expected<std::vector<std::string>> resolveLayerSet(
 {
     const std::vector<std::string> all = model.layerNames();
     if (all.empty())
-        return Error {"the model has no convolution or fully-connected layer to encrypt"};
+        return Error{"the model has no convolution or fully-connected layer to encrypt"};
     std::vector<size_t> picked;
     if (!settings.layers.empty()) {
         for (const std::string &name : settings.layers) {
@@ -117,7 +117,7 @@ Expected<std::vector<std::string>> resolveLayerSet(
                 // Accept the module name too ("conv1" for "conv1.weight").
                 const auto alt = std::find(all.begin(), all.end(), name + ".weight");
                 if (alt == all.end())
-                    return Error {"the model has no conv/FC layer named \"" + name
+                    return Error{"the model has no conv/FC layer named \"" + name
                         + "\" (run `paramlock-cli info` to list them)"};
                 picked.push_back(size_t(alt - all.begin()));
             } else {
@@ -126,7 +126,7 @@ Expected<std::vector<std::string>> resolveLayerSet(
         }
         std::sort(picked.begin(), picked.end());
         if (std::adjacent_find(picked.begin(), picked.end()) != picked.end())
-            return Error {"a layer is listed twice in the layer set"};
+            return Error{"a layer is listed twice in the layer set"};
     } else if (settings.randomLayers > 0) {
         const size_t k = std::min(size_t(settings.randomLayers), all.size());
         if (k < size_t(settings.randomLayers) && notes)
@@ -139,7 +139,7 @@ Expected<std::vector<std::string>> resolveLayerSet(
         picked.assign(order.begin(), order.begin() + long(k));
         std::sort(picked.begin(), picked.end());
     } else {
-        return Error {"the layer selection is empty: name layers or ask for k random layers"};
+        return Error{"the layer selection is empty: name layers or ask for k random layers"};
     }
     std::vector<std::string> out;
     for (size_t i : picked)
@@ -151,15 +151,15 @@ Expected<LockResult> lockModel(
     const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress)
 {
     if (auto ok = validate(options.settings); !ok)
-        return Error {ok.error()};
+        return Error{ok.error()};
     if (encryptionSet.size() == 0)
-        return Error {"the encryption set is empty"};
+        return Error{"the encryption set is empty"};
     if (auto ok = checkCompatible(model, encryptionSet); !ok)
-        return Error {ok.error()};
+        return Error{ok.error()};
     LockResult result;
     auto layerSet = resolveLayerSet(model, options.settings, &result.notes);
     if (!layerSet)
-        return Error {layerSet.error()};
+        return Error{layerSet.error()};
 
     return guarded("locking failed", [&]() -> Expected<LockResult> {
         const LockSettings &s = options.settings;
@@ -168,7 +168,7 @@ Expected<LockResult> lockModel(
         impl.setTraining(false);
         for (const auto &w : impl.weights())
             if (!torch::isfinite(w.tensor).all().item<bool>())
-                return Error {"the model's weight " + w.name + " contains NaN or infinite values"};
+                return Error{"the model's weight " + w.name + " contains NaN or infinite values"};
         const std::string originalFingerprint = model.fingerprint();
         const auto chunks = makeChunks(result.locked, encryptionSet, options.batchSize);
         const int64_t total = encryptionSet.size();
@@ -188,7 +188,7 @@ Expected<LockResult> lockModel(
                     f.first.mutable_grad() = torch::Tensor();
                 }
             }
-        } restoreFlags {gradFlags};
+        } restoreFlags{gradFlags};
 
         const auto start = std::chrono::steady_clock::now();
         const int totalIterations = int(layerSet->size()) * s.maxIterations;
@@ -218,7 +218,7 @@ Expected<LockResult> lockModel(
             w.set_requires_grad(true);
             for (int it = 0; it < s.maxIterations; ++it) {
                 if (progress.cancelled())
-                    return Error {"locking cancelled"};
+                    return Error{"locking cancelled"};
                 LockStep step;
                 step.iteration = result.iterations;
                 step.layerIndex = int(li);
@@ -259,7 +259,7 @@ Expected<LockResult> lockModel(
                 result.steps.push_back(step);
                 if (!progress.lockStep(step)
                     || !progress.advance(double(result.iterations) / double(totalIterations), "encrypting " + name))
-                    return Error {"locking cancelled"};
+                    return Error{"locking cancelled"};
             }
             w.set_requires_grad(false);
             result.layers.push_back(std::move(report));
@@ -300,12 +300,12 @@ Expected<LockResult> lockModel(
         key.createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
         key.createdBy = std::string("ParamLock ") + PARAMLOCK_VERSION;
         if (key.entries.empty())
-            return Error {"no weight was changed: the encryption set's loss was already above T_loss "
-                          "or the gradients vanished"};
+            return Error{"no weight was changed: the encryption set's loss was already above T_loss "
+                         "or the gradients vanished"};
 
         auto check = unlockModel(result.locked, key);
         if (!check)
-            return Error {"internal error: the new key does not restore the original model (" + check.error()
+            return Error{"internal error: the new key does not restore the original model (" + check.error()
                 + "); nothing was written"};
         return std::move(result);
     });
@@ -357,7 +357,7 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key)
 {
     const KeyFit fit = checkKey(locked, key);
     if (!fit.fits())
-        return Error {fit.message};
+        return Error{fit.message};
     return guarded("unlocking failed", [&]() -> Expected<Model> {
         Model restored = locked.clone();
         ModelImpl &impl = restored.impl();
@@ -372,8 +372,8 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key)
             }
         }
         if (restored.fingerprint() != key.originalFingerprint)
-            return Error {"the key does not restore the original weights (fingerprint mismatch after unlocking): "
-                          "the key or the model was altered"};
+            return Error{"the key does not restore the original weights (fingerprint mismatch after unlocking): "
+                         "the key or the model was altered"};
         return restored;
     });
 }

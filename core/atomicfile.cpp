@@ -30,26 +30,26 @@ Expected<void> writeFileAtomically(
     const std::string &path, const std::string &bytes, const std::vector<std::string> &protectedPaths)
 {
     if (path.empty())
-        return Error {"no output file given"};
+        return Error{"no output file given"};
     for (const std::string &input : protectedPaths)
         if (!input.empty() && samePath(path, input))
-            return Error {"refusing to overwrite the input file " + input + "; choose another output path"};
+            return Error{"refusing to overwrite the input file " + input + "; choose another output path"};
     const QString qpath = QString::fromStdString(path);
     const QFileInfo info(qpath);
     if (!QFileInfo(info.absolutePath()).isDir())
-        return Error {"output folder does not exist: " + info.absolutePath().toStdString()};
+        return Error{"output folder does not exist: " + info.absolutePath().toStdString()};
     if (info.isDir())
-        return Error {path + " is a folder; give a file name"};
+        return Error{path + " is a folder; give a file name"};
     QSaveFile file(qpath);
     if (!file.open(QIODevice::WriteOnly))
-        return Error {"cannot write " + path + ": " + file.errorString().toStdString()};
+        return Error{"cannot write " + path + ": " + file.errorString().toStdString()};
     if (file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size())) {
         const std::string why = file.errorString().toStdString();
         file.cancelWriting();
-        return Error {"cannot write " + path + ": " + why};
+        return Error{"cannot write " + path + ": " + why};
     }
     if (!file.commit())
-        return Error {"cannot write " + path + ": " + file.errorString().toStdString()};
+        return Error{"cannot write " + path + ": " + file.errorString().toStdString()};
     return {};
 }
 
@@ -57,9 +57,9 @@ Expected<std::string> readWholeFile(const std::string &path)
 {
     QFile file(QString::fromStdString(path));
     if (!file.exists())
-        return Error {"file not found: " + path};
+        return Error{"file not found: " + path};
     if (!file.open(QIODevice::ReadOnly))
-        return Error {"cannot read " + path + ": " + file.errorString().toStdString()};
+        return Error{"cannot read " + path + ": " + file.errorString().toStdString()};
     const QByteArray bytes = file.readAll();
     return std::string(bytes.constData(), size_t(bytes.size()));
 }

@@ -88,12 +88,12 @@ Expected<std::string> detectDatasetFormat(const std::string &path)
     const QFileInfo info(resolved);
     if (!info.exists()) {
         if (path == "fashion-mnist")
-            return Error {"Fashion-MNIST not found in " + resolved.toStdString()
+            return Error{"Fashion-MNIST not found in " + resolved.toStdString()
                 + " (install the Debian package dataset-fashion-mnist)"};
-        return Error {"dataset not found: " + path};
+        return Error{"dataset not found: " + path};
     }
     if (!info.isDir())
-        return Error {path + " is a file; give the dataset's folder"};
+        return Error{path + " is a file; give the dataset's folder"};
     const QDir dir(resolved);
     if (!findIdxFile(dir, QStringLiteral("train-images-idx3-ubyte")).isEmpty()
         || !findIdxFile(dir, QStringLiteral("t10k-images-idx3-ubyte")).isEmpty())
@@ -104,7 +104,7 @@ Expected<std::string> detectDatasetFormat(const std::string &path)
         return std::string("gtsrb");
     if (!dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty())
         return std::string("image-folder");
-    return Error {path
+    return Error{path
         + ": not a recognised dataset (IDX, CIFAR-10 binary, GTSRB or an image folder with one sub-folder per class)"};
 }
 
@@ -112,7 +112,7 @@ Expected<Dataset> loadDataset(const std::string &path, Split split, const Datase
 {
     auto format = detectDatasetFormat(path);
     if (!format)
-        return Error {format.error()};
+        return Error{format.error()};
     const QDir dir(resolvePath(path));
     const bool train = split == Split::Train;
 
@@ -121,7 +121,7 @@ Expected<Dataset> loadDataset(const std::string &path, Split split, const Datase
         const QString images = findIdxFile(dir, prefix + QLatin1String("-images-idx3-ubyte"));
         const QString labels = findIdxFile(dir, prefix + QLatin1String("-labels-idx1-ubyte"));
         if (images.isEmpty() || labels.isEmpty())
-            return Error {dir.path().toStdString() + ": the " + (train ? "training" : "test") + " split's IDX files ("
+            return Error{dir.path().toStdString() + ": the " + (train ? "training" : "test") + " split's IDX files ("
                 + prefix.toStdString() + "-images/-labels) are missing"};
         auto data = readIdx(images.toStdString(), labels.toStdString());
         if (data && path == "fashion-mnist")
@@ -141,7 +141,7 @@ Expected<Dataset> loadDataset(const std::string &path, Split split, const Datase
             files.push_back(folder.filePath(QStringLiteral("test_batch.bin")).toStdString());
         }
         if (files.empty())
-            return Error {folder.path().toStdString() + ": no CIFAR-10 "
+            return Error{folder.path().toStdString() + ": no CIFAR-10 "
                 + (train ? "data_batch_N.bin" : "test_batch.bin") + " files"};
         return readCifar10(files, folder.filePath(QStringLiteral("batches.meta.txt")).toStdString());
     }
@@ -157,9 +157,9 @@ Expected<Dataset> loadDataset(const std::string &path, Split split, const Datase
 Expected<std::vector<int64_t>> sampleIndices(const Dataset &dataset, const SamplingOptions &options)
 {
     if (options.count <= 0)
-        return Error {"the encryption set needs at least one sample"};
+        return Error{"the encryption set needs at least one sample"};
     if (options.count > dataset.size())
-        return Error {"asked for " + std::to_string(options.count) + " samples but the dataset has only "
+        return Error{"asked for " + std::to_string(options.count) + " samples but the dataset has only "
             + std::to_string(dataset.size())};
     std::mt19937_64 rng(options.seed);
     std::vector<int64_t> chosen;
@@ -188,7 +188,7 @@ Expected<std::vector<int64_t>> sampleIndices(const Dataset &dataset, const Sampl
     for (int c = 0; c < classes; ++c) {
         auto &pool = byClass[size_t(c)];
         if (int64_t(pool.size()) < quota[size_t(c)])
-            return Error {"class-balanced sampling needs " + std::to_string(quota[size_t(c)]) + " samples of class "
+            return Error{"class-balanced sampling needs " + std::to_string(quota[size_t(c)]) + " samples of class "
                 + std::to_string(c) + " but the dataset has " + std::to_string(pool.size())};
         std::shuffle(pool.begin(), pool.end(), rng);
         chosen.insert(chosen.end(), pool.begin(), pool.begin() + quota[size_t(c)]);

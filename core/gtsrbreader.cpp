@@ -49,17 +49,17 @@ Expected<std::vector<Annotation>> readAnnotations(const QString &csvPath)
 {
     QFile file(csvPath);
     if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
-        return Error {
+        return Error{
             "cannot open GTSRB annotations " + csvPath.toStdString() + ": " + file.errorString().toStdString()};
     const QStringList header = QString::fromUtf8(file.readLine()).trimmed().split(QLatin1Char(';'));
     const int col = int(header.indexOf(QLatin1String("ClassId")));
     const int fileCol = int(header.indexOf(QLatin1String("Filename")));
     const int x1Col = int(header.indexOf(QLatin1String("Roi.X1")));
     if (fileCol < 0 || x1Col < 0)
-        return Error {
+        return Error{
             csvPath.toStdString() + ": not a GTSRB annotation file (expected a header with Filename;...;Roi.X1;...)"};
     if (col < 0)
-        return Error {csvPath.toStdString()
+        return Error{csvPath.toStdString()
             + ": annotations have no ClassId column; the test set needs GT-final_test.csv with labels"};
     std::vector<Annotation> rows;
     int lineNo = 1;
@@ -70,7 +70,7 @@ Expected<std::vector<Annotation>> readAnnotations(const QString &csvPath)
             continue;
         const QStringList f = line.split(QLatin1Char(';'));
         if (f.size() < header.size())
-            return Error {csvPath.toStdString() + ":" + std::to_string(lineNo) + ": expected "
+            return Error{csvPath.toStdString() + ":" + std::to_string(lineNo) + ": expected "
                 + std::to_string(header.size()) + " fields, found " + std::to_string(f.size())};
         Annotation a;
         a.file = f[fileCol];
@@ -82,11 +82,10 @@ Expected<std::vector<Annotation>> readAnnotations(const QString &csvPath)
         a.classId = f[col].toInt(&ok[4]);
         for (bool b : ok)
             if (!b)
-                return Error {
-                    csvPath.toStdString() + ":" + std::to_string(lineNo) + ": a number field is not a number"};
+                return Error{csvPath.toStdString() + ":" + std::to_string(lineNo) + ": a number field is not a number"};
         if (a.classId < 0 || a.classId >= kGtsrbClasses)
-            return Error {csvPath.toStdString() + ":" + std::to_string(lineNo) + ": ClassId "
-                + std::to_string(a.classId) + " is outside 0-42"};
+            return Error{csvPath.toStdString() + ":" + std::to_string(lineNo) + ": ClassId " + std::to_string(a.classId)
+                + " is outside 0-42"};
         rows.push_back(a);
     }
     return rows;
@@ -99,8 +98,7 @@ Expected<void> appendAnnotated(const QDir &dir, const std::vector<Annotation> &r
         QImageReader reader(path);
         const QImage image = reader.read();
         if (image.isNull())
-            return Error {
-                "cannot decode GTSRB image " + path.toStdString() + ": " + reader.errorString().toStdString()};
+            return Error{"cannot decode GTSRB image " + path.toStdString() + ": " + reader.errorString().toStdString()};
         // ROI corners are inclusive in the official annotations.
         QRect roi(QPoint(a.x1, a.y1), QPoint(a.x2, a.y2));
         roi = roi.intersected(image.rect());
@@ -117,7 +115,7 @@ Expected<Dataset> readGtsrb(const std::string &rootPath, Split split, const Data
 {
     const QDir root(QString::fromStdString(rootPath));
     if (!root.exists())
-        return Error {"GTSRB folder not found: " + rootPath};
+        return Error{"GTSRB folder not found: " + rootPath};
     const int side = options.width > 0 ? options.width : kGtsrbDefaultSide;
 
     Dataset data;
@@ -133,25 +131,25 @@ Expected<Dataset> readGtsrb(const std::string &rootPath, Split split, const Data
         const QString images = firstExistingDir(
             root, {QStringLiteral("Final_Training/Images"), QStringLiteral("GTSRB/Final_Training/Images")});
         if (images.isEmpty())
-            return Error {rootPath + ": no Final_Training/Images folder (official GTSRB layout expected)"};
+            return Error{rootPath + ": no Final_Training/Images folder (official GTSRB layout expected)"};
         const QStringList classDirs = QDir(images).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
         if (classDirs.isEmpty())
-            return Error {images.toStdString() + ": no class folders (00000 ... 00042)"};
+            return Error{images.toStdString() + ": no class folders (00000 ... 00042)"};
         for (const QString &classDir : classDirs) {
             const QDir dir(QDir(images).filePath(classDir));
             const QString csv = dir.filePath(QStringLiteral("GT-%1.csv").arg(classDir));
             auto rows = readAnnotations(csv);
             if (!rows)
-                return Error {rows.error()};
+                return Error{rows.error()};
             if (auto ok = appendAnnotated(dir, *rows, side, data); !ok)
-                return Error {ok.error()};
+                return Error{ok.error()};
         }
         data.source = images.toStdString();
     } else {
         const QString images =
             firstExistingDir(root, {QStringLiteral("Final_Test/Images"), QStringLiteral("GTSRB/Final_Test/Images")});
         if (images.isEmpty())
-            return Error {rootPath + ": no Final_Test/Images folder (official GTSRB layout expected)"};
+            return Error{rootPath + ": no Final_Test/Images folder (official GTSRB layout expected)"};
         const QStringList csvCandidates = {QDir(images).filePath(QStringLiteral("GT-final_test.csv")),
             root.filePath(QStringLiteral("GT-final_test.csv")),
             root.filePath(QStringLiteral("GTSRB/GT-final_test.csv"))};
@@ -162,16 +160,16 @@ Expected<Dataset> readGtsrb(const std::string &rootPath, Split split, const Data
                 break;
             }
         if (csv.isEmpty())
-            return Error {rootPath + ": GT-final_test.csv (the labelled test annotations) not found"};
+            return Error{rootPath + ": GT-final_test.csv (the labelled test annotations) not found"};
         auto rows = readAnnotations(csv);
         if (!rows)
-            return Error {rows.error()};
+            return Error{rows.error()};
         if (auto ok = appendAnnotated(QDir(images), *rows, side, data); !ok)
-            return Error {ok.error()};
+            return Error{ok.error()};
         data.source = images.toStdString();
     }
     if (data.labels.empty())
-        return Error {rootPath + ": the GTSRB annotations list no images"};
+        return Error{rootPath + ": the GTSRB annotations list no images"};
     return data;
 }
 

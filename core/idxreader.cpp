@@ -15,19 +15,19 @@ namespace {
 Expected<std::string> readPossiblyCompressed(const std::string &path)
 {
     if (!QFileInfo::exists(QString::fromStdString(path)))
-        return Error {"file not found: " + path};
+        return Error{"file not found: " + path};
     gzFile file = gzopen(path.c_str(), "rb");
     if (!file)
-        return Error {"cannot open " + path};
+        return Error{"cannot open " + path};
     std::string bytes;
-    std::array<char, 1 << 16> buffer {};
+    std::array<char, 1 << 16> buffer{};
     for (;;) {
         const int n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
         if (n < 0) {
             int code = 0;
             const std::string why = gzerror(file, &code);
             gzclose(file);
-            return Error {path + ": corrupt compressed data (" + why + ")"};
+            return Error{path + ": corrupt compressed data (" + why + ")"};
         }
         if (n == 0)
             break;
@@ -39,7 +39,7 @@ Expected<std::string> readPossiblyCompressed(const std::string &path)
     const bool truncated = code == Z_BUF_ERROR;
     gzclose(file);
     if (truncated)
-        return Error {path + ": compressed file is truncated"};
+        return Error{path + ": compressed file is truncated"};
     return bytes;
 }
 
@@ -58,20 +58,20 @@ struct IdxArray
 Expected<IdxArray> parseIdxHeader(const std::string &bytes, const std::string &path, int expectedDims)
 {
     if (bytes.size() < 4)
-        return Error {path + ": not an IDX file (shorter than its 4-byte magic number)"};
+        return Error{path + ": not an IDX file (shorter than its 4-byte magic number)"};
     const auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
     if (p[0] != 0 || p[1] != 0)
-        return Error {path + ": not an IDX file (bad magic number)"};
+        return Error{path + ": not an IDX file (bad magic number)"};
     if (p[2] != 0x08)
-        return Error {
+        return Error{
             path + ": IDX element type 0x" + QString::number(p[2], 16).toStdString() + " is not unsigned bytes (0x08)"};
     if (p[3] != expectedDims)
-        return Error {
+        return Error{
             path + ": IDX file has " + std::to_string(p[3]) + " dimensions, expected " + std::to_string(expectedDims)};
     IdxArray array;
     array.dataOffset = 4 + 4 * size_t(expectedDims);
     if (bytes.size() < array.dataOffset)
-        return Error {path + ": IDX header is truncated"};
+        return Error{path + ": IDX header is truncated"};
     size_t expectedSize = 1;
     for (int i = 0; i < expectedDims; ++i) {
         array.dims.push_back(bigEndian32(bytes, 4 + 4 * size_t(i)));
@@ -79,10 +79,10 @@ Expected<IdxArray> parseIdxHeader(const std::string &bytes, const std::string &p
     }
     const size_t actual = bytes.size() - array.dataOffset;
     if (actual < expectedSize)
-        return Error {path + ": IDX data is truncated (" + std::to_string(actual) + " of "
-            + std::to_string(expectedSize) + " bytes)"};
+        return Error{path + ": IDX data is truncated (" + std::to_string(actual) + " of " + std::to_string(expectedSize)
+            + " bytes)"};
     if (actual > expectedSize)
-        return Error {
+        return Error{
             path + ": IDX file has " + std::to_string(actual - expectedSize) + " bytes more than its header declares"};
     return array;
 }
@@ -93,22 +93,22 @@ Expected<Dataset> readIdx(const std::string &imagesFile, const std::string &labe
 {
     auto images = readPossiblyCompressed(imagesFile);
     if (!images)
-        return Error {images.error()};
+        return Error{images.error()};
     auto labels = readPossiblyCompressed(labelsFile);
     if (!labels)
-        return Error {labels.error()};
+        return Error{labels.error()};
     auto imageHeader = parseIdxHeader(*images, imagesFile, 3);
     if (!imageHeader)
-        return Error {imageHeader.error()};
+        return Error{imageHeader.error()};
     auto labelHeader = parseIdxHeader(*labels, labelsFile, 1);
     if (!labelHeader)
-        return Error {labelHeader.error()};
+        return Error{labelHeader.error()};
     const uint32_t count = imageHeader->dims[0];
     if (labelHeader->dims[0] != count)
-        return Error {"image and label files disagree: " + std::to_string(count) + " images but "
+        return Error{"image and label files disagree: " + std::to_string(count) + " images but "
             + std::to_string(labelHeader->dims[0]) + " labels (" + imagesFile + ", " + labelsFile + ")"};
     if (imageHeader->dims[1] == 0 || imageHeader->dims[2] == 0)
-        return Error {imagesFile + ": images have zero size"};
+        return Error{imagesFile + ": images have zero size"};
 
     Dataset data;
     data.channels = 1;
@@ -135,7 +135,7 @@ Expected<Dataset> readIdx(const std::string &imagesFile, const std::string &labe
         data.normalization = {{0.1307f}, {0.3081f}};
     }
     if (maxLabel >= 10)
-        return Error {
+        return Error{
             labelsFile + ": label " + std::to_string(maxLabel) + " is out of range for a 10-class IDX dataset"};
     data.classCount = 10;
     return data;

@@ -12,10 +12,10 @@ Expected<Dataset> readImageFolder(const std::string &rootPath, const DatasetOpti
 {
     const QDir root(QString::fromStdString(rootPath));
     if (!root.exists())
-        return Error {"image folder not found: " + rootPath};
+        return Error{"image folder not found: " + rootPath};
     const QStringList classes = root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
     if (classes.isEmpty())
-        return Error {rootPath + ": an image folder needs one sub-folder per class"};
+        return Error{rootPath + ": an image folder needs one sub-folder per class"};
     const QStringList patterns = {QStringLiteral("*.png"), QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"),
         QStringLiteral("*.ppm"), QStringLiteral("*.PNG"), QStringLiteral("*.JPG"), QStringLiteral("*.JPEG"),
         QStringLiteral("*.PPM")};
@@ -30,14 +30,14 @@ Expected<Dataset> readImageFolder(const std::string &rootPath, const DatasetOpti
             QImageReader reader(dir.filePath(f));
             QImage image = reader.read();
             if (image.isNull())
-                return Error {
+                return Error{
                     "cannot decode image " + dir.filePath(f).toStdString() + ": " + reader.errorString().toStdString()};
             anyColour = anyColour || !image.isGrayscale();
             images.emplace_back(std::move(image), c);
         }
     }
     if (images.empty())
-        return Error {rootPath + ": no PNG, JPEG or PPM images in the class folders"};
+        return Error{rootPath + ": no PNG, JPEG or PPM images in the class folders"};
 
     Dataset data;
     data.name = "image-folder";

@@ -2,11 +2,14 @@
 
 #include "atomicfile.h"
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <nlohmann/json.hpp>
 
 #include <QCryptographicHash>
 #include <QFileInfo>
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -38,7 +41,7 @@ Expected<ModelMetadata> ModelMetadata::fromJson(const std::string &text)
 {
     const json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-        return Error {"model metadata (paramlock.json) is not valid JSON"};
+        return Error{"model metadata (paramlock.json) is not valid JSON"};
     try {
         ModelMetadata m;
         m.architecture = j.value("architecture", std::string("torchscript"));
@@ -46,7 +49,7 @@ Expected<ModelMetadata> ModelMetadata::fromJson(const std::string &text)
         if (j.contains("input_shape")) {
             const auto shape = j.at("input_shape").get<std::vector<int>>();
             if (shape.size() != 3)
-                return Error {"model metadata: input_shape must be [channels, height, width]"};
+                return Error{"model metadata: input_shape must be [channels, height, width]"};
             m.channels = shape[0];
             m.height = shape[1];
             m.width = shape[2];
@@ -59,10 +62,10 @@ Expected<ModelMetadata> ModelMetadata::fromJson(const std::string &text)
             m.trainingRecord = j.at("training").dump();
         for (float s : m.normalization.std)
             if (!(s > 0.0f))
-                return Error {"model metadata: every std must be positive"};
+                return Error{"model metadata: every std must be positive"};
         return m;
     } catch (const json::exception &e) {
-        return Error {std::string("model metadata (paramlock.json) is malformed: ") + e.what()};
+        return Error{std::string("model metadata (paramlock.json) is malformed: ") + e.what()};
     }
 }
 
@@ -101,10 +104,29 @@ bool isConvType(const std::string &typeName)
     return typeName == "Conv1d" || typeName == "Conv2d" || typeName == "Conv3d";
 }
 
+/** The user's own extra files ("extra/NAME" records), kept so that saving loses nothing. */
+torch::jit::ExtraFilesMap userExtraFiles(const std::string &path)
+{
+    torch::jit::ExtraFilesMap files;
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const std::string &record : reader.getAllRecords()) {
+        // The reader names records without the archive's folder: "extra/NAME".
+        if (record.rfind("extra/", 0) != 0)
+            continue;
+        const std::string name = record.substr(6);
+        if (name != "paramlock.json")
+            files[name] = "";
+    }
+    return files;
+}
+
 class ScriptModel : public ModelImpl
 {
 public:
-    explicit ScriptModel(torch::jit::Module module) : m_module(std::move(module)) { }
+    ScriptModel(torch::jit::Module module, torch::jit::ExtraFilesMap extraFiles)
+        : m_module(std::move(module)), m_extraFiles(std::move(extraFiles)), m_savedTraining(m_module.is_training())
+    {
+    }
 
     bool isTorchScript() const override { return true; }
 
@@ -166,8 +188,13 @@ public:
     std::string serialize() const override
     {
         std::ostringstream stream;
-        torch::jit::ExtraFilesMap extra {{"paramlock.json", meta.toJson()}};
+        torch::jit::ExtraFilesMap extra = m_extraFiles;
+        extra["paramlock.json"] = meta.toJson();
+        // Written in the train/eval state the user exported, not the eval state ParamLock runs in.
+        const bool training = m_module.is_training();
+        m_module.train(m_savedTraining);
         m_module.save(stream, extra);
+        m_module.train(training);
         return stream.str();
     }
 
@@ -184,22 +211,26 @@ public:
         const auto target = module.named_parameters(true);
         for (auto s = source.begin(), t = target.begin(); s != source.end() && t != target.end(); ++s, ++t)
             (*t).value.set_requires_grad((*s).value.requires_grad());
-        auto copy = std::make_unique<ScriptModel>(module);
+        auto copy = std::make_unique<ScriptModel>(module, m_extraFiles);
+        copy->m_savedTraining = m_savedTraining;
         copy->meta = meta;
         copy->path = path;
         return copy;
     }
 
 private:
-    torch::jit::Module m_module;
+    mutable torch::jit::Module m_module;
+    torch::jit::ExtraFilesMap m_extraFiles;
+    bool m_savedTraining = false;
 };
 
 std::once_flag g_threadsOnce;
+std::atomic_bool g_threadsChosen{false};
 
 void initialiseRuntime()
 {
     std::call_once(g_threadsOnce, [] {
-        if (torch::get_num_threads() < int(std::thread::hardware_concurrency()))
+        if (!g_threadsChosen.load() && torch::get_num_threads() < int(std::thread::hardware_concurrency()))
             configureThreads(0);
     });
 }
@@ -210,6 +241,7 @@ void configureThreads(int threads)
 {
     const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
     torch::set_num_threads(n);
+    g_threadsChosen.store(true);
 }
 
 int threadCount()
@@ -244,28 +276,30 @@ Expected<Model> Model::load(const std::string &path)
     initialiseRuntime();
     const QFileInfo info(QString::fromStdString(path));
     if (!info.exists())
-        return Error {"model file not found: " + path};
+        return Error{"model file not found: " + path};
     if (info.isDir())
-        return Error {path + " is a folder, not a model file"};
+        return Error{path + " is a folder, not a model file"};
     return guarded("cannot load model " + path, [&]() -> Expected<Model> {
-        torch::jit::ExtraFilesMap extra {{"paramlock.json", ""}};
+        torch::jit::ExtraFilesMap extra;
         torch::jit::Module module;
         try {
+            extra = userExtraFiles(path);
+            extra["paramlock.json"] = "";
             module = torch::jit::load(path, torch::kCPU, extra);
         } catch (const c10::Error &e) {
             std::string why = e.what_without_backtrace();
             if (why.find("PytorchStreamReader") != std::string::npos || why.find("zip") != std::string::npos)
-                return Error {path
+                return Error{path
                     + " is not a TorchScript model (not a valid TorchScript/zip archive; export it with "
                       "torch.jit.script or torch.jit.trace and save it)"};
-            return Error {"cannot load " + path + " as TorchScript: " + why.substr(0, why.find('\n'))};
+            return Error{"cannot load " + path + " as TorchScript: " + why.substr(0, why.find('\n'))};
         }
         ModelMetadata meta;
         meta.architecture = "torchscript";
         if (!extra["paramlock.json"].empty()) {
             auto parsed = ModelMetadata::fromJson(extra["paramlock.json"]);
             if (!parsed)
-                return Error {path + ": " + parsed.error()};
+                return Error{path + ": " + parsed.error()};
             meta = *parsed;
         }
         std::unique_ptr<ModelImpl> impl;
@@ -273,15 +307,16 @@ Expected<Model> Model::load(const std::string &path)
             impl = loadZooModel(module, meta);
         } else {
             if (!module.find_method("forward"))
-                return Error {path + " has no forward() method; it is not a runnable TorchScript model"};
-            impl = std::make_unique<ScriptModel>(module);
+                return Error{path + " has no forward() method; it is not a runnable TorchScript model"};
+            extra.erase("paramlock.json");
+            impl = std::make_unique<ScriptModel>(module, extra);
             impl->meta = meta;
         }
         impl->path = path;
         impl->setTraining(false);
         for (const auto &p : impl->parameters())
             if (p.second.scalar_type() != torch::kFloat32)
-                return Error {path + ": parameter " + p.first + " is "
+                return Error{path + ": parameter " + p.first + " is "
                     + std::string(c10::toString(p.second.scalar_type())) + "; ParamLock works on float32 models"};
         return Model(std::shared_ptr<ModelImpl>(std::move(impl)));
     });
@@ -302,7 +337,7 @@ Expected<void> Model::save(const std::string &path, const std::vector<std::strin
 {
     auto bytes = guarded("cannot serialise the model", [&]() -> Expected<std::string> { return d->serialize(); });
     if (!bytes)
-        return Error {bytes.error()};
+        return Error{bytes.error()};
     return writeFileAtomically(path, *bytes, protectedPaths);
 }
 
@@ -399,7 +434,7 @@ Expected<std::vector<float>> Model::weights(const std::string &layer) const
 {
     const auto w = anyParameter(*d, layer);
     if (!w.defined())
-        return Error {"the model has no parameter named " + layer};
+        return Error{"the model has no parameter named " + layer};
     const auto t = w.detach().contiguous();
     return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
 }
@@ -408,9 +443,9 @@ Expected<void> Model::setWeights(const std::string &layer, const std::vector<flo
 {
     auto w = anyParameter(*d, layer);
     if (!w.defined())
-        return Error {"the model has no parameter named " + layer};
+        return Error{"the model has no parameter named " + layer};
     if (int64_t(values.size()) != w.numel())
-        return Error {layer + " has " + std::to_string(w.numel()) + " weights, got " + std::to_string(values.size())};
+        return Error{layer + " has " + std::to_string(w.numel()) + " weights, got " + std::to_string(values.size())};
     torch::NoGradGuard noGrad;
     w.copy_(torch::tensor(values).view(w.sizes()));
     return {};

@@ -61,11 +61,11 @@ template<typename F> auto guarded(const std::string &context, F &&fn) -> decltyp
     try {
         return fn();
     } catch (const Failure &e) {
-        return Error {e.what()};
+        return Error{e.what()};
     } catch (const c10::Error &e) {
-        return Error {context + ": " + e.what_without_backtrace()};
+        return Error{context + ": " + e.what_without_backtrace()};
     } catch (const std::exception &e) {
-        return Error {context + ": " + e.what()};
+        return Error{context + ": " + e.what()};
     }
 }
 

@@ -47,7 +47,7 @@ public:
     bool cancelled() const { return m_cancelled.load(); }
 
 private:
-    std::atomic_bool m_cancelled {false};
+    std::atomic_bool m_cancelled{false};
 };
 
 } // namespace paramlock

@@ -53,21 +53,21 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
     try {
         j = json::parse(text);
     } catch (const json::parse_error &e) {
-        return Error {std::string("key file is not valid JSON (") + e.what() + ")"};
+        return Error{std::string("key file is not valid JSON (") + e.what() + ")"};
     }
     if (!j.is_object() || j.value("format", std::string()) != kFormat)
-        return Error {"not a ParamLock key file (the \"format\" field is not \"paramlock-key\")"};
+        return Error{"not a ParamLock key file (the \"format\" field is not \"paramlock-key\")"};
     try {
         const int version = j.at("version").get<int>();
         if (version > kVersion)
-            return Error {"key file version " + std::to_string(version) + " is newer than this ParamLock understands ("
+            return Error{"key file version " + std::to_string(version) + " is newer than this ParamLock understands ("
                 + std::to_string(kVersion) + "); update ParamLock"};
         if (version < 1)
-            return Error {"key file version " + std::to_string(version) + " is invalid"};
+            return Error{"key file version " + std::to_string(version) + " is invalid"};
         SecretKey key;
         key.method = j.at("method").get<std::string>();
         if (key.method != "advparams")
-            return Error {"key uses the method \"" + key.method + "\", which this ParamLock cannot unlock"};
+            return Error{"key uses the method \"" + key.method + "\", which this ParamLock cannot unlock"};
         key.createdAt = j.value("created_at", std::string());
         key.createdBy = j.value("created_by", std::string());
         const json &s = j.at("settings");
@@ -87,19 +87,19 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
         key.parameterCount = m.at("n_params").get<int64_t>();
         std::set<std::pair<std::string, int64_t>> seen;
         for (const json &e : j.at("entries")) {
-            KeyEntry entry {
+            KeyEntry entry{
                 e.at("layer").get<std::string>(), e.at("index").get<int64_t>(), e.at("perturbation").get<double>()};
             if (entry.index < 0)
-                return Error {"key entry for " + entry.layer + " has a negative index"};
+                return Error{"key entry for " + entry.layer + " has a negative index"};
             if (!seen.insert({entry.layer, entry.index}).second)
-                return Error {"key lists " + entry.layer + "[" + std::to_string(entry.index) + "] twice"};
+                return Error{"key lists " + entry.layer + "[" + std::to_string(entry.index) + "] twice"};
             key.entries.push_back(std::move(entry));
         }
         if (j.at("entries_sha256").get<std::string>() != key.entriesChecksum())
-            return Error {"key file was modified or is corrupt: its entries do not match their checksum"};
+            return Error{"key file was modified or is corrupt: its entries do not match their checksum"};
         return key;
     } catch (const json::exception &e) {
-        return Error {std::string("key file is incomplete or malformed: ") + e.what()};
+        return Error{std::string("key file is incomplete or malformed: ") + e.what()};
     }
 }
 
@@ -107,10 +107,10 @@ Expected<SecretKey> SecretKey::load(const std::string &path)
 {
     auto text = readWholeFile(path);
     if (!text)
-        return Error {text.error()};
+        return Error{text.error()};
     auto key = fromJson(*text);
     if (!key)
-        return Error {path + ": " + key.error()};
+        return Error{path + ": " + key.error()};
     return key;
 }
 

@@ -20,13 +20,13 @@ Expected<void> checkCompatible(const Model &model, const Dataset &data)
 {
     const ModelMetadata &m = model.metadata();
     if (data.size() == 0)
-        return Error {"the dataset is empty"};
+        return Error{"the dataset is empty"};
     if (m.hasInputShape() && (m.channels != data.channels || m.height != data.height || m.width != data.width))
-        return Error {"the model expects " + std::to_string(m.channels) + "x" + std::to_string(m.height) + "x"
+        return Error{"the model expects " + std::to_string(m.channels) + "x" + std::to_string(m.height) + "x"
             + std::to_string(m.width) + " inputs but the dataset has " + std::to_string(data.channels) + "x"
             + std::to_string(data.height) + "x" + std::to_string(data.width) + " images"};
     if (m.classCount > 0 && data.classCount > m.classCount)
-        return Error {"the model has " + std::to_string(m.classCount) + " classes but the dataset has "
+        return Error{"the model has " + std::to_string(m.classCount) + " classes but the dataset has "
             + std::to_string(data.classCount)};
     return {};
 }
@@ -35,7 +35,7 @@ Expected<Evaluation> evaluate(
     const Model &model, const Dataset &data, const EvaluationOptions &options, Progress *progress)
 {
     if (auto ok = checkCompatible(model, data); !ok)
-        return Error {ok.error()};
+        return Error{ok.error()};
     return guarded("evaluation failed", [&]() -> Expected<Evaluation> {
         const auto start = std::chrono::steady_clock::now();
         ModelImpl &impl = model.impl();
@@ -68,7 +68,7 @@ Expected<Evaluation> evaluate(
                     result.predictions.end(), p.data_ptr<int32_t>(), p.data_ptr<int32_t>() + p.numel());
             }
             if (progress && !progress->advance(double(end) / double(total), "evaluating"))
-                return Error {"evaluation cancelled"};
+                return Error{"evaluation cancelled"};
         }
         result.total = total;
         result.accuracy = total > 0 ? double(result.correct) / double(total) : 0.0;
@@ -101,9 +101,9 @@ Expected<TrainReport> train(
     Model &model, const Dataset &trainSet, const Dataset *testSet, const TrainOptions &options, Progress &progress)
 {
     if (auto ok = checkCompatible(model, trainSet); !ok)
-        return Error {ok.error()};
+        return Error{ok.error()};
     if (options.epochs <= 0 || options.batchSize <= 0)
-        return Error {"epochs and batch size must be positive"};
+        return Error{"epochs and batch size must be positive"};
     return guarded("training failed", [&]() -> Expected<TrainReport> {
         const auto start = std::chrono::steady_clock::now();
         ModelImpl &impl = model.impl();
@@ -120,7 +120,7 @@ Expected<TrainReport> train(
             optimizer = std::make_unique<torch::optim::SGD>(
                 params, torch::optim::SGDOptions(options.learningRate).momentum(0.9).weight_decay(options.weightDecay));
         else
-            return Error {"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
+            return Error{"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
 
         const int64_t n = options.limit > 0 ? std::min(options.limit, trainSet.size()) : trainSet.size();
         const int64_t batches = (n + options.batchSize - 1) / options.batchSize;
@@ -161,7 +161,7 @@ Expected<TrainReport> train(
                 if (!progress.advance(double(step + 1) / double(totalSteps),
                         "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs))) {
                     impl.setTraining(false);
-                    return Error {"training cancelled"};
+                    return Error{"training cancelled"};
                 }
             }
             impl.setTraining(false);
@@ -172,7 +172,7 @@ Expected<TrainReport> train(
             if (testSet) {
                 auto eval = evaluate(model, *testSet);
                 if (!eval)
-                    return Error {eval.error()};
+                    return Error{eval.error()};
                 record.testAccuracy = eval->accuracy;
             }
             record.seconds = secondsSince(epochStart);

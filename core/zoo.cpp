@@ -24,7 +24,7 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int
 // ---- linear -------------------------------------------------------------
 struct LinearNet : ZooNetImpl
 {
-    nn::Linear fc {nullptr};
+    nn::Linear fc{nullptr};
     LinearNet(const ModelMetadata &m)
     {
         fc = register_module("fc", nn::Linear(int64_t(m.channels) * m.height * m.width, m.classCount));
@@ -35,8 +35,8 @@ struct LinearNet : ZooNetImpl
 // ---- LeNet-5 ------------------------------------------------------------
 struct LeNet5 : ZooNetImpl
 {
-    nn::Conv2d conv1 {nullptr}, conv2 {nullptr};
-    nn::Linear fc1 {nullptr}, fc2 {nullptr}, fc3 {nullptr};
+    nn::Conv2d conv1{nullptr}, conv2{nullptr};
+    nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
     LeNet5(const ModelMetadata &m)
     {
         // 28x28 inputs are padded so that the classic 32x32 geometry applies.
@@ -61,8 +61,8 @@ struct LeNet5 : ZooNetImpl
 // ---- DenseNet-BC (depth 46, growth 15): 46 conv/FC layers, ~338k parameters
 struct DenseLayer : nn::Module
 {
-    nn::BatchNorm2d bn1 {nullptr}, bn2 {nullptr};
-    nn::Conv2d conv1 {nullptr}, conv2 {nullptr};
+    nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+    nn::Conv2d conv1{nullptr}, conv2{nullptr};
     DenseLayer(int64_t in, int64_t growth)
     {
         bn1 = register_module("bn1", nn::BatchNorm2d(in));
@@ -80,8 +80,8 @@ struct DenseLayer : nn::Module
 
 struct Transition : nn::Module
 {
-    nn::BatchNorm2d bn {nullptr};
-    nn::Conv2d conv1 {nullptr};
+    nn::BatchNorm2d bn{nullptr};
+    nn::Conv2d conv1{nullptr};
     Transition(int64_t in, int64_t out)
     {
         bn = register_module("bn", nn::BatchNorm2d(in));
@@ -97,11 +97,11 @@ struct DenseNetBC : ZooNetImpl
 {
     static constexpr int kLayersPerBlock = 7;
     static constexpr int kGrowth = 15;
-    nn::Conv2d conv0 {nullptr};
+    nn::Conv2d conv0{nullptr};
     std::vector<std::shared_ptr<DenseLayer>> blocks[3];
     std::shared_ptr<Transition> transitions[2];
-    nn::BatchNorm2d bnFinal {nullptr};
-    nn::Linear fc {nullptr};
+    nn::BatchNorm2d bnFinal{nullptr};
+    nn::Linear fc{nullptr};
 
     DenseNetBC(const ModelMetadata &m)
     {
@@ -141,8 +141,8 @@ struct DenseNetBC : ZooNetImpl
 // ---- ResNet-56 for CIFAR: 58 conv/FC layers (projection shortcuts), ~855k parameters
 struct BasicBlock : nn::Module
 {
-    nn::Conv2d conv1 {nullptr}, conv2 {nullptr}, shortcutConv {nullptr};
-    nn::BatchNorm2d bn1 {nullptr}, bn2 {nullptr}, shortcutBn {nullptr};
+    nn::Conv2d conv1{nullptr}, conv2{nullptr}, shortcutConv{nullptr};
+    nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, shortcutBn{nullptr};
     BasicBlock(int64_t in, int64_t out, int64_t stride)
     {
         conv1 = register_module("conv1", conv(in, out, 3, stride, 1, false));
@@ -166,10 +166,10 @@ struct BasicBlock : nn::Module
 struct ResNet56 : ZooNetImpl
 {
     static constexpr int kBlocksPerStage = 9;
-    nn::Conv2d conv1 {nullptr};
-    nn::BatchNorm2d bn1 {nullptr};
+    nn::Conv2d conv1{nullptr};
+    nn::BatchNorm2d bn1{nullptr};
     std::vector<std::shared_ptr<BasicBlock>> blocks;
-    nn::Linear fc {nullptr};
+    nn::Linear fc{nullptr};
     ResNet56(const ModelMetadata &m)
     {
         conv1 = register_module("conv1", conv(m.channels, 16, 3, 1, 1, false));
@@ -198,9 +198,9 @@ struct ResNet56 : ZooNetImpl
 // ---- AlexNet for GTSRB (32x32): 5 conv + 3 FC layers, ~23.3M parameters
 struct AlexNet : ZooNetImpl
 {
-    nn::Conv2d c1 {nullptr}, c2 {nullptr}, c3 {nullptr}, c4 {nullptr}, c5 {nullptr};
-    nn::Linear f1 {nullptr}, f2 {nullptr}, f3 {nullptr};
-    nn::Dropout drop1 {nullptr}, drop2 {nullptr};
+    nn::Conv2d c1{nullptr}, c2{nullptr}, c3{nullptr}, c4{nullptr}, c5{nullptr};
+    nn::Linear f1{nullptr}, f2{nullptr}, f3{nullptr};
+    nn::Dropout drop1{nullptr}, drop2{nullptr};
     AlexNet(const ModelMetadata &m)
     {
         const int64_t side = m.height / 8;

@@ -71,9 +71,9 @@ public:
                 m_last = now;
                 m_open = true;
             }
-        } else if (changedLabel || percent >= m_lastPercent + 25) {
+        } else if (changedLabel) {
+            // Logs get one line per stage, not a stream of percentages.
             err() << "[" << percent << "%] " << QString::fromStdString(label) << Qt::endl;
-            m_lastPercent = percent;
         }
         m_label = label;
         return !cancelled();
@@ -87,16 +87,14 @@ public:
             m_open = false;
         }
         m_label.clear();
-        m_lastPercent = -100;
     }
 
 private:
     bool m_quiet;
     bool m_tty;
     bool m_open = false;
-    int m_lastPercent = -100;
     std::string m_label;
-    std::chrono::steady_clock::time_point m_last {};
+    std::chrono::steady_clock::time_point m_last{};
 };
 
 CliProgress *g_activeProgress = nullptr;
@@ -213,7 +211,7 @@ Expected<std::vector<float>> floatList(const QString &text, const char *flag)
         bool ok = false;
         values.push_back(part.trimmed().toFloat(&ok));
         if (!ok)
-            return Error {
+            return Error{
                 std::string("--") + flag + " expects comma-separated numbers, got \"" + text.toStdString() + "\""};
     }
     return values;
@@ -229,7 +227,7 @@ void applyThreads(const QCommandLineParser &p)
 Expected<Model> openModel(const QCommandLineParser &p)
 {
     if (!p.isSet(kModel))
-        return Error {"--model is required"};
+        return Error{"--model is required"};
     return Model::load(p.value(kModel).toStdString());
 }
 
@@ -240,22 +238,22 @@ Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const
     if (p.isSet(kInputMean)) {
         auto v = floatList(p.value(kInputMean), "input-mean");
         if (!v)
-            return Error {v.error()};
+            return Error{v.error()};
         meta.normalization.mean = *v;
     }
     if (p.isSet(kInputStd)) {
         auto v = floatList(p.value(kInputStd), "input-std");
         if (!v)
-            return Error {v.error()};
+            return Error{v.error()};
         for (float s : *v)
             if (!(s > 0.0f))
-                return Error {"--input-std values must be positive"};
+                return Error{"--input-std values must be positive"};
         meta.normalization.std = *v;
     }
     if (p.isSet(kNumClasses)) {
         int64_t n = 0;
         if (!toInt64(p.value(kNumClasses), n) || n < 2)
-            return Error {"--num-classes expects a whole number >= 2"};
+            return Error{"--num-classes expects a whole number >= 2"};
         meta.classCount = int(n);
     }
     if (data) {
@@ -278,7 +276,7 @@ Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const
 Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress)
 {
     if (!p.isSet(kData))
-        return Error {"--data is required"};
+        return Error{"--data is required"};
     progress.advance(0.0, split == Split::Train ? "reading the training split" : "reading the test split");
     auto data = loadDataset(p.value(kData).toStdString(), split);
     progress.finish();
@@ -502,7 +500,7 @@ int cmdEvaluate(const QStringList &args)
     if (!eval)
         return fail(eval.error());
     if (p.isSet(kJson))
-        out() << QString::fromStdString(json {{"accuracy", eval->accuracy}, {"correct", eval->correct},
+        out() << QString::fromStdString(json{{"accuracy", eval->accuracy}, {"correct", eval->correct},
             {"total", eval->total}, {"mean_loss", eval->meanLoss},
             {"seconds", eval->seconds}}.dump(2))
               << Qt::endl;
@@ -516,34 +514,34 @@ int cmdEvaluate(const QStringList &args)
 
 struct LockFlags
 {
-    QCommandLineOption outModel {
+    QCommandLineOption outModel{
         QStringLiteral("out-model"), QStringLiteral("Locked model to write."), QStringLiteral("FILE")};
-    QCommandLineOption outKey {
+    QCommandLineOption outKey{
         QStringLiteral("out-key"), QStringLiteral("Secret key to write (JSON)."), QStringLiteral("FILE")};
-    QCommandLineOption mode {QStringLiteral("mode"), QStringLiteral("Encryption mode: paper (AdvParams Algorithm 1)."),
+    QCommandLineOption mode{QStringLiteral("mode"), QStringLiteral("Encryption mode: paper (AdvParams Algorithm 1)."),
         QStringLiteral("MODE"), QStringLiteral("paper")};
-    QCommandLineOption layers {QStringLiteral("layers"),
+    QCommandLineOption layers{QStringLiteral("layers"),
         QStringLiteral("Layers to encrypt, comma-separated (names from 'info')."), QStringLiteral("LIST")};
-    QCommandLineOption randomLayers {QStringLiteral("random-layers"),
+    QCommandLineOption randomLayers{QStringLiteral("random-layers"),
         QStringLiteral("Encrypt K conv/FC layers drawn with the seed (default 6, the paper's Fashion-MNIST setting)."),
         QStringLiteral("K")};
-    QCommandLineOption samples {QStringLiteral("samples"),
+    QCommandLineOption samples{QStringLiteral("samples"),
         QStringLiteral("Encryption-set size N, drawn from the training split (default 300)."), QStringLiteral("N"),
         QStringLiteral("300")};
-    QCommandLineOption balanced {
+    QCommandLineOption balanced{
         QStringLiteral("class-balanced"), QStringLiteral("Draw the encryption set evenly from every class.")};
-    QCommandLineOption theta {QStringLiteral("theta"),
+    QCommandLineOption theta{QStringLiteral("theta"),
         QStringLiteral("Step factor: each step moves a weight by theta x its layer's range (default 0.07)."),
         QStringLiteral("X"), QStringLiteral("0.07")};
-    QCommandLineOption alpha {QStringLiteral("alpha"),
+    QCommandLineOption alpha{QStringLiteral("alpha"),
         QStringLiteral("Clip margin: weights stay alpha x range inside the layer's min/max (default 0.05)."),
         QStringLiteral("X"), QStringLiteral("0.05")};
-    QCommandLineOption tLoss {QStringLiteral("t-loss"),
+    QCommandLineOption tLoss{QStringLiteral("t-loss"),
         QStringLiteral("Stop once the encryption-set loss exceeds this (default 15)."), QStringLiteral("X"),
         QStringLiteral("15")};
-    QCommandLineOption maxIter {QStringLiteral("max-iter"),
-        QStringLiteral("Iteration budget I per layer (default 18)."), QStringLiteral("N"), QStringLiteral("18")};
-    QCommandLineOption batch {QStringLiteral("batch-size"),
+    QCommandLineOption maxIter{QStringLiteral("max-iter"), QStringLiteral("Iteration budget I per layer (default 18)."),
+        QStringLiteral("N"), QStringLiteral("18")};
+    QCommandLineOption batch{QStringLiteral("batch-size"),
         QStringLiteral("Encryption-set chunk size for forward/backward (default 100)."), QStringLiteral("N"),
         QStringLiteral("100")};
 
@@ -565,7 +563,7 @@ struct LockFlags
         o.batchSize = int(p.value(batch).toLongLong());
         s.seed = p.value(kSeed).toULongLong();
         s.classBalanced = p.isSet(balanced);
-        for (auto [opt, target] : {std::pair {&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold}}) {
+        for (auto [opt, target] : {std::pair{&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold}}) {
             bool ok = false;
             *target = p.value(*opt).toDouble(&ok);
             if (!ok)
@@ -634,26 +632,26 @@ Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const
     sampling.classBalanced = options.settings.classBalanced;
     auto indices = sampleIndices(train, sampling);
     if (!indices)
-        return Error {indices.error()};
+        return Error{indices.error()};
     const Dataset encryptionSet = train.subset(*indices);
-    LockRun run {model, std::move(test), {}, -1.0, -1.0};
+    LockRun run{model, std::move(test), {}, -1.0, -1.0};
     EvaluationOptions eval;
     eval.limit = evalLimit;
     ProgressScope scope(progress);
     auto before = evaluate(run.model, run.test, eval, &progress);
     progress.finish();
     if (!before)
-        return Error {before.error()};
+        return Error{before.error()};
     run.accuracyBefore = before->accuracy;
     auto locked = lockModel(run.model, encryptionSet, options, progress);
     progress.finish();
     if (!locked)
-        return Error {locked.error()};
+        return Error{locked.error()};
     run.result = std::move(*locked);
     auto after = evaluate(run.result.locked, run.test, eval, &progress);
     progress.finish();
     if (!after)
-        return Error {after.error()};
+        return Error{after.error()};
     run.accuracyAfter = after->accuracy;
     return run;
 }
@@ -818,7 +816,7 @@ int cmdVerify(const QStringList &args)
         {KeyFit::State::AlreadyUnlocked, "already-unlocked"}, {KeyFit::State::OtherModel, "other-model"},
         {KeyFit::State::BadEntries, "bad-entries"}};
     if (p.isSet(kJson))
-        out() << QString::fromStdString(json {{"fits", fit.fits()}, {"state", names.at(fit.state)},
+        out() << QString::fromStdString(json{{"fits", fit.fits()}, {"state", names.at(fit.state)},
             {"message", fit.message}, {"model_fingerprint", fit.modelFingerprint},
             {"key_locked_fingerprint", key->lockedFingerprint}, {"key_original_fingerprint", key->originalFingerprint},
             {"n_entries",

@@ -38,7 +38,7 @@ inline Dataset randomImages(int count, int channels, int side, int classes, uint
     d.height = side;
     d.width = side;
     d.classCount = classes;
-    std::mt19937 rng {static_cast<unsigned>(seed)};
+    std::mt19937 rng{static_cast<unsigned>(seed)};
     std::uniform_int_distribution<int> byte(0, 255);
     d.pixels.resize(size_t(count) * size_t(d.imageBytes()));
     for (auto &p : d.pixels)

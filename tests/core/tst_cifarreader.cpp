@@ -42,7 +42,7 @@ private slots:
         auto train = loadDataset(dir.path().toStdString(), Split::Train);
         QVERIFY2(train.ok(), train.ok() ? "" : train.error().c_str());
         QCOMPARE(train->size(), int64_t(3));
-        QCOMPARE(train->labels, (std::vector<int32_t> {3, 9, 0}));
+        QCOMPARE(train->labels, (std::vector<int32_t>{3, 9, 0}));
         QCOMPARE(train->channels, 3);
         QCOMPARE(train->height, 32);
         // CHW: channel planes in R, G, B order.
@@ -54,7 +54,7 @@ private slots:
 
         auto test = loadDataset(dir.path().toStdString(), Split::Test);
         QVERIFY(test.ok());
-        QCOMPARE(test->labels, (std::vector<int32_t> {5}));
+        QCOMPARE(test->labels, (std::vector<int32_t>{5}));
     }
 
     void refusesBadBatches_data()

@@ -66,7 +66,7 @@ private slots:
         QVERIFY2(data.ok(), data.ok() ? "" : data.error().c_str());
         QCOMPARE(data->size(), int64_t(4));
         QCOMPARE(data->classCount, 43);
-        QCOMPARE(data->labels, (std::vector<int32_t> {0, 0, 14, 14}));
+        QCOMPARE(data->labels, (std::vector<int32_t>{0, 0, 14, 14}));
         QCOMPARE(data->width, 32);
         QCOMPARE(data->classNames[14], std::string("Stop"));
         // The ROI crop removes the blue border: a red sign is red in every corner.
@@ -87,7 +87,7 @@ private slots:
         options.width = 16;
         auto data = loadDataset(dir.path().toStdString(), Split::Test, options);
         QVERIFY2(data.ok(), data.ok() ? "" : data.error().c_str());
-        QCOMPARE(data->labels, (std::vector<int32_t> {42}));
+        QCOMPARE(data->labels, (std::vector<int32_t>{42}));
         QCOMPARE(data->height, 16);
         QCOMPARE(int(data->image(0)[5]), 255);
     }

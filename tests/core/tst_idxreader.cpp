@@ -86,7 +86,7 @@ private slots:
         QCOMPARE(data->height, 2);
         QCOMPARE(data->width, 3);
         QCOMPARE(data->classCount, 10);
-        QCOMPARE(data->labels, (std::vector<int32_t> {7, 0, 9}));
+        QCOMPARE(data->labels, (std::vector<int32_t>{7, 0, 9}));
         QCOMPARE(int(data->image(2)[4]), 24);
         QCOMPARE(data->name, std::string("mnist"));
         QCOMPARE(*detectDatasetFormat(dir.path().toStdString()), std::string("idx"));

@@ -34,8 +34,8 @@ private slots:
         QVERIFY2(data.ok(), data.ok() ? "" : data.error().c_str());
         QCOMPARE(data->size(), int64_t(3));
         QCOMPARE(data->classCount, 2);
-        QCOMPARE(data->classNames, (std::vector<std::string> {"cats", "dogs"}));
-        QCOMPARE(data->labels, (std::vector<int32_t> {0, 1, 1}));
+        QCOMPARE(data->classNames, (std::vector<std::string>{"cats", "dogs"}));
+        QCOMPARE(data->labels, (std::vector<int32_t>{0, 1, 1}));
         QCOMPARE(data->channels, 3);
         QCOMPARE(data->width, 8); // the first image's size
         QCOMPARE(data->height, 6);

@@ -59,7 +59,7 @@ private slots:
         QCOMPARE(layers.size(), size_t(1));
         QCOMPARE(layers[0].name, std::string("fc.weight"));
         QCOMPARE(layers[0].kind, std::string("linear"));
-        QCOMPARE(layers[0].shape, (std::vector<int64_t> {2, 2}));
+        QCOMPARE(layers[0].shape, (std::vector<int64_t>{2, 2}));
         QCOMPARE(layers[0].min, -3.0f);
         QCOMPARE(layers[0].max, 2.0f);
         QCOMPARE(layers[0].mean, 0.0);
@@ -83,7 +83,7 @@ private slots:
         QVERIFY(!back->isTorchScript());
         QCOMPARE(back->fingerprint(), model->fingerprint());
         QCOMPARE(back->metadata().architecture, std::string("lenet5"));
-        QCOMPARE(back->metadata().normalization.std, std::vector<float> {0.25f});
+        QCOMPARE(back->metadata().normalization.std, std::vector<float>{0.25f});
         QCOMPARE(back->metadata().classNames[9], std::string("j"));
         const Dataset data = randomImages(20, 1, 28, 10, 9);
         EvaluationOptions o;

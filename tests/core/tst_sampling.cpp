@@ -90,7 +90,7 @@ private slots:
         const Dataset s = d.subset({99, 3, 50});
         QCOMPARE(s.size(), int64_t(3));
         QCOMPARE(int(s.image(0)[0]), 99);
-        QCOMPARE(s.labels, (std::vector<int32_t> {2, 0, 1}));
+        QCOMPARE(s.labels, (std::vector<int32_t>{2, 0, 1}));
     }
 };
 

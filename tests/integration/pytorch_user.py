@@ -27,24 +27,27 @@ class SmallCnn(nn.Module):
 def export(path):
     torch.manual_seed(0)
     model = SmallCnn().eval()
-    torch.jit.script(model).save(path)
+    # The user's own extra file must survive locking and unlocking.
+    torch.jit.script(model).save(path, _extra_files={"owner.txt": "ACME Corp"})
 
 
 def outputs(path):
-    model = torch.jit.load(path).eval()
+    extra = {"owner.txt": ""}
+    model = torch.jit.load(path, _extra_files=extra)
+    assert not model.training, "exported in eval mode, must come back in eval mode"
     torch.manual_seed(1)
     x = torch.randn(16, 1, 28, 28)
     with torch.no_grad():
-        return model(x), {k: v.clone() for k, v in model.state_dict().items()}
+        return model(x), {k: v.clone() for k, v in model.state_dict().items()}, extra["owner.txt"].decode() if isinstance(extra["owner.txt"], bytes) else extra["owner.txt"]
 
 
 def compare(a, b):
-    out_a, state_a = outputs(a)
-    out_b, state_b = outputs(b)
+    out_a, state_a, _ = outputs(a)
+    out_b, state_b, owner_b = outputs(b)
     same_out = torch.equal(out_a, out_b)
     same_state = state_a.keys() == state_b.keys() and all(torch.equal(state_a[k], state_b[k]) for k in state_a)
     changed = sum(int((state_a[k] != state_b[k]).sum()) for k in state_a)
-    print(f"outputs_equal={same_out} weights_equal={same_state} changed_weights={changed}")
+    print(f"outputs_equal={same_out} weights_equal={same_state} changed_weights={changed} owner={owner_b}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ Run cli(const QStringList &args)
 Run python(const QStringList &args)
 {
     return run(QStringLiteral("/usr/bin/python3"),
-        QStringList {qEnvironmentVariable("PARAMLOCK_TESTS") + QStringLiteral("/integration/pytorch_user.py")} + args);
+        QStringList{qEnvironmentVariable("PARAMLOCK_TESTS") + QStringLiteral("/integration/pytorch_user.py")} + args);
 }
 
 QByteArray digest(const QString &path)
@@ -104,7 +104,7 @@ private slots:
         for (const auto &l : r.json().value(QLatin1String("layers")).toArray())
             names << l.toObject().value(QLatin1String("name")).toString();
         QCOMPARE(names,
-            (QStringList {QStringLiteral("conv1.weight"), QStringLiteral("conv2.weight"),
+            (QStringList{QStringLiteral("conv1.weight"), QStringLiteral("conv2.weight"),
                 QStringLiteral("classifier.0.weight"), QStringLiteral("classifier.3.weight")}));
 
         r = cli({QStringLiteral("lock"), QStringLiteral("--model"), user, QStringLiteral("--data"),
@@ -128,6 +128,7 @@ private slots:
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY2(r.out.contains("weights_equal=False"), r.out.constData());
         QVERIFY2(r.out.contains("changed_weights=" + QByteArray::number(encrypted)), r.out.constData());
+        QVERIFY2(r.out.contains("owner=ACME Corp"), r.out.constData());
 
         QCOMPARE(
             cli({QStringLiteral("verify"), QStringLiteral("--model"), locked, QStringLiteral("--key"), key}).exitCode,
@@ -145,7 +146,8 @@ private slots:
         // The unlocked model is the original, bit for bit, as PyTorch sees it.
         r = python({QStringLiteral("compare"), user, unlocked});
         QVERIFY2(r.exitCode == 0, r.err.constData());
-        QVERIFY2(r.out.contains("outputs_equal=True weights_equal=True changed_weights=0"), r.out.constData());
+        QVERIFY2(r.out.contains("outputs_equal=True weights_equal=True changed_weights=0 owner=ACME Corp"),
+                 r.out.constData());
         QCOMPARE(digest(user), userDigest);
     }
 
