@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -50,39 +52,14 @@ std::vector<Chunk> makeChunks(const Model &model, const Dataset &data, int batch
     return chunks;
 }
 
-// Mean cross-entropy over the encryption set and its gradient with respect to
-// `weight`, the only tensor that requires grad, so backward stops there.
-double lossAndGradient(ModelImpl &impl, const std::vector<Chunk> &chunks, int64_t total, torch::Tensor &weight)
-{
-    if (weight.grad().defined())
-        weight.mutable_grad().zero_();
-    double loss = 0.0;
-    for (const Chunk &c : chunks) {
-        const auto logits = impl.forward(c.inputs);
-        auto l = torch::nn::functional::cross_entropy(
-                     logits, c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-            / double(total);
-        l.backward();
-        loss += l.item<double>();
-    }
-    return loss;
-}
-
-double lossOnly(ModelImpl &impl, const std::vector<Chunk> &chunks, int64_t total)
-{
-    torch::NoGradGuard noGrad;
-    double loss = 0.0;
-    for (const Chunk &c : chunks)
-        loss += torch::nn::functional::cross_entropy(
-            impl.forward(c.inputs), c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    return loss / double(total);
-}
-
 Expected<void> validate(const LockSettings &s)
 {
-    if (s.mode != "paper")
-        return Error{"unknown lock mode \"" + s.mode + "\" (available: paper)"};
+    if (s.mode != "paper" && s.mode != "strong")
+        return Error{"unknown lock mode \"" + s.mode + "\" (available: strong, paper)"};
+    if (s.mode == "strong" && !(s.targetAccuracy >= 0.0 && s.targetAccuracy < 1.0))
+        return Error{"the target accuracy must be in [0, 1)"};
+    if (s.maxWeights < 0 || s.candidates < 1)
+        return Error{"the weight budget must be >= 0 and the candidate pool >= 1"};
     if (!(s.theta > 0.0) || !std::isfinite(s.theta))
         return Error{"theta must be a positive number"};
     if (!(s.alpha >= 0.0 && s.alpha < 0.5))
@@ -127,6 +104,9 @@ Expected<std::vector<std::string>> resolveLayerSet(
         std::sort(picked.begin(), picked.end());
         if (std::adjacent_find(picked.begin(), picked.end()) != picked.end())
             return Error{"a layer is listed twice in the layer set"};
+    } else if (settings.allLayers) {
+        picked.resize(all.size());
+        std::iota(picked.begin(), picked.end(), 0);
     } else if (settings.randomLayers > 0) {
         const size_t k = std::min(size_t(settings.randomLayers), all.size());
         if (k < size_t(settings.randomLayers) && notes)
@@ -139,12 +119,293 @@ Expected<std::vector<std::string>> resolveLayerSet(
         picked.assign(order.begin(), order.begin() + long(k));
         std::sort(picked.begin(), picked.end());
     } else {
-        return Error{"the layer selection is empty: name layers or ask for k random layers"};
+        return Error{"the layer selection is empty: name layers, ask for k random layers, or take all"};
     }
     std::vector<std::string> out;
     for (size_t i : picked)
         out.push_back(all[i]);
     return out;
+}
+
+namespace {
+
+/** One layer of the encrypted set while the lock runs. */
+struct LayerState
+{
+    torch::Tensor weight;
+    float *data = nullptr;
+    torch::Tensor mask; ///< 1: may still be picked
+    float *maskData = nullptr;
+    LayerLockReport report;
+    std::map<int64_t, float> originals; ///< first value of every weight touched
+    // Running sums of the layer's weights, for the strong mode's stealth check.
+    double sum = 0.0;
+    double sumSquares = 0.0;
+};
+
+/** Everything both modes share: the working copy, the encryption set and the layers. */
+struct LockRun
+{
+    const LockSettings &settings;
+    ModelImpl &impl;
+    std::vector<Chunk> chunks;
+    int64_t total = 0;
+    std::vector<LayerState> layers;
+    LockResult &result;
+    Progress &progress;
+    /** Strong mode: the gradient of the clipped margin loss instead of cross-entropy. */
+    bool marginObjective = false;
+};
+
+/**
+ * How far each sample is from being misclassified, capped: z_best_other - z_true,
+ * at most kMarginCap. Samples that are already wrong by the cap add no gradient,
+ * so the search spends its steps on the samples the model still gets right
+ * rather than making wrong answers more confident, as cross-entropy would.
+ */
+constexpr double kMarginCap = 2.0;
+
+torch::Tensor cappedMargin(const torch::Tensor &logits, const torch::Tensor &labels)
+{
+    const auto trueLogit = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
+    const auto others = logits.scatter(1, labels.unsqueeze(1), -std::numeric_limits<float>::infinity());
+    return (std::get<0>(others.max(1)) - trueLogit).clamp_max(kMarginCap);
+}
+
+// Mean cross-entropy over the encryption set, its gradient for every weight that requires
+// grad, and how many samples the model still gets right, all from one forward pass.
+double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = true)
+{
+    for (LayerState &l : run.layers)
+        if (l.weight.grad().defined())
+            l.weight.mutable_grad().zero_();
+    double loss = 0.0;
+    int64_t right = 0;
+    for (const Chunk &c : run.chunks) {
+        const auto logits = run.impl.forward(c.inputs);
+        auto l = torch::nn::functional::cross_entropy(
+                     logits, c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            / double(run.total);
+        if (withGradient && run.marginObjective)
+            (cappedMargin(logits, c.labels).sum() / double(run.total)).backward();
+        else if (withGradient)
+            l.backward();
+        loss += l.item<double>();
+        right += logits.argmax(1).eq(c.labels).sum().item<int64_t>();
+    }
+    if (correct)
+        *correct = right;
+    return loss;
+}
+
+bool report(LockRun &run, const LockStep &step, double fraction)
+{
+    run.result.steps.push_back(step);
+    return run.progress.lockStep(step) && run.progress.advance(std::min(1.0, fraction), "encrypting " + step.layer);
+}
+
+void setWeight(LayerState &layer, int64_t index, float value)
+{
+    const float old = layer.data[index];
+    layer.originals.emplace(index, old);
+    layer.sum += double(value) - double(old);
+    layer.sumSquares += double(value) * double(value) - double(old) * double(old);
+    torch::NoGradGuard noGrad;
+    layer.data[index] = value;
+}
+
+/** AdvParams Algorithm 1 exactly as the paper writes it. */
+Expected<void> runPaperMode(LockRun &run)
+{
+    const LockSettings &s = run.settings;
+    LockResult &result = run.result;
+    const int totalIterations = int(run.layers.size()) * s.maxIterations;
+    for (size_t li = 0; li < run.layers.size(); ++li) {
+        LayerState &layer = run.layers[li];
+        LayerLockReport &rep = layer.report;
+        const double range = double(rep.max) - double(rep.min);
+        layer.weight.set_requires_grad(true);
+        for (int it = 0; it < s.maxIterations; ++it) {
+            if (run.progress.cancelled())
+                return Error{"locking cancelled"};
+            LockStep step;
+            step.iteration = result.iterations;
+            step.layerIndex = int(li);
+            step.layer = rep.layer;
+            step.loss = lossGradientAccuracy(run, nullptr);
+            if (result.iterations == 0)
+                result.initialLoss = step.loss;
+            if (step.loss > s.lossThreshold) {
+                result.reachedThreshold = true;
+                result.finalLoss = step.loss;
+                run.progress.lockStep(step);
+                return {};
+            }
+            const auto g = (layer.weight.grad() * layer.mask).flatten();
+            const int64_t t = g.abs().argmax().item<int64_t>();
+            const float gt = g[t].item<float>();
+            if (gt == 0.0f) {
+                result.notes.push_back(rep.layer + ": no weight with a non-zero gradient is left");
+                break;
+            }
+            const double eta = s.theta * (gt > 0.0f ? 1.0 : -1.0) * range;
+            const float old = layer.data[t];
+            const double candidate = double(old) + eta;
+            step.masked = candidate < rep.lowerBound || candidate > rep.upperBound;
+            if (step.masked)
+                layer.maskData[t] = 0.0f;
+            const float updated = float(std::clamp(candidate, rep.lowerBound, rep.upperBound));
+            setWeight(layer, t, updated);
+            step.flatIndex = t;
+            step.step = double(updated) - double(old);
+            ++result.iterations;
+            ++rep.steps;
+            if (!report(run, step, double(result.iterations) / double(totalIterations)))
+                return Error{"locking cancelled"};
+        }
+        layer.weight.set_requires_grad(false);
+    }
+    result.finalLoss = -1.0; // measured by the caller
+    return {};
+}
+
+/** A swap of two weights' values inside one layer. */
+struct Swap
+{
+    double gain = 0.0; ///< first-order objective increase
+    size_t layer = 0;
+    int64_t first = 0;
+    int64_t second = 0;
+};
+
+/**
+ * ParamLock's strong mode. Each step swaps the values of two weights of one
+ * layer: the layer's multiset of values, and so its histogram, mean, std, min
+ * and max, stays exactly as it was. Every iteration ranks, over all selected
+ * layers, the swaps with the largest first-order gain of a capped margin
+ * objective ((g_i - g_j)(w_j - w_i)), and the secret seed draws one among the
+ * best few in proportion to its gain, so that re-running the selection does
+ * not retrace it. Both weights must lie in the layer's [T1, T2] and are never
+ * picked again. It stops when the model's accuracy on the encryption set
+ * falls to the target, or at the weight budget.
+ */
+Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy)
+{
+    const LockSettings &s = run.settings;
+    LockResult &result = run.result;
+    std::mt19937_64 rng(s.seed ^ 0x9e3779b97f4a7c15ULL);
+    run.marginObjective = true;
+    const int64_t pool = std::max<int64_t>(1, s.candidates);
+    for (LayerState &l : run.layers) {
+        l.weight.set_requires_grad(true);
+        // Only weights inside [T1, T2] may move, and only to another such value.
+        const auto w = l.weight.detach();
+        l.mask.mul_(((w >= l.report.lowerBound) & (w <= l.report.upperBound)).to(torch::kFloat32));
+    }
+
+    for (int64_t changed = 0;;) {
+        if (run.progress.cancelled())
+            return Error{"locking cancelled"};
+        int64_t correct = 0;
+        LockStep step;
+        step.iteration = result.iterations;
+        step.loss = lossGradientAccuracy(run, &correct);
+        const double accuracy = double(correct) / double(run.total);
+        if (result.iterations == 0)
+            result.initialLoss = step.loss;
+        result.finalLoss = step.loss;
+        result.finalAccuracy = accuracy;
+        if (accuracy <= targetAccuracy) {
+            result.reachedThreshold = true;
+            break;
+        }
+        if (changed + 2 > budget) {
+            result.notes.push_back("stopped at the budget of " + std::to_string(budget)
+                + " weights with encryption-set accuracy " + QString::number(accuracy * 100.0, 'f', 1).toStdString()
+                + "%");
+            break;
+        }
+
+        std::vector<Swap> swaps;
+        for (size_t li = 0; li < run.layers.size(); ++li) {
+            LayerState &l = run.layers[li];
+            const auto mask = l.mask.flatten();
+            const auto g = l.weight.grad().flatten();
+            const auto w = l.weight.detach().flatten();
+            const auto eligible = mask > 0;
+            const int64_t available = eligible.sum().item<int64_t>();
+            if (available < 2)
+                continue;
+            // Partners are searched for the weights with the steepest gradients.
+            const auto steepness = g.abs().masked_fill(~eligible, -1.0f);
+            const auto firsts = std::get<1>(steepness.topk(std::min<int64_t>(pool, available))).contiguous();
+            for (int64_t k = 0; k < firsts.numel(); ++k) {
+                const int64_t i = firsts.data_ptr<int64_t>()[k];
+                const auto score =
+                    ((g[i] - g) * (w - w[i])).masked_fill(~eligible, -std::numeric_limits<float>::infinity());
+                const auto best = score.max(0);
+                const double gain = std::get<0>(best).item<double>();
+                const int64_t j = std::get<1>(best).item<int64_t>();
+                if (gain > 0.0 && j != i)
+                    swaps.push_back({gain, li, i, j});
+            }
+        }
+        std::sort(swaps.begin(), swaps.end(), [](const Swap &a, const Swap &b) { return a.gain > b.gain; });
+        // The same pair can be found from both ends.
+        std::vector<Swap> distinct;
+        for (const Swap &c : swaps) {
+            const bool seen = std::any_of(distinct.begin(), distinct.end(), [&](const Swap &d) {
+                return d.layer == c.layer && std::minmax(d.first, d.second) == std::minmax(c.first, c.second);
+            });
+            if (!seen)
+                distinct.push_back(c);
+            if (int64_t(distinct.size()) == pool)
+                break;
+        }
+        if (distinct.empty()) {
+            result.notes.push_back("no swap raises the objective any further");
+            break;
+        }
+        double totalGain = 0.0;
+        for (const Swap &c : distinct)
+            totalGain += c.gain;
+        double u = double(rng() >> 11) * 0x1.0p-53 * totalGain;
+        size_t choice = 0;
+        while (choice + 1 < distinct.size() && u >= distinct[choice].gain) {
+            u -= distinct[choice].gain;
+            ++choice;
+        }
+        const Swap &c = distinct[choice];
+        LayerState &l = run.layers[c.layer];
+        const float a = l.data[c.first];
+        const float b = l.data[c.second];
+        setWeight(l, c.first, b);
+        setWeight(l, c.second, a);
+        l.maskData[c.first] = 0.0f;
+        l.maskData[c.second] = 0.0f;
+        l.report.steps += 1;
+        changed += 2;
+        step.layerIndex = int(c.layer);
+        step.layer = l.report.layer;
+        step.flatIndex = c.first;
+        step.step = double(b) - double(a);
+        step.masked = true;
+        ++result.iterations;
+        if (!report(run, step, double(changed) / double(budget)))
+            return Error{"locking cancelled"};
+    }
+    for (LayerState &l : run.layers)
+        l.weight.set_requires_grad(false);
+    return {};
+}
+
+} // namespace
+
+int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount)
+{
+    if (settings.maxWeights > 0)
+        return settings.maxWeights;
+    return std::max<int64_t>(1, std::min<int64_t>(64, parameterCount / 10000));
 }
 
 Expected<LockResult> lockModel(
@@ -170,8 +431,6 @@ Expected<LockResult> lockModel(
             if (!torch::isfinite(w.tensor).all().item<bool>())
                 return Error{"the model's weight " + w.name + " contains NaN or infinite values"};
         const std::string originalFingerprint = model.fingerprint();
-        const auto chunks = makeChunks(result.locked, encryptionSet, options.batchSize);
-        const int64_t total = encryptionSet.size();
 
         std::vector<std::pair<torch::Tensor, bool>> gradFlags;
         for (auto &p : impl.parameters()) {
@@ -190,104 +449,69 @@ Expected<LockResult> lockModel(
             }
         } restoreFlags{gradFlags};
 
-        const auto start = std::chrono::steady_clock::now();
-        const int totalIterations = int(layerSet->size()) * s.maxIterations;
-        std::vector<std::map<int64_t, float>> originals(layerSet->size());
-        bool stop = false;
-        for (size_t li = 0; li < layerSet->size() && !stop; ++li) {
-            const std::string &name = (*layerSet)[li];
-            torch::Tensor w = impl.weight(name);
-            float *data = flatData(w);
-            LayerLockReport report;
-            report.layer = name;
-            report.count = w.numel();
-            report.min = w.min().item<float>();
-            report.max = w.max().item<float>();
-            const double range = double(report.max) - double(report.min);
-            report.lowerBound = double(report.min) + s.alpha * range;
-            report.upperBound = double(report.max) - s.alpha * range;
-            summarise(w, report.meanBefore, report.stdBefore);
-
+        LockRun run{s, impl, makeChunks(result.locked, encryptionSet, options.batchSize), encryptionSet.size(), {},
+            result, progress};
+        for (const std::string &name : *layerSet) {
+            LayerState layer;
+            layer.weight = impl.weight(name);
+            layer.data = flatData(layer.weight);
+            LayerLockReport &rep = layer.report;
+            rep.layer = name;
+            rep.count = layer.weight.numel();
+            rep.min = layer.weight.min().item<float>();
+            rep.max = layer.weight.max().item<float>();
+            const double range = double(rep.max) - double(rep.min);
+            rep.lowerBound = double(rep.min) + s.alpha * range;
+            rep.upperBound = double(rep.max) - s.alpha * range;
+            summarise(layer.weight, rep.meanBefore, rep.stdBefore);
+            const auto asDouble = layer.weight.detach().to(torch::kDouble);
+            layer.sum = asDouble.sum().item<double>();
+            layer.sumSquares = asDouble.square().sum().item<double>();
             // Negative zeros cannot be restored bit for bit through a subtraction: never pick them.
-            auto mask = torch::ones_like(w);
-            float *maskData = flatData(mask);
-            for (int64_t i = 0; i < w.numel(); ++i)
-                if (data[i] == 0.0f && std::signbit(data[i]))
-                    maskData[i] = 0.0f;
-
-            w.set_requires_grad(true);
-            for (int it = 0; it < s.maxIterations; ++it) {
-                if (progress.cancelled())
-                    return Error{"locking cancelled"};
-                LockStep step;
-                step.iteration = result.iterations;
-                step.layerIndex = int(li);
-                step.layer = name;
-                step.loss = lossAndGradient(impl, chunks, total, w);
-                if (result.iterations == 0)
-                    result.initialLoss = step.loss;
-                if (step.loss > s.lossThreshold) {
-                    result.reachedThreshold = true;
-                    result.finalLoss = step.loss;
-                    stop = true;
-                    progress.lockStep(step);
-                    break;
-                }
-                const auto g = (w.grad() * mask).flatten();
-                const int64_t t = g.abs().argmax().item<int64_t>();
-                const float gt = g[t].item<float>();
-                if (gt == 0.0f) {
-                    result.notes.push_back(name + ": no weight with a non-zero gradient is left");
-                    break;
-                }
-                const double eta = s.theta * (gt > 0.0f ? 1.0 : -1.0) * range;
-                const float old = data[t];
-                const double candidate = double(old) + eta;
-                step.masked = candidate < report.lowerBound || candidate > report.upperBound;
-                if (step.masked)
-                    maskData[t] = 0.0f;
-                const float updated = float(std::clamp(candidate, report.lowerBound, report.upperBound));
-                {
-                    torch::NoGradGuard noGrad;
-                    data[t] = updated;
-                }
-                originals[li].emplace(t, old);
-                step.flatIndex = t;
-                step.step = double(updated) - double(old);
-                ++result.iterations;
-                ++report.steps;
-                result.steps.push_back(step);
-                if (!progress.lockStep(step)
-                    || !progress.advance(double(result.iterations) / double(totalIterations), "encrypting " + name))
-                    return Error{"locking cancelled"};
-            }
-            w.set_requires_grad(false);
-            result.layers.push_back(std::move(report));
+            layer.mask = torch::ones_like(layer.weight);
+            layer.maskData = flatData(layer.mask);
+            for (int64_t i = 0; i < rep.count; ++i)
+                if (layer.data[i] == 0.0f && std::signbit(layer.data[i]))
+                    layer.maskData[i] = 0.0f;
+            run.layers.push_back(std::move(layer));
         }
-        if (!result.reachedThreshold)
-            result.finalLoss = lossOnly(impl, chunks, total);
+
+        const auto start = std::chrono::steady_clock::now();
+        const int classes =
+            std::max(2, model.metadata().classCount > 0 ? model.metadata().classCount : encryptionSet.classCount);
+        Expected<void> outcome = s.mode == "strong"
+            ? runStrongMode(run, strongModeBudget(s, result.locked.parameterCount()),
+                s.targetAccuracy > 0.0 ? s.targetAccuracy : 1.0 / double(classes))
+            : runPaperMode(run);
+        if (!outcome)
+            return Error{outcome.error()};
+        if (s.mode == "paper" && !result.reachedThreshold) {
+            torch::NoGradGuard noGrad;
+            int64_t correct = 0;
+            result.finalLoss = lossGradientAccuracy(run, &correct, false);
+            result.finalAccuracy = double(correct) / double(run.total);
+        }
 
         // The key: one entry per distinct weight, with a perturbation that is exact in double.
-        for (size_t li = 0; li < result.layers.size(); ++li) {
-            LayerLockReport &report = result.layers[li];
-            torch::Tensor w = impl.weight(report.layer);
-            float *data = flatData(w);
-            for (const auto &[index, original] : originals[li]) {
-                float locked = data[index];
+        for (LayerState &layer : run.layers) {
+            LayerLockReport &rep = layer.report;
+            for (const auto &[index, original] : layer.originals) {
+                float locked = layer.data[index];
                 double v = double(locked) - double(original);
                 while (floatBits(float(double(locked) - v)) != floatBits(original)) {
                     locked = std::nextafter(locked, original);
                     v = double(locked) - double(original);
                 }
-                data[index] = locked;
+                layer.data[index] = locked;
                 if (v == 0.0)
                     continue;
-                result.key.entries.push_back({report.layer, index, v});
-                report.positions.push_back(index);
-                report.before.push_back(original);
-                report.after.push_back(locked);
+                result.key.entries.push_back({rep.layer, index, v});
+                rep.positions.push_back(index);
+                rep.before.push_back(original);
+                rep.after.push_back(locked);
             }
-            summarise(w, report.meanAfter, report.stdAfter);
+            summarise(layer.weight, rep.meanAfter, rep.stdAfter);
+            result.layers.push_back(rep);
         }
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -46,21 +46,28 @@ struct LockResult
     int iterations = 0;
     double initialLoss = 0.0;
     double finalLoss = 0.0;
+    double finalAccuracy = 0.0;        ///< on the encryption set, after the last change
     bool reachedThreshold = false;
     double seconds = 0.0; ///< the encryption loop alone
     int64_t encryptedCount() const { return int64_t(key.entries.size()); }
 };
 
 /**
- * AdvParams Algorithm 1 ("paper" mode): for each layer of the set, up to I
- * times, perturbs the weight with the largest loss gradient by
+ * Locks a model. "paper" mode is AdvParams Algorithm 1: for each layer of the
+ * set, up to I times, perturbs the weight with the largest loss gradient by
  * theta * (max - min) in the gradient's direction, clipped to [T1, T2];
- * stops when the encryption-set loss exceeds T_loss. Works on a copy:
- * cancelling or failing leaves `model` untouched. The key is verified to
+ * stops when the encryption-set loss exceeds T_loss. "strong" mode picks
+ * weights jointly over all layers by first-order loss gain, steps to the clip
+ * bound, keeps each layer's mean and std within 1% of its std, never repeats
+ * a weight, and stops at a target accuracy or a weight budget. Both work on a
+ * copy: cancelling or failing leaves `model` untouched. The key is verified to
  * restore the original bit for bit before it is returned.
  */
 Expected<LockResult> lockModel(
     const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
+
+/** The strong mode's weight budget: the explicit one, or min(64, 0.01% of the parameters). */
+int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount);
 
 /** Resolves the layer set: the explicit list (validated) or k random conv/FC layers drawn with the seed. */
 Expected<std::vector<std::string>> resolveLayerSet(

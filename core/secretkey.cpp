@@ -35,6 +35,8 @@ std::string SecretKey::toJson() const
     j["settings"] = {{"mode", settings.mode}, {"theta", settings.theta}, {"alpha", settings.alpha},
         {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"samples", settings.samples},
         {"class_balanced", settings.classBalanced}, {"seed", settings.seed}, {"random_layers", settings.randomLayers},
+        {"all_layers", settings.allLayers}, {"max_weights", settings.maxWeights},
+        {"target_accuracy", settings.targetAccuracy}, {"candidates", settings.candidates},
         {"layers", settings.layers}};
     j["encryption_set_seed"] = settings.seed;
     j["model"] = {{"fingerprint_original", originalFingerprint}, {"fingerprint_locked", lockedFingerprint},
@@ -80,6 +82,10 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
         key.settings.classBalanced = s.value("class_balanced", false);
         key.settings.seed = s.at("seed").get<uint64_t>();
         key.settings.randomLayers = s.value("random_layers", 0);
+        key.settings.allLayers = s.value("all_layers", false);
+        key.settings.maxWeights = s.value("max_weights", int64_t(0));
+        key.settings.targetAccuracy = s.value("target_accuracy", 0.0);
+        key.settings.candidates = s.value("candidates", 8);
         key.settings.layers = s.at("layers").get<std::vector<std::string>>();
         const json &m = j.at("model");
         key.originalFingerprint = m.at("fingerprint_original").get<std::string>();

@@ -19,7 +19,7 @@ struct KeyEntry
 /** The hyperparameters a key was made with, recorded for reproduction. */
 struct LockSettings
 {
-    std::string mode = "paper";
+    std::string mode = "paper"; ///< "paper" (Algorithm 1 as written) or "strong" (ParamLock's)
     double theta = 0.07;
     double alpha = 0.05;
     double lossThreshold = 15.0;
@@ -29,6 +29,11 @@ struct LockSettings
     uint64_t seed = 0; ///< encryption-set and layer-choice seed
     std::vector<std::string> layers; ///< the encrypted layer set, in encryption order
     int randomLayers = 0; ///< k when the set was drawn at random, else 0
+    bool allLayers = false; ///< every conv/FC layer
+    // Strong mode only.
+    int64_t maxWeights = 0; ///< weight budget (0: min(64, 0.01% of the parameters))
+    double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: random guess)
+    int candidates = 8; ///< the seed draws the weight among this many best candidates
 };
 
 /**

@@ -518,12 +518,26 @@ struct LockFlags
         QStringLiteral("out-model"), QStringLiteral("Locked model to write."), QStringLiteral("FILE")};
     QCommandLineOption outKey{
         QStringLiteral("out-key"), QStringLiteral("Secret key to write (JSON)."), QStringLiteral("FILE")};
-    QCommandLineOption mode{QStringLiteral("mode"), QStringLiteral("Encryption mode: paper (AdvParams Algorithm 1)."),
-        QStringLiteral("MODE"), QStringLiteral("paper")};
+    QCommandLineOption mode{QStringLiteral("mode"),
+        QStringLiteral("strong (ParamLock's lock, the default) or paper (AdvParams Algorithm 1 as published)."),
+        QStringLiteral("MODE"), QStringLiteral("strong")};
+    QCommandLineOption allLayers{
+        QStringLiteral("all-layers"), QStringLiteral("Encrypt among all conv/FC layers (the strong mode's default).")};
+    QCommandLineOption maxWeights{QStringLiteral("max-weights"),
+        QStringLiteral("Strong mode: change at most N weights (default min(64, 0.01% of the parameters))."),
+        QStringLiteral("N"), QStringLiteral("0")};
+    QCommandLineOption targetAccuracy{QStringLiteral("target-accuracy"),
+        QStringLiteral("Strong mode: stop once the encryption-set accuracy is at most X (default: random guess)."),
+        QStringLiteral("X"), QStringLiteral("0")};
+    QCommandLineOption candidates{QStringLiteral("candidates"),
+        QStringLiteral("Strong mode: the seed picks each weight among the N best candidates (default 8)."),
+        QStringLiteral("N"), QStringLiteral("8")};
     QCommandLineOption layers{QStringLiteral("layers"),
         QStringLiteral("Layers to encrypt, comma-separated (names from 'info')."), QStringLiteral("LIST")};
     QCommandLineOption randomLayers{QStringLiteral("random-layers"),
-        QStringLiteral("Encrypt K conv/FC layers drawn with the seed (default 6, the paper's Fashion-MNIST setting)."),
+        QStringLiteral(
+            "Encrypt K conv/FC layers drawn with the seed (paper mode's default: 6, the paper's Fashion-MNIST "
+            "setting)."),
         QStringLiteral("K")};
     QCommandLineOption samples{QStringLiteral("samples"),
         QStringLiteral("Encryption-set size N, drawn from the training split (default 300)."), QStringLiteral("N"),
@@ -547,7 +561,8 @@ struct LockFlags
 
     QList<QCommandLineOption> all() const
     {
-        return {outModel, outKey, mode, layers, randomLayers, samples, balanced, theta, alpha, tLoss, maxIter, batch};
+        return {outModel, outKey, mode, layers, randomLayers, allLayers, samples, balanced, theta, alpha, tLoss,
+            maxIter, maxWeights, targetAccuracy, candidates, batch};
     }
 
     std::optional<std::string> read(const QCommandLineParser &p, LockOptions &o) const
@@ -555,34 +570,38 @@ struct LockFlags
         LockSettings &s = o.settings;
         s.mode = p.value(mode).toStdString();
         int64_t v = 0;
-        for (auto *opt : {&samples, &maxIter, &batch, &kSeed})
+        for (auto *opt : {&samples, &maxIter, &batch, &kSeed, &maxWeights, &candidates})
             if (auto e = integer(p, *opt, v))
                 return e;
+        s.maxWeights = p.value(maxWeights).toLongLong();
+        s.candidates = int(p.value(candidates).toLongLong());
         s.samples = p.value(samples).toLongLong();
         s.maxIterations = int(p.value(maxIter).toLongLong());
         o.batchSize = int(p.value(batch).toLongLong());
         s.seed = p.value(kSeed).toULongLong();
         s.classBalanced = p.isSet(balanced);
-        for (auto [opt, target] : {std::pair{&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold}}) {
+        for (auto [opt, target] : {std::pair{&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold},
+                 {&targetAccuracy, &s.targetAccuracy}}) {
             bool ok = false;
             *target = p.value(*opt).toDouble(&ok);
             if (!ok)
                 return "--" + opt->names().first().toStdString() + " expects a number";
         }
-        if (p.isSet(layers) && p.isSet(randomLayers))
-            return std::string("give either --layers or --random-layers, not both");
+        if (int(p.isSet(layers)) + int(p.isSet(randomLayers)) + int(p.isSet(allLayers)) > 1)
+            return std::string("give one of --layers, --random-layers and --all-layers");
         if (p.isSet(layers)) {
             for (const QString &l : p.value(layers).split(QLatin1Char(','), Qt::SkipEmptyParts))
                 s.layers.push_back(l.trimmed().toStdString());
             if (s.layers.empty())
                 return std::string("--layers is empty: name at least one conv/FC layer");
+        } else if (p.isSet(randomLayers)) {
+            if (!toInt64(p.value(randomLayers), v) || v < 1)
+                return std::string("--random-layers expects a whole number >= 1");
+            s.randomLayers = int(v);
+        } else if (p.isSet(allLayers) || s.mode == "strong") {
+            s.allLayers = true;
         } else {
             s.randomLayers = 6;
-            if (p.isSet(randomLayers)) {
-                if (!toInt64(p.value(randomLayers), v) || v < 1)
-                    return std::string("--random-layers expects a whole number >= 1");
-                s.randomLayers = int(v);
-            }
         }
         if (s.samples < 1)
             return std::string("--samples must be at least 1");
@@ -594,18 +613,43 @@ struct LockFlags
 
 json lockJson(const LockResult &r, const Model &model)
 {
-    return {{"n_encrypted", r.encryptedCount()}, {"n_params", model.parameterCount()},
+    return {{"mode", r.key.settings.mode}, {"n_encrypted", r.encryptedCount()},
+        {"encryption_set_accuracy", r.finalAccuracy}, {"n_params", model.parameterCount()},
         {"proportion", double(r.encryptedCount()) / double(model.parameterCount())}, {"iterations", r.iterations},
         {"initial_loss", r.initialLoss}, {"final_loss", r.finalLoss}, {"reached_threshold", r.reachedThreshold},
         {"seconds", r.seconds}, {"layers", r.key.settings.layers}, {"notes", r.notes}, {"threads", threadCount()}};
 }
 
+QString describeSettings(const LockSettings &s)
+{
+    if (s.mode == "strong")
+        return QStringLiteral("Strong mode (ParamLock's lock): N=%1, alpha=%2, at most %3 weights, seed %4; "
+                              "the paper's Algorithm 1: --mode paper")
+            .arg(s.samples)
+            .arg(s.alpha)
+            .arg(s.maxWeights > 0 ? QString::number(s.maxWeights) : QStringLiteral("min(64, 0.01% of the parameters)"))
+            .arg(s.seed);
+    return QStringLiteral("Paper mode (AdvParams Algorithm 1): N=%1, I=%2, T_loss=%3, theta=%4, alpha=%5, %6, seed %7")
+        .arg(s.samples)
+        .arg(s.maxIterations)
+        .arg(s.lossThreshold)
+        .arg(s.theta)
+        .arg(s.alpha)
+        .arg(s.layers.empty() && s.randomLayers > 0 ? QStringLiteral("%1 random layers").arg(s.randomLayers)
+                                                    : QStringLiteral("chosen layers"))
+        .arg(s.seed);
+}
+
 void printLockSummary(const LockResult &r, const Model &model)
 {
-    out() << "Encrypted layers:  " << joined(r.key.settings.layers) << "\n"
+    const bool strong = r.key.settings.mode == "strong";
+    const QString stop = strong
+        ? QStringLiteral(", encryption-set accuracy %1").arg(percent(r.finalAccuracy))
+        : (r.reachedThreshold ? QStringLiteral(", T_loss reached") : QStringLiteral(", T_loss not reached"));
+    out() << "Mode:              " << QString::fromStdString(r.key.settings.mode) << "\n"
+          << "Encrypted layers:  " << joined(r.key.settings.layers) << "\n"
           << "Iterations:        " << r.iterations << " (loss " << QString::number(r.initialLoss, 'f', 3) << " -> "
-          << QString::number(r.finalLoss, 'f', 3) << (r.reachedThreshold ? ", T_loss reached" : ", T_loss not reached")
-          << ")\n"
+          << QString::number(r.finalLoss, 'f', 3) << stop << ")\n"
           << "Encrypted weights: " << r.encryptedCount() << " of " << model.parameterCount() << " ("
           << QString::number(100.0 * double(r.encryptedCount()) / double(model.parameterCount()), 'f', 5) << "%)\n"
           << "Lock time:         " << QString::number(r.seconds, 'f', 2) << " s\n";
@@ -855,14 +899,18 @@ int cmdDemo(const QStringList &args)
     QList<QCommandLineOption> options = {kModel, kData, kSeed, kEvalSamples, kThreads, kQuiet, kJson, outDir};
     options += flags.all();
     if (!parse(p, args,
-            QStringLiteral(
-                "Locks the shipped LeNet-5 on real Fashion-MNIST with the paper's settings, then unlocks it."),
+            QStringLiteral("Locks the shipped LeNet-5 on real Fashion-MNIST (strong mode by default; --mode paper for "
+                           "the paper's Algorithm 1 with its Fashion-MNIST settings), then unlocks it."),
             options, code))
         return code;
     applyThreads(p);
     LockOptions lockOptions;
     if (auto e = flags.read(p, lockOptions))
         return fail(*e, Usage);
+    // LeNet-5 is small: 0.01% of its 61,706 weights is 6, which cannot make it useless
+    // (measured: 63% accuracy left). The demo allows 32 unless told otherwise.
+    if (lockOptions.settings.mode == "strong" && !p.isSet(flags.maxWeights) && !p.isSet(kModel))
+        lockOptions.settings.maxWeights = 32;
     int64_t evalLimit = 0;
     if (auto e = integer(p, kEvalSamples, evalLimit))
         return fail(*e, Usage);
@@ -873,11 +921,8 @@ int cmdDemo(const QStringList &args)
 
     const bool quiet = p.isSet(kQuiet);
     if (!quiet && !p.isSet(kJson))
-        out() << "ParamLock demo: locking " << modelPath << " on " << QString::fromStdString(dataPath)
-              << " with AdvParams (" << QString::fromStdString(lockOptions.settings.mode)
-              << " mode, N=" << lockOptions.settings.samples << ", I=" << lockOptions.settings.maxIterations
-              << ", T_loss=" << lockOptions.settings.lossThreshold << ", theta=" << lockOptions.settings.theta
-              << ", alpha=" << lockOptions.settings.alpha << ", seed " << lockOptions.settings.seed << ")\n"
+        out() << "ParamLock demo: locking " << modelPath << " on " << QString::fromStdString(dataPath) << "\n"
+              << describeSettings(lockOptions.settings) << "\n"
               << Qt::endl;
     auto model = Model::load(modelPath.toStdString());
     if (!model)

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <set>
 
 using namespace paramlock;
@@ -162,6 +163,77 @@ private slots:
         QCOMPARE(*model.weights("fc.weight"), w0);
         QCOMPARE(progress.steps.size(), size_t(6));
         QVERIFY(result->finalLoss > result->initialLoss);
+    }
+
+    void strongModeKeepsItsPromises()
+    {
+        // A linear classifier trained on three well-separated synthetic classes.
+        Dataset data;
+        data.channels = 1;
+        data.height = 4;
+        data.width = 4;
+        data.classCount = 3;
+        std::mt19937 rng{5};
+        std::normal_distribution<double> noise(0.0, 20.0);
+        for (int i = 0; i < 150; ++i) {
+            const int label = i % 3;
+            for (int p = 0; p < 16; ++p) {
+                const double centre = (p % 3 == label) ? 200.0 : 40.0;
+                data.pixels.push_back(uint8_t(std::clamp(centre + noise(rng), 0.0, 255.0)));
+            }
+            data.labels.push_back(label);
+        }
+        Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
+        Progress quiet;
+        TrainOptions training;
+        training.epochs = 15;
+        training.batchSize = 16;
+        auto trained = train(model, data, nullptr, training, quiet);
+        QVERIFY2(trained.ok(), trained.ok() ? "" : trained.error().c_str());
+        QVERIFY(evaluate(model, data)->accuracy > 0.9);
+
+        LockOptions o;
+        o.settings.mode = "strong";
+        o.settings.allLayers = true;
+        o.settings.maxWeights = 10;
+        o.settings.seed = 3;
+        RecordingProgress progress;
+        auto result = lockModel(model, data, o, progress);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+        QVERIFY(result->encryptedCount() > 0);
+        QVERIFY(result->encryptedCount() <= 10); // the budget
+        QCOMPARE(strongModeBudget(o.settings, 1000000), int64_t(10));
+        QCOMPARE(strongModeBudget(LockSettings{}, 61706), int64_t(6)); // 0.01%
+        QCOMPARE(strongModeBudget(LockSettings{}, 25000000), int64_t(64));
+        QVERIFY(evaluate(result->locked, data)->accuracy < evaluate(model, data)->accuracy - 0.3);
+
+        // Swaps: the layer holds exactly the same values, so its histogram, mean and std do not move.
+        auto before = *model.weights("fc.weight");
+        auto after = *result->locked.weights("fc.weight");
+        QVERIFY(before != after);
+        std::sort(before.begin(), before.end());
+        std::sort(after.begin(), after.end());
+        QCOMPARE(after, before);
+        const LayerLockReport &layer = result->layers.at(0);
+        QCOMPARE(layer.meanAfter, layer.meanBefore);
+        for (float v : layer.after)
+            QVERIFY(double(v) >= layer.lowerBound && double(v) <= layer.upperBound);
+        // Every weight at most once.
+        QCOMPARE(std::set<int64_t>(layer.positions.begin(), layer.positions.end()).size(), layer.positions.size());
+
+        // Deterministic for a seed, bit-exact to unlock.
+        Progress again;
+        auto second = lockModel(model, data, o, again);
+        QVERIFY(second.ok());
+        QCOMPARE(second->locked.fingerprint(), result->locked.fingerprint());
+        QCOMPARE(unlockModel(result->locked, result->key)->fingerprint(), model.fingerprint());
+        // The seed draws among the candidates: another seed takes another path.
+        o.settings.seed = 4;
+        o.settings.candidates = 8;
+        Progress other;
+        auto third = lockModel(model, data, o, other);
+        QVERIFY(third.ok());
+        QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.mode, std::string("strong"));
     }
 
     void unlockIsBitExact()

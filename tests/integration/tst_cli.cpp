@@ -69,8 +69,9 @@ private slots:
     void demoOnRealFashionMnist()
     {
         QTemporaryDir dir;
-        const Run r = cli({QStringLiteral("demo"), QStringLiteral("--eval-samples"), QStringLiteral("2000"),
-            QStringLiteral("--json"), QStringLiteral("--quiet"), QStringLiteral("--out-dir"), dir.path()});
+        const Run r = cli({QStringLiteral("demo"), QStringLiteral("--mode"), QStringLiteral("paper"),
+            QStringLiteral("--eval-samples"), QStringLiteral("2000"), QStringLiteral("--json"),
+            QStringLiteral("--quiet"), QStringLiteral("--out-dir"), dir.path()});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject j = r.json();
         QVERIFY2(j.value(QLatin1String("accuracy_before")).toDouble() > 0.85, r.out.constData());
@@ -85,6 +86,23 @@ private slots:
         QCOMPARE(j.value(QLatin1String("layers")).toArray().size(), 5); // 6 asked, LeNet-5 has 5
         QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("locked-model.pt"))));
         QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("secret-key.json"))));
+    }
+
+    void strongDemoMakesTheModelUseless()
+    {
+        QTemporaryDir dir;
+        const Run r = cli({QStringLiteral("demo"), QStringLiteral("--eval-samples"), QStringLiteral("2000"),
+            QStringLiteral("--seed"), QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("--quiet"),
+            QStringLiteral("--out-dir"), dir.path()});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        QCOMPARE(j.value(QLatin1String("mode")).toString(), QStringLiteral("strong"));
+        // At most 1.2 x random guess, with at most the demo's 32 weights, and a bit-exact unlock.
+        QVERIFY2(j.value(QLatin1String("accuracy_after")).toDouble() <= 0.12, r.out.constData());
+        QVERIFY(j.value(QLatin1String("n_encrypted")).toInt() <= 32);
+        QCOMPARE(j.value(QLatin1String("accuracy_unlocked")).toDouble(),
+            j.value(QLatin1String("accuracy_before")).toDouble());
+        QVERIFY(j.value(QLatin1String("fingerprint_match")).toBool());
     }
 
     void pytorchModelRoundTrip()
@@ -109,11 +127,11 @@ private slots:
 
         r = cli({QStringLiteral("lock"), QStringLiteral("--model"), user, QStringLiteral("--data"),
             QStringLiteral("fashion-mnist"), QStringLiteral("--input-mean"), QStringLiteral("0.2860"),
-            QStringLiteral("--input-std"), QStringLiteral("0.3530"), QStringLiteral("--layers"),
-            QStringLiteral("conv1.weight,classifier.3.weight"), QStringLiteral("--samples"), QStringLiteral("100"),
-            QStringLiteral("--max-iter"), QStringLiteral("8"), QStringLiteral("--eval-samples"), QStringLiteral("500"),
-            QStringLiteral("--out-model"), locked, QStringLiteral("--out-key"), key, QStringLiteral("--json"),
-            QStringLiteral("--quiet")});
+            QStringLiteral("--input-std"), QStringLiteral("0.3530"), QStringLiteral("--mode"), QStringLiteral("paper"),
+            QStringLiteral("--layers"), QStringLiteral("conv1.weight,classifier.3.weight"), QStringLiteral("--samples"),
+            QStringLiteral("100"), QStringLiteral("--max-iter"), QStringLiteral("8"), QStringLiteral("--eval-samples"),
+            QStringLiteral("500"), QStringLiteral("--out-model"), locked, QStringLiteral("--out-key"), key,
+            QStringLiteral("--json"), QStringLiteral("--quiet")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject lock = r.json();
         for (const char *field : {"accuracy_before", "accuracy_after", "n_encrypted", "n_params", "iterations",
@@ -147,7 +165,7 @@ private slots:
         r = python({QStringLiteral("compare"), user, unlocked});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY2(r.out.contains("outputs_equal=True weights_equal=True changed_weights=0 owner=ACME Corp"),
-                 r.out.constData());
+            r.out.constData());
         QCOMPARE(digest(user), userDigest);
     }
 
