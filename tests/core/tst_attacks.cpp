@@ -1,0 +1,193 @@
+#include "advparams.h"
+#include "attacks.h"
+#include "testmodels.h"
+#include "training.h"
+
+#include <QtTest>
+
+#include <random>
+#include <set>
+
+using namespace paramlock;
+using namespace paramlock::testing;
+
+namespace {
+
+class CancelAtOnce : public Progress
+{
+public:
+    bool advance(double, const std::string &) override { return false; }
+};
+
+// Three well-separated classes of 4x4 images; class c is bright where pixel % 3 == c.
+Dataset threeClasses(int count, unsigned seed)
+{
+    Dataset data;
+    data.channels = 1;
+    data.height = 4;
+    data.width = 4;
+    data.classCount = 3;
+    std::mt19937 rng{seed};
+    std::normal_distribution<double> noise(0.0, 20.0);
+    for (int i = 0; i < count; ++i) {
+        const int label = i % 3;
+        for (int p = 0; p < 16; ++p)
+            data.pixels.push_back(uint8_t(std::clamp((p % 3 == label ? 200.0 : 40.0) + noise(rng), 0.0, 255.0)));
+        data.labels.push_back(label);
+    }
+    return data;
+}
+
+Model trainedLinear(const Dataset &data)
+{
+    Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
+    Progress quiet;
+    TrainOptions training;
+    training.epochs = 15;
+    training.batchSize = 16;
+    train(model, data, nullptr, training, quiet);
+    return model;
+}
+
+} // namespace
+
+class TestAttacks : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void attackerSplitIsSeededAndDisjoint()
+    {
+        Dataset data = threeClasses(100, 1);
+        for (int i = 0; i < 100; ++i)
+            data.pixels[size_t(i) * 16] = uint8_t(i); // tag every sample
+        const AttackerSplit a = splitForAttacker(data, 0.1, 7);
+        const AttackerSplit b = splitForAttacker(data, 0.1, 7);
+        QCOMPARE(a.attacker.size(), int64_t(10));
+        QCOMPARE(a.holdout.size(), int64_t(90));
+        QCOMPARE(a.attacker.pixels, b.attacker.pixels);
+        std::set<int> tags;
+        for (int64_t i = 0; i < a.attacker.size(); ++i)
+            tags.insert(a.attacker.image(i)[0]);
+        for (int64_t i = 0; i < a.holdout.size(); ++i)
+            tags.insert(a.holdout.image(i)[0]);
+        QCOMPARE(tags.size(), size_t(100));
+    }
+
+    void pruningEverythingLeavesTheBias()
+    {
+        const Dataset data = threeClasses(90, 2);
+        Model model = trainedLinear(data);
+        // With every weight pruned the logits are the bias: class 1 for every image, a third right.
+        QVERIFY(model.setWeights("fc.bias", {0.0f, 1.0f, 0.5f}).ok());
+        Progress quiet;
+        auto curve = pruningAttack(model, data, {0.0, 1.0}, true, quiet);
+        QVERIFY2(curve.ok(), curve.ok() ? "" : curve.error().c_str());
+        QCOMPARE(curve->points.size(), size_t(2));
+        QCOMPARE(curve->points[0].accuracy, evaluate(model, data)->accuracy);
+        QCOMPARE(curve->points[1].accuracy, 1.0 / 3.0);
+        auto layer = pruningAttack(model, data, {1.0}, false, quiet);
+        QCOMPARE(layer->points[0].accuracy, 1.0 / 3.0);
+        QCOMPARE(layer->attack, std::string("prune-layer"));
+        QVERIFY(!pruningAttack(model, data, {1.5}, true, quiet).ok());
+        // The attacked copy, not the model, was pruned.
+        QVERIFY((*model.weights("fc.weight"))[0] != 0.0f);
+    }
+
+    void clippingAtZeroPercentChangesNothing()
+    {
+        const Dataset data = threeClasses(60, 3);
+        const Model model = trainedLinear(data);
+        Progress quiet;
+        auto curve = normClipAttack(model, data, {0.0, 40.0}, quiet);
+        QVERIFY(curve.ok());
+        QCOMPARE(curve->points[0].accuracy, evaluate(model, data)->accuracy);
+        QVERIFY(!normClipAttack(model, data, {50.0}, quiet).ok());
+    }
+
+    void fineTuningRepairsAndReportsEachEpochAskedFor()
+    {
+        const Dataset data = threeClasses(150, 4);
+        Model model = trainedLinear(data);
+        model.setWeights("fc.weight", std::vector<float>(48, 0.0f)); // a broken model
+        FineTuneOptions options;
+        options.epochs = 5;
+        options.reportAt = {1, 5};
+        options.learningRate = 0.05;
+        Progress quiet;
+        auto curve = fineTuneAttack(model, splitForAttacker(data, 0.5, 1), options, quiet);
+        QVERIFY2(curve.ok(), curve.ok() ? "" : curve.error().c_str());
+        QCOMPARE(curve->points.size(), size_t(3)); // before, 1, 5
+        QCOMPARE(curve->points[2].x, 5.0);
+        QVERIFY(curve->points[2].accuracy > curve->points[0].accuracy + 0.3);
+        CancelAtOnce cancel;
+        QVERIFY(QString::fromStdString(fineTuneAttack(model, splitForAttacker(data, 0.5, 1), options, cancel).error())
+                    .contains(QLatin1String("cancelled")));
+    }
+
+    void swapAttackUndoesASingleSwap()
+    {
+        const Dataset data = threeClasses(150, 5);
+        const Model model = trainedLinear(data);
+        LockOptions lock;
+        lock.settings.mode = "strong";
+        lock.settings.allLayers = true;
+        lock.settings.maxWeights = 2; // exactly one swap
+        lock.settings.candidates = 1;
+        Progress quiet;
+        auto locked = lockModel(model, data, lock, quiet);
+        QVERIFY2(locked.ok(), locked.ok() ? "" : locked.error().c_str());
+        QCOMPARE(locked->encryptedCount(), int64_t(2));
+
+        AdaptiveOptions attack;
+        attack.variant = "swap";
+        attack.budget = 2;
+        auto result = adaptiveAttack(locked->locked, {data, data}, attack, &locked->key, quiet);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+        QCOMPARE(result->weightsChanged, int64_t(2));
+        QCOMPARE(result->secretPositions, int64_t(2));
+        // The attacker who knows the method and holds labelled data finds the swap and undoes it.
+        QCOMPARE(result->secretHits, int64_t(2));
+        QCOMPARE(result->accuracyAfter, evaluate(model, data)->accuracy);
+        QVERIFY(!adaptiveAttack(locked->locked, {data, data}, AdaptiveOptions{"magic"}, nullptr, quiet).ok());
+    }
+
+    void paperAttackStepsAndCountsWhatItChanged()
+    {
+        const Dataset data = threeClasses(90, 6);
+        const Model model = trainedLinear(data);
+        AdaptiveOptions attack;
+        attack.iterations = 4;
+        Progress quiet;
+        auto result = adaptiveAttack(model, {data, data}, attack, nullptr, quiet);
+        QVERIFY(result.ok());
+        QVERIFY(result->weightsChanged >= 1 && result->weightsChanged <= 4);
+        QCOMPARE(result->secretHits, int64_t(-1));
+    }
+
+    void detectionSeesNoShiftAfterSwaps()
+    {
+        const Dataset data = threeClasses(150, 7);
+        const Model model = trainedLinear(data);
+        LockOptions lock;
+        lock.settings.mode = "strong";
+        lock.settings.allLayers = true;
+        lock.settings.maxWeights = 6;
+        Progress quiet;
+        auto locked = lockModel(model, data, lock, quiet);
+        QVERIFY(locked.ok());
+        auto layers = detectionAnalysis(locked->locked, locked->key);
+        QVERIFY2(layers.ok(), layers.ok() ? "" : layers.error().c_str());
+        QCOMPARE(layers->size(), size_t(1));
+        const LayerDetection &d = layers->front();
+        QCOMPARE(d.secretCount, locked->encryptedCount());
+        QVERIFY(std::abs(d.meanChange) < 1e-12 * d.std);
+        QVERIFY(std::abs(d.stdChange) < 1e-12 * d.std);
+        QVERIFY(d.zScoreHits >= 0 && d.zScoreHits <= d.secretCount);
+        // Handed the original model instead of the locked one, the analysis refuses.
+        QVERIFY(!detectionAnalysis(model, locked->key).ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAttacks)
+#include "tst_attacks.moc"
