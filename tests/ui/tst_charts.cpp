@@ -1,0 +1,80 @@
+#include "charts.h"
+
+#include <QtTest>
+
+#include <qcustomplot.h>
+
+using namespace paramlock;
+
+class TestCharts : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void lossChartPlotsStepsAndLayerChanges()
+    {
+        LossChart chart;
+        chart.start(15.0, true);
+        chart.addStep({0, 0, "conv1.weight", 3, 0.1, 0.5, false});
+        chart.addStep({1, 0, "conv1.weight", 7, -0.1, 0.9, true});
+        chart.addStep({2, 1, "fc1.weight", 2, 0.2, 1.7, false});
+        QCOMPARE(chart.pointCount(), 3);
+        QCOMPARE(chart.layerMarkerCount(), 1);
+        QCPGraph *loss = chart.plot()->graph(0);
+        QCOMPARE(loss->dataCount(), 3);
+        QCOMPARE(loss->data()->at(2)->value, 1.7);
+        QCOMPARE(chart.plot()->xAxis->label(), QStringLiteral("iteration"));
+        const QStringList lines = chart.csv().trimmed().split(QLatin1Char('\n'));
+        QCOMPARE(lines.size(), 4);
+        QCOMPARE(lines[2], QStringLiteral("1,conv1.weight,7,0.9,-0.1"));
+        chart.start(15.0, true);
+        QCOMPARE(chart.pointCount(), 0);
+    }
+
+    void weightRangeChartShowsRangesAndValues()
+    {
+        LayerLockReport a;
+        a.layer = "conv1.weight";
+        a.min = -1.0f;
+        a.max = 1.0f;
+        a.lowerBound = -0.9;
+        a.upperBound = 0.9;
+        a.positions = {4, 9};
+        a.before = {0.1f, -0.2f};
+        a.after = {0.9f, -0.9f};
+        LayerLockReport untouched;
+        untouched.layer = "fc1.weight";
+        WeightRangeChart chart;
+        chart.setData({a, untouched});
+        QCOMPARE(chart.plot()->graphCount(), 3);
+        QCOMPARE(chart.plot()->graph(0)->data()->at(0)->value, -1.0); // min
+        QCOMPARE(chart.plot()->graph(1)->data()->at(0)->value, 1.0); // max
+        QCOMPARE(chart.plot()->graph(2)->dataCount(), 2); // encrypted weights
+        QCOMPARE(chart.pointsOutsideRange(), 0);
+        QVERIFY(chart.plot()->yAxis->range().contains(1.0) && chart.plot()->yAxis->range().contains(-1.0));
+        QCOMPARE(chart.csv().trimmed().split(QLatin1Char('\n')).size(), 3); // layers without changes are left out
+        QTemporaryDir dir;
+        QVERIFY(chart.exportTo(dir.filePath(QStringLiteral("fig3.png"))));
+        QVERIFY(chart.exportTo(dir.filePath(QStringLiteral("fig3.pdf"))));
+        QVERIFY(QFileInfo(dir.filePath(QStringLiteral("fig3.png"))).size() > 1000);
+    }
+
+    void histogramCountsMeanAndStd()
+    {
+        const Histogram h = Histogram::of({0.0f, 0.1f, 0.5f, 0.9f, 1.0f}, 0.0, 1.0, 2);
+        QCOMPARE(h.counts, (std::vector<double>{2.0, 3.0})); // 1.0 falls into the last bin
+        QCOMPARE(h.mean, (0.0 + 0.1f + 0.5 + 0.9f + 1.0) / 5.0);
+        QVERIFY(std::abs(h.std - std::sqrt(0.82 / 4.0)) < 1e-6); // sample std: squares .25 .16 0 .16 .25
+
+        WeightHistogramChart chart(QStringLiteral("test"));
+        chart.setData({0.0f, 0.5f, 1.0f}, {0.0f, 0.5f, 0.9f}, 4, {0.9f});
+        QCOMPARE(chart.before().counts, (std::vector<double>{1.0, 0.0, 1.0, 1.0}));
+        QCOMPARE(chart.after().counts, (std::vector<double>{1.0, 0.0, 1.0, 1.0}));
+        QCOMPARE(chart.plot()->graphCount(), 3); // before, after, the marked-weights legend entry
+        QVERIFY(chart.plot()->graph(0)->name().contains(QLatin1String("mean 0.5")));
+        QCOMPARE(chart.csv().trimmed().split(QLatin1Char('\n')).size(), 5);
+    }
+};
+
+QTEST_MAIN(TestCharts)
+#include "tst_charts.moc"

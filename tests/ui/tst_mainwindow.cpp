@@ -1,0 +1,86 @@
+#include "advparams.h"
+#include "layertablemodel.h"
+#include "mainwindow.h"
+#include "messagebar.h"
+
+#include "../core/testmodels.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace paramlock;
+using namespace paramlock::testing;
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void layerTableModelIsAWellBehavedModel()
+    {
+        LayerTableModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const Model lenet = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
+        model.setLayers(lenet.layers());
+        QCOMPARE(model.rowCount(), 5);
+        QCOMPARE(model.columnCount(), int(LayerTableModel::ColumnCount));
+        QCOMPARE(model.data(model.index(2, LayerTableModel::Name)).toString(), QStringLiteral("fc1.weight"));
+        QCOMPARE(model.data(model.index(2, LayerTableModel::Parameters), Qt::UserRole).toLongLong(), 48000LL);
+        QCOMPARE(model.data(model.index(0, LayerTableModel::Shape)).toString(), QString::fromUtf8("6 × 1 × 5 × 5"));
+        QSignalSpy changed(&model, &LayerTableModel::selectionChanged);
+        QVERIFY(model.setData(model.index(4, LayerTableModel::Name), Qt::Checked, Qt::CheckStateRole));
+        QVERIFY(model.setData(model.index(0, LayerTableModel::Name), Qt::Checked, Qt::CheckStateRole));
+        QCOMPARE(model.checkedLayers(), (std::vector<std::string>{"conv1.weight", "fc3.weight"}));
+        QCOMPARE(changed.count(), 2);
+        QVERIFY(!model.setData(model.index(0, LayerTableModel::Min), 1.0, Qt::EditRole));
+        QVERIFY(model.flags(model.index(0, LayerTableModel::Name)) & Qt::ItemIsUserCheckable);
+    }
+
+    void foreignKeyIsRefusedInTheBanner()
+    {
+        QTemporaryDir dir;
+        const Model mine = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
+        const Model theirs = *Model::create("lenet5", imageMeta(1, 28, 10), 2);
+        const std::string minePath = dir.filePath(QStringLiteral("mine.pt")).toStdString();
+        QVERIFY(mine.save(minePath).ok());
+        LockOptions options;
+        options.settings.mode = "paper";
+        options.settings.layers = {"fc3.weight"};
+        options.settings.maxIterations = 2;
+        Progress quiet;
+        auto theirLock = lockModel(theirs, randomImages(20, 1, 28, 10, 1), options, quiet);
+        QVERIFY(theirLock.ok());
+        const QString keyPath = dir.filePath(QStringLiteral("their-key.json"));
+        QVERIFY(theirLock->key.save(keyPath.toStdString()).ok());
+
+        MainWindow window;
+        QVERIFY(window.openModel(QString::fromStdString(minePath)));
+        QCOMPARE(window.layerModel()->rowCount(), 5);
+        window.checkKey(keyPath);
+        QVERIFY(window.messageBar()->isVisibleTo(&window));
+        QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
+        QVERIFY2(window.messageBar()->text().contains(QLatin1String("different model")),
+            qPrintable(window.messageBar()->text()));
+    }
+
+    void corruptModelIsReportedInline()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("junk.pt"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("junk");
+        f.close();
+        MainWindow window;
+        QVERIFY(!window.openModel(path));
+        QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
+        QVERIFY(window.messageBar()->text().contains(QLatin1String("not a TorchScript model")));
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

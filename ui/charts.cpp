@@ -1,0 +1,242 @@
+#include "charts.h"
+
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace paramlock {
+
+namespace {
+const QColor kBefore(31, 119, 180);
+const QColor kAfter(214, 39, 40);
+const QColor kAccent(44, 160, 44);
+} // namespace
+
+// ---- LossChart ----------------------------------------------------------------
+
+LossChart::LossChart(QWidget *parent) : ChartWidget(tr("Encryption-set loss while locking"), parent)
+{
+    plot()->xAxis->setLabel(tr("iteration"));
+    plot()->yAxis->setLabel(tr("cross-entropy loss (nats)"));
+    start(15.0, true);
+}
+
+void LossChart::start(double lossThreshold, bool showThreshold)
+{
+    m_steps.clear();
+    m_markers = 0;
+    plot()->clearGraphs();
+    plot()->clearItems();
+    QCPGraph *loss = plot()->addGraph();
+    loss->setName(tr("loss on the encryption set"));
+    loss->setPen(QPen(kBefore, 2));
+    loss->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    QCPGraph *threshold = plot()->addGraph();
+    threshold->setName(showThreshold ? tr("T_loss = %1").arg(lossThreshold) : tr("layer change"));
+    threshold->setPen(showThreshold ? QPen(kAfter, 1.5, Qt::DashLine) : QPen(Qt::gray, 1, Qt::DotLine));
+    if (showThreshold) {
+        auto *line = new QCPItemStraightLine(plot());
+        line->point1->setCoords(0, lossThreshold);
+        line->point2->setCoords(1, lossThreshold);
+        line->setPen(threshold->pen());
+    }
+    plot()->xAxis->setRange(0, 10);
+    plot()->yAxis->setRange(0, showThreshold ? lossThreshold * 1.1 : 3.0);
+    replot();
+}
+
+void LossChart::addStep(const LockStep &step)
+{
+    if (!m_steps.empty() && step.layerIndex != m_steps.back().layerIndex) {
+        auto *marker = new QCPItemStraightLine(plot());
+        marker->point1->setCoords(step.iteration - 0.5, 0);
+        marker->point2->setCoords(step.iteration - 0.5, 1);
+        marker->setPen(QPen(Qt::gray, 1, Qt::DotLine));
+        ++m_markers;
+    }
+    m_steps.push_back(step);
+    plot()->graph(0)->addData(step.iteration, step.loss);
+    plot()->xAxis->setRange(0, std::max(10.0, step.iteration + 1.0));
+    if (step.loss > plot()->yAxis->range().upper)
+        plot()->yAxis->setRange(0, step.loss * 1.1);
+    replot();
+}
+
+QString LossChart::csv() const
+{
+    QString text = QStringLiteral("iteration,layer,flat_index,loss,step\n");
+    for (const LockStep &s : m_steps)
+        text += QStringLiteral("%1,%2,%3,%4,%5\n")
+                    .arg(s.iteration)
+                    .arg(QString::fromStdString(s.layer))
+                    .arg(s.flatIndex)
+                    .arg(s.loss, 0, 'g', 8)
+                    .arg(s.step, 0, 'g', 8);
+    return text;
+}
+
+// ---- WeightRangeChart ------------------------------------------------------------
+
+WeightRangeChart::WeightRangeChart(QWidget *parent)
+    : ChartWidget(tr("Encrypted weights stay inside their layer's range (Fig. 3)"), parent)
+{
+    plot()->xAxis->setLabel(tr("encrypted layer"));
+    plot()->yAxis->setLabel(tr("weight value"));
+}
+
+void WeightRangeChart::setData(const std::vector<LayerLockReport> &layers)
+{
+    m_layers.clear();
+    for (const auto &l : layers)
+        if (!l.positions.empty())
+            m_layers.push_back(l);
+    plot()->clearGraphs();
+    QCPGraph *mins = plot()->addGraph();
+    mins->setName(tr("layer min before locking"));
+    QCPGraph *maxs = plot()->addGraph();
+    maxs->setName(tr("layer max before locking"));
+    QCPGraph *values = plot()->addGraph();
+    values->setName(tr("encrypted weights after locking"));
+    for (QCPGraph *g : {mins, maxs}) {
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssPlus, kBefore, 14));
+    }
+    maxs->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross, kBefore, 12));
+    values->setLineStyle(QCPGraph::lsNone);
+    values->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kAfter, 6));
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (size_t i = 0; i < m_layers.size(); ++i) {
+        const double x = double(i + 1);
+        mins->addData(x, m_layers[i].min);
+        maxs->addData(x, m_layers[i].max);
+        for (float v : m_layers[i].after)
+            values->addData(x, v);
+        QString name = QString::fromStdString(m_layers[i].layer);
+        name.remove(QStringLiteral(".weight"));
+        ticker->addTick(x, name);
+    }
+    plot()->xAxis->setTicker(ticker);
+    plot()->xAxis->setTickLabelRotation(m_layers.size() > 6 ? 45 : 0);
+    plot()->rescaleAxes();
+    plot()->xAxis->setRange(0.4, double(m_layers.size()) + 0.6);
+    plot()->yAxis->scaleRange(1.15);
+    replot();
+}
+
+int WeightRangeChart::pointsOutsideRange() const
+{
+    int outside = 0;
+    for (const auto &l : m_layers)
+        for (float v : l.after)
+            outside += (v < l.min || v > l.max) ? 1 : 0;
+    return outside;
+}
+
+QString WeightRangeChart::csv() const
+{
+    QString text = QStringLiteral("layer,min_before,max_before,lower_bound,upper_bound,flat_index,before,after\n");
+    for (const auto &l : m_layers)
+        for (size_t i = 0; i < l.positions.size(); ++i)
+            text += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8\n")
+                        .arg(QString::fromStdString(l.layer))
+                        .arg(double(l.min), 0, 'g', 9)
+                        .arg(double(l.max), 0, 'g', 9)
+                        .arg(l.lowerBound, 0, 'g', 9)
+                        .arg(l.upperBound, 0, 'g', 9)
+                        .arg(l.positions[i])
+                        .arg(double(l.before[i]), 0, 'g', 9)
+                        .arg(double(l.after[i]), 0, 'g', 9);
+    return text;
+}
+
+// ---- Histograms -------------------------------------------------------------------
+
+Histogram Histogram::of(const std::vector<float> &values, double low, double high, int bins)
+{
+    Histogram h;
+    h.low = low;
+    h.binWidth = (high - low) / std::max(1, bins);
+    h.counts.assign(size_t(std::max(1, bins)), 0.0);
+    double sum = 0.0, squares = 0.0;
+    for (float v : values) {
+        sum += v;
+        squares += double(v) * double(v);
+        const auto bin = h.binWidth > 0 ? static_cast<long>(std::floor((double(v) - low) / h.binWidth)) : 0;
+        h.counts[size_t(std::clamp<long>(bin, 0, long(h.counts.size()) - 1))] += 1.0;
+    }
+    const double n = double(values.size());
+    if (n > 0) {
+        h.mean = sum / n;
+        h.std = n > 1 ? std::sqrt(std::max(0.0, (squares - n * h.mean * h.mean) / (n - 1))) : 0.0;
+    }
+    return h;
+}
+
+WeightHistogramChart::WeightHistogramChart(const QString &title, QWidget *parent) : ChartWidget(title, parent)
+{
+    plot()->xAxis->setLabel(tr("weight value"));
+    plot()->yAxis->setLabel(tr("number of weights"));
+}
+
+void WeightHistogramChart::setData(
+    const std::vector<float> &before, const std::vector<float> &after, int bins, const std::vector<float> &marked)
+{
+    plot()->clearGraphs();
+    plot()->clearItems();
+    if (before.empty())
+        return;
+    const auto [lo, hi] = std::minmax_element(before.begin(), before.end());
+    double low = *lo, high = *hi;
+    for (float v : after) {
+        low = std::min(low, double(v));
+        high = std::max(high, double(v));
+    }
+    if (high <= low)
+        high = low + 1.0;
+    m_before = Histogram::of(before, low, high, bins);
+    m_after = Histogram::of(after, low, high, bins);
+    auto addHistogram = [&](const Histogram &h, const QString &name, const QColor &colour, Qt::PenStyle style) {
+        QCPGraph *g = plot()->addGraph();
+        g->setName(QStringLiteral("%1 (mean %2, std %3)").arg(name).arg(h.mean, 0, 'g', 4).arg(h.std, 0, 'g', 4));
+        g->setLineStyle(QCPGraph::lsStepLeft);
+        g->setPen(QPen(colour, 2, style));
+        QColor fill = colour;
+        fill.setAlpha(style == Qt::SolidLine ? 50 : 0);
+        g->setBrush(fill);
+        for (size_t i = 0; i < h.counts.size(); ++i)
+            g->addData(h.low + double(i) * h.binWidth, h.counts[i]);
+        g->addData(h.low + double(h.counts.size()) * h.binWidth, h.counts.back());
+    };
+    addHistogram(m_before, tr("before locking"), kBefore, Qt::SolidLine);
+    addHistogram(m_after, tr("after locking"), kAfter, Qt::DashLine);
+    if (!marked.empty()) {
+        QCPGraph *legendEntry = plot()->addGraph();
+        legendEntry->setName(tr("changed weights (after)"));
+        legendEntry->setPen(QPen(kAccent, 1.5));
+        for (float v : marked) {
+            auto *line = new QCPItemStraightLine(plot());
+            line->point1->setCoords(v, 0);
+            line->point2->setCoords(v, 1);
+            line->setPen(QPen(kAccent, 1.5));
+        }
+    }
+    plot()->rescaleAxes();
+    plot()->yAxis->setRangeLower(0);
+    plot()->yAxis->scaleRange(1.1, plot()->yAxis->range().lower);
+    replot();
+}
+
+QString WeightHistogramChart::csv() const
+{
+    QString text = QStringLiteral("bin_start,bin_end,count_before,count_after\n");
+    for (size_t i = 0; i < m_before.counts.size(); ++i)
+        text += QStringLiteral("%1,%2,%3,%4\n")
+                    .arg(m_before.low + double(i) * m_before.binWidth, 0, 'g', 8)
+                    .arg(m_before.low + double(i + 1) * m_before.binWidth, 0, 'g', 8)
+                    .arg(m_before.counts[i])
+                    .arg(i < m_after.counts.size() ? m_after.counts[i] : 0.0);
+    return text;
+}
+
+} // namespace paramlock

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "advparams.h"
+#include "chartwidget.h"
+
+#include <vector>
+
+namespace paramlock {
+
+/** The encryption-set loss per iteration, with the T_loss line and a marker where the layer changes. */
+class LossChart : public ChartWidget
+{
+    Q_OBJECT
+public:
+    explicit LossChart(QWidget *parent = nullptr);
+
+    void start(double lossThreshold, bool showThreshold);
+    void addStep(const LockStep &step);
+    int pointCount() const { return int(m_steps.size()); }
+    int layerMarkerCount() const { return m_markers; }
+    QString csv() const override;
+
+private:
+    std::vector<LockStep> m_steps;
+    int m_markers = 0;
+};
+
+/** The paper's Fig. 3: per encrypted layer, its range before locking and the encrypted weights after. */
+class WeightRangeChart : public ChartWidget
+{
+    Q_OBJECT
+public:
+    explicit WeightRangeChart(QWidget *parent = nullptr);
+    void setData(const std::vector<LayerLockReport> &layers);
+    /** Encrypted weights plotted outside their layer's range: 0 is what the lock promises. */
+    int pointsOutsideRange() const;
+    QString csv() const override;
+
+private:
+    std::vector<LayerLockReport> m_layers;
+};
+
+/** Histogram counts of a set of weights. */
+struct Histogram
+{
+    double low = 0.0;
+    double binWidth = 0.0;
+    std::vector<double> counts;
+    double mean = 0.0;
+    double std = 0.0;
+    static Histogram of(const std::vector<float> &values, double low, double high, int bins);
+};
+
+/** The paper's Fig. 4: the histogram of weights before and after locking, with mean and std. */
+class WeightHistogramChart : public ChartWidget
+{
+    Q_OBJECT
+public:
+    explicit WeightHistogramChart(const QString &title, QWidget *parent = nullptr);
+    /** `marked`: values to flag with vertical lines (the changed weights of a zoomed layer). */
+    void setData(const std::vector<float> &before, const std::vector<float> &after, int bins = 60,
+        const std::vector<float> &marked = {});
+    const Histogram &before() const { return m_before; }
+    const Histogram &after() const { return m_after; }
+    QString csv() const override;
+
+private:
+    Histogram m_before;
+    Histogram m_after;
+};
+
+} // namespace paramlock

@@ -1,0 +1,135 @@
+#pragma once
+
+#include "dataset.h"
+#include "lockjob.h"
+#include "model.h"
+
+#include <QMainWindow>
+
+#include <memory>
+#include <optional>
+
+class QAction;
+class QButtonGroup;
+class QComboBox;
+class QDoubleSpinBox;
+class QGridLayout;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QSortFilterProxyModel;
+class QSpinBox;
+class QTabWidget;
+class QTableView;
+
+namespace paramlock {
+
+class LayerTableModel;
+class LossChart;
+class MessageBar;
+class WeightHistogramChart;
+class WeightRangeChart;
+
+/** Open a model, choose what to lock, lock it, look at the results, save, unlock. */
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    /** Loads a model file; errors go to the message bar. */
+    bool openModel(const QString &path);
+    /** Reads a dataset folder (or "fashion-mnist") in the background. */
+    void openDataset(const QString &path);
+    /** The shipped LeNet-5 and the Debian package's Fashion-MNIST. */
+    void tryDemo();
+    void runLock();
+    void cancelLock();
+    bool saveLocked(const QString &modelPath, const QString &keyPath);
+    /** Unlock tab: check a key against the locked model in memory or a file. */
+    void checkKey(const QString &keyPath);
+
+    LockJob *lockJob() const { return m_job; }
+    MessageBar *messageBar() const { return m_messages; }
+    LayerTableModel *layerModel() const { return m_layers; }
+    QTabWidget *tabs() const { return m_tabs; }
+    bool datasetReady() const { return m_train.has_value(); }
+
+    static QString resourcesDir();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void buildActions();
+    QWidget *buildLockTab();
+    QWidget *buildResultsTab();
+    QWidget *buildUnlockTab();
+    void showOutcome(const std::shared_ptr<const LockOutcome> &outcome);
+    void showPredictions(const LockOutcome &outcome);
+    void updateZoomLayer();
+    void updateActions();
+    void addRecent(const QString &path);
+    void unlockInMemory();
+    LockOptions currentOptions() const;
+
+    Model m_model;
+    QString m_modelPath;
+    std::optional<Dataset> m_train;
+    std::optional<Dataset> m_test;
+    QString m_datasetName;
+    std::shared_ptr<const LockOutcome> m_outcome;
+    std::optional<SecretKey> m_key;
+    std::optional<Model> m_unlocked;
+
+    LockJob *m_job;
+    MessageBar *m_messages;
+    QTabWidget *m_tabs;
+    QLabel *m_modelSummary;
+    QLabel *m_datasetSummary;
+    LayerTableModel *m_layers;
+    QSortFilterProxyModel *m_sortedLayers;
+    QTableView *m_layerView;
+
+    QComboBox *m_mode;
+    QSpinBox *m_samples;
+    QDoubleSpinBox *m_theta;
+    QDoubleSpinBox *m_alpha;
+    QDoubleSpinBox *m_lossThreshold;
+    QSpinBox *m_iterations;
+    QSpinBox *m_maxWeights;
+    QSpinBox *m_seed;
+    QButtonGroup *m_layerChoice;
+    QSpinBox *m_randomLayers;
+    QPushButton *m_run;
+    QPushButton *m_cancel;
+    QProgressBar *m_progress;
+    LossChart *m_lossChart;
+
+    QLabel *m_accuracyBefore;
+    QLabel *m_accuracyAfter;
+    QLabel *m_drop;
+    QLabel *m_encrypted;
+    WeightRangeChart *m_rangeChart;
+    WeightHistogramChart *m_histogram;
+    WeightHistogramChart *m_layerHistogram;
+    QComboBox *m_zoomLayer;
+    QGridLayout *m_predictionGrid;
+
+    QLabel *m_keyStatus;
+    QLabel *m_unlockResult;
+    QPushButton *m_unlock;
+    QPushButton *m_saveUnlocked;
+
+    QAction *m_openAction;
+    QAction *m_demoAction;
+    QAction *m_runAction;
+    QAction *m_cancelAction;
+    QAction *m_saveAction;
+    QMenu *m_recentMenu;
+};
+
+} // namespace paramlock
