@@ -18,7 +18,11 @@ const QColor kAccent(44, 160, 44);
 LossChart::LossChart(QWidget *parent) : ChartWidget(tr("Encryption-set loss while locking"), parent)
 {
     plot()->xAxis->setLabel(tr("iteration"));
-    plot()->yAxis->setLabel(tr("cross-entropy loss (nats)"));
+    plot()->yAxis->setLabel(tr("cross-entropy loss (nats, log scale)"));
+    // Log scale: the loss starts near 0.1 and the paper's threshold is 15.
+    plot()->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    plot()->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    plot()->yAxis->setNumberFormat(QStringLiteral("gb"));
     start(15.0, true);
 }
 
@@ -42,7 +46,7 @@ void LossChart::start(double lossThreshold, bool showThreshold)
         line->setPen(threshold->pen());
     }
     plot()->xAxis->setRange(0, 10);
-    plot()->yAxis->setRange(0, showThreshold ? lossThreshold * 1.1 : 3.0);
+    plot()->yAxis->setRange(0.05, showThreshold ? lossThreshold * 1.5 : 5.0);
     replot();
 }
 
@@ -59,7 +63,9 @@ void LossChart::addStep(const LockStep &step)
     plot()->graph(0)->addData(step.iteration, step.loss);
     plot()->xAxis->setRange(0, std::max(10.0, step.iteration + 1.0));
     if (step.loss > plot()->yAxis->range().upper)
-        plot()->yAxis->setRange(0, step.loss * 1.1);
+        plot()->yAxis->setRangeUpper(step.loss * 1.5);
+    if (step.loss > 0 && step.loss < plot()->yAxis->range().lower)
+        plot()->yAxis->setRangeLower(step.loss / 1.5);
     replot();
 }
 

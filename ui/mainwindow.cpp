@@ -173,6 +173,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_job, &LockJob::finished, this, [this](std::shared_ptr<const LockOutcome> outcome) {
         showOutcome(outcome);
         updateActions();
+        emit lockFinished();
     });
     connect(m_job, &LockJob::failed, this, [this](const QString &message) {
         m_messages->show(
@@ -299,8 +300,9 @@ QWidget *MainWindow::buildLockTab()
     m_lossThreshold = real(0.1, 1000, 15, 1,
         tr("T_loss (paper mode): stop once the loss on the encryption set exceeds this. The paper uses 15."));
     m_iterations = spin(1, 10000, 18, tr("I (paper mode): steps per locked layer. The paper uses 18."));
-    m_maxWeights = spin(0, 100000, 32,
-        tr("Strong mode: change at most this many weights (0: the smaller of 64 and 0.01% of the parameters)."));
+    m_maxWeights = spin(0, 100000, 0,
+        tr("Strong mode: change at most this many weights (auto: the smaller of 64 and 0.01% of the parameters)."));
+    m_maxWeights->setSpecialValueText(tr("auto: min(64, 0.01 % of the parameters)"));
     m_seed = spin(0, 1000000, 0, tr("The secret seed: it draws the encryption set, the layers and the weights."));
     form->addRow(tr("Mode"), m_mode);
     form->addRow(tr("Encryption set N"), m_samples);
@@ -354,6 +356,7 @@ QWidget *MainWindow::buildLockTab()
     buttons->addWidget(m_progress, 1);
 
     m_lossChart = new LossChart(tab);
+    m_lossChart->start(m_lossThreshold->value(), false);
     auto *layout = new QVBoxLayout(tab);
     auto *top = new QHBoxLayout;
     top->addLayout(form);
@@ -538,6 +541,8 @@ void MainWindow::tryDemo()
     if (openModel(dir + QStringLiteral("/models/lenet5-fmnist.pt")))
         openDataset(QStringLiteral("fashion-mnist"));
     m_mode->setCurrentIndex(0);
+    // 0.01 % of LeNet-5 is 6 weights, too few to make it useless; the demo allows 32.
+    m_maxWeights->setValue(32);
     m_messages->show(MessageBar::Kind::Information,
         tr("Demo loaded: LeNet-5 trained on Fashion-MNIST (91.07 % test accuracy). Press <b>Lock the model</b>."));
 }
@@ -565,6 +570,12 @@ LockOptions MainWindow::currentOptions() const
         s.layers = m_layers->checkedLayers();
     }
     return o;
+}
+
+void MainWindow::setLockSettings(const QString &mode, int samples)
+{
+    m_mode->setCurrentIndex(std::max(0, m_mode->findData(mode)));
+    m_samples->setValue(samples);
 }
 
 void MainWindow::runLock()
@@ -721,7 +732,9 @@ void MainWindow::unlockInMemory()
     }
     m_unlockResult->setText(text);
     m_messages->show(MessageBar::Kind::Success, tr("Model unlocked."));
+    m_tabs->setCurrentIndex(2);
     updateActions();
+    emit unlocked();
 }
 
 bool MainWindow::saveLocked(const QString &modelPath, const QString &keyPath)

@@ -49,6 +49,16 @@ public:
     bool saveLocked(const QString &modelPath, const QString &keyPath);
     /** Unlock tab: check a key against the locked model in memory or a file. */
     void checkKey(const QString &keyPath);
+    /** Unlock the locked model in memory (or the opened file) with the current key. */
+    void unlockInMemory();
+    /** Lock settings for scripted demos: "strong" or "paper", and the encryption-set size. */
+    void setLockSettings(const QString &mode, int samples);
+
+signals:
+    void lockFinished();
+    void unlocked();
+
+public:
 
     LockJob *lockJob() const { return m_job; }
     MessageBar *messageBar() const { return m_messages; }
@@ -73,7 +83,6 @@ private:
     void updateZoomLayer();
     void updateActions();
     void addRecent(const QString &path);
-    void unlockInMemory();
     LockOptions currentOptions() const;
 
     Model m_model;

@@ -11,9 +11,9 @@ int main(int argc, char *argv[])
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ParamLock"));
     QApplication::setOrganizationName(QStringLiteral("ParamLock"));
-    QApplication::setOrganizationDomain(QStringLiteral("paramlock.example.org"));
+    QApplication::setOrganizationDomain(QStringLiteral("paramlock.org"));
     QApplication::setApplicationVersion(QStringLiteral(PARAMLOCK_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("org.example.ParamLock"));
+    QApplication::setDesktopFileName(QStringLiteral("org.paramlock.ParamLock"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Lock trained neural networks with a secret key."));
@@ -22,7 +22,13 @@ int main(int argc, char *argv[])
     const QCommandLineOption demo(
         QStringLiteral("demo"), QStringLiteral("Open the shipped demo model and Fashion-MNIST."));
     const QCommandLineOption run(QStringLiteral("run"), QStringLiteral("With --demo: start locking at once."));
-    parser.addOptions({demo, run});
+    const QCommandLineOption unlock(
+        QStringLiteral("unlock"), QStringLiteral("With --run: unlock with the new key once the lock is done."));
+    const QCommandLineOption mode(QStringLiteral("mode"), QStringLiteral("Lock mode: strong or paper."),
+        QStringLiteral("MODE"), QStringLiteral("strong"));
+    const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size (default 300)."),
+        QStringLiteral("N"), QStringLiteral("300"));
+    parser.addOptions({demo, run, unlock, mode, samples});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -32,6 +38,10 @@ int main(int argc, char *argv[])
     window.show();
     if (parser.isSet(demo)) {
         window.tryDemo();
+        window.setLockSettings(parser.value(mode), parser.value(samples).toInt());
+        if (parser.isSet(unlock))
+            QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window,
+                [&window] { QTimer::singleShot(1500, &window, [&window] { window.unlockInMemory(); }); });
         if (parser.isSet(run)) {
             // Once the dataset has been read in the background.
             auto *poll = new QTimer(&window);
