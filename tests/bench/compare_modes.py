@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Paper mode vs strong mode on one model, several seeds, with the attacks of Tables III-V.
+
+Usage: compare_modes.py CLI MODEL DATA [--seeds 0,1,2,3,4] [--max-weights N] [--finetune-epochs 100]
+Prints a Markdown table; every number comes from paramlock-cli --json.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def run(cli, *args):
+    out = subprocess.run([cli, *args, "--json", "--quiet"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("cli")
+    p.add_argument("model")
+    p.add_argument("data")
+    p.add_argument("--seeds", default="0,1,2,3,4")
+    p.add_argument("--max-weights", default="0")
+    p.add_argument("--finetune-epochs", type=int, default=100)
+    p.add_argument("--eval-samples", default="0")
+    p.add_argument("--extra", default="", help="extra lock flags, e.g. '--input-mean 0.286 --input-std 0.353'")
+    a = p.parse_args()
+    extra = a.extra.split()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("paper", "strong"):
+            for seed in a.seeds.split(","):
+                locked, key, unlocked = (str(Path(tmp) / f"{mode}{seed}{s}") for s in (".pt", ".json", "-u.pt"))
+                flags = ["--mode", mode, "--seed", seed, "--eval-samples", a.eval_samples] + extra
+                if mode == "strong":
+                    flags += ["--max-weights", a.max_weights]
+                lock = run(a.cli, "lock", "--model", a.model, "--data", a.data, "--out-model", locked,
+                           "--out-key", key, *flags)
+                unl = run(a.cli, "unlock", "--model", locked, "--key", key, "--out", unlocked, "--data", a.data,
+                          "--eval-samples", a.eval_samples, *extra)
+                adaptive = {v: run(a.cli, "attack", "--kind", "adaptive", "--variant", v, "--model", locked,
+                                   "--key", key, "--data", a.data, "--seed", seed, *extra)
+                            for v in ("paper", "global", "swap")}
+                ft = run(a.cli, "attack", "--kind", "finetune", "--model", locked, "--data", a.data, "--seed", seed,
+                         "--epochs", str(a.finetune_epochs), "--report-every", "10", *extra)
+                ft_at = {int(pt["x"]): pt["accuracy"] for pt in ft["points"]}
+                det = run(a.cli, "attack", "--kind", "detect", "--model", locked, "--key", key)
+                worst_mean = max(abs(l["mean_change"]) / l["std"] for l in det["layers"])
+                worst_std = max(abs(l["std_change"]) / l["std"] for l in det["layers"])
+                rows.append([mode, seed, lock["accuracy_before"], lock["accuracy_after"], unl["accuracy"],
+                             unl["fingerprint_match"], lock["n_encrypted"], lock["proportion"], lock["seconds"],
+                             adaptive["paper"]["accuracy_after"], adaptive["global"]["accuracy_after"],
+                             adaptive["swap"]["accuracy_after"], ft_at.get(1), ft_at.get(10),
+                             ft_at.get(a.finetune_epochs), worst_mean, worst_std])
+                print(f"done {mode} {seed}", file=sys.stderr)
+    pct = lambda x: "–" if x is None else f"{100 * x:.2f}"
+    print("| mode | seed | before % | locked % | unlocked % | bit-exact | n_e | proportion % | lock s "
+          "| adaptive paper % | adaptive global % | adaptive swap % | fine-tune 1 ep % | 10 ep % | "
+          f"{a.finetune_epochs} ep % | max mean shift (% std) | max std shift (% std) |")
+    print("|" + "---|" * 17)
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {pct(r[2])} | {pct(r[3])} | {pct(r[4])} | {r[5]} | {r[6]} | {100 * r[7]:.5f} "
+              f"| {r[8]:.2f} | {pct(r[9])} | {pct(r[10])} | {pct(r[11])} | {pct(r[12])} | {pct(r[13])} "
+              f"| {pct(r[14])} | {100 * r[15]:.4f} | {100 * r[16]:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
