@@ -46,7 +46,7 @@ struct LockResult
     int iterations = 0;
     double initialLoss = 0.0;
     double finalLoss = 0.0;
-    double finalAccuracy = 0.0;        ///< on the encryption set, after the last change
+    double finalAccuracy = 0.0; ///< on the encryption set, after the last change
     bool reachedThreshold = false;
     double seconds = 0.0; ///< the encryption loop alone
     int64_t encryptedCount() const { return int64_t(key.entries.size()); }

@@ -98,17 +98,9 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
         curve.xLabel = "epochs";
         Model model = locked.clone();
         ModelImpl &impl = model.impl();
-        std::vector<torch::Tensor> params;
-        for (auto &p : impl.parameters()) {
-            p.second.set_requires_grad(true);
-            params.push_back(p.second);
-        }
-        std::unique_ptr<torch::optim::Optimizer> optimizer;
-        if (options.optimizer == "adam")
-            optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options.learningRate));
-        else
-            optimizer = std::make_unique<torch::optim::SGD>(
-                params, torch::optim::SGDOptions(options.learningRate).momentum(0.9));
+        auto optimizer = makeOptimizer(impl, options.optimizer, options.learningRate, 0.0);
+        if (!optimizer)
+            return Error{"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
         auto before = accuracyOf(model, data.holdout, evalLimit);
         if (!before)
             return Error{before.error()};
@@ -120,18 +112,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
         const Normalization &norm = model.metadata().normalization;
         for (int epoch = 1; epoch <= options.epochs; ++epoch) {
             std::shuffle(order.begin(), order.end(), rng);
-            impl.setTraining(true);
-            for (size_t begin = 0; begin < order.size(); begin += size_t(options.batchSize)) {
-                const size_t end = std::min(order.size(), begin + size_t(options.batchSize));
-                const Dataset batch =
-                    data.attacker.subset(std::vector<int64_t>(order.begin() + long(begin), order.begin() + long(end)));
-                optimizer->zero_grad();
-                torch::nn::functional::cross_entropy(
-                    impl.forward(inputTensor(batch, 0, batch.size(), norm)), labelTensor(batch, 0, batch.size()))
-                    .backward();
-                optimizer->step();
-            }
-            impl.setTraining(false);
+            trainEpoch(impl, *optimizer, data.attacker, order, options.batchSize, norm);
             if (std::find(options.reportAt.begin(), options.reportAt.end(), epoch) != options.reportAt.end()
                 || epoch == options.epochs) {
                 auto acc = accuracyOf(model, data.holdout, evalLimit);

@@ -125,8 +125,7 @@ class ScriptModel : public ModelImpl
 public:
     ScriptModel(torch::jit::Module module, torch::jit::ExtraFilesMap extraFiles)
         : m_module(std::move(module)), m_extraFiles(std::move(extraFiles)), m_savedTraining(m_module.is_training())
-    {
-    }
+    { }
 
     bool isTorchScript() const override { return true; }
 

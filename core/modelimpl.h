@@ -10,6 +10,7 @@
 
 #include "model.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -54,6 +55,21 @@ std::vector<std::string> zooNames();
 /** Pixels [begin, end) of a dataset as a float NCHW tensor, scaled to [0, 1] and normalised. */
 torch::Tensor inputTensor(const Dataset &data, int64_t begin, int64_t end, const Normalization &normalization);
 torch::Tensor labelTensor(const Dataset &data, int64_t begin, int64_t end);
+
+/**
+ * Makes every parameter trainable and returns an optimiser over them: "sgd"
+ * (momentum 0.9) or "adam"; nullptr for another name. (training.cpp)
+ */
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(
+    ModelImpl &impl, const std::string &name, double learningRate, double weightDecay);
+
+/**
+ * One pass over `data` in the order given, in batches, in training mode; returns the summed loss and the
+ * number of correct answers. `beforeStep(step)` may adjust the optimiser first. (training.cpp)
+ */
+std::pair<double, int64_t> trainEpoch(ModelImpl &impl, torch::optim::Optimizer &optimizer, const Dataset &data,
+    const std::vector<int64_t> &order, int batchSize, const Normalization &normalization,
+    const std::function<bool(int64_t)> &beforeStep = {});
 
 /** Runs `fn`, turning LibTorch and standard exceptions into an Error with `context`. */
 template<typename F> auto guarded(const std::string &context, F &&fn) -> decltype(fn())

@@ -36,8 +36,7 @@ std::string SecretKey::toJson() const
         {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"samples", settings.samples},
         {"class_balanced", settings.classBalanced}, {"seed", settings.seed}, {"random_layers", settings.randomLayers},
         {"all_layers", settings.allLayers}, {"max_weights", settings.maxWeights},
-        {"target_accuracy", settings.targetAccuracy}, {"candidates", settings.candidates},
-        {"layers", settings.layers}};
+        {"target_accuracy", settings.targetAccuracy}, {"candidates", settings.candidates}, {"layers", settings.layers}};
     j["encryption_set_seed"] = settings.seed;
     j["model"] = {{"fingerprint_original", originalFingerprint}, {"fingerprint_locked", lockedFingerprint},
         {"n_params", parameterCount}};

@@ -97,6 +97,51 @@ TrainOptions TrainOptions::paperRecipe(const std::string &architecture)
     return o;
 }
 
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(
+    ModelImpl &impl, const std::string &name, double learningRate, double weightDecay)
+{
+    std::vector<torch::Tensor> params;
+    for (auto &p : impl.parameters()) {
+        p.second.set_requires_grad(true);
+        params.push_back(p.second);
+    }
+    if (name == "adam")
+        return std::make_unique<torch::optim::Adam>(
+            params, torch::optim::AdamOptions(learningRate).weight_decay(weightDecay));
+    if (name == "sgd")
+        return std::make_unique<torch::optim::SGD>(
+            params, torch::optim::SGDOptions(learningRate).momentum(0.9).weight_decay(weightDecay));
+    return nullptr;
+}
+
+std::pair<double, int64_t> trainEpoch(ModelImpl &impl, torch::optim::Optimizer &optimizer, const Dataset &data,
+    const std::vector<int64_t> &order, int batchSize, const Normalization &normalization,
+    const std::function<bool(int64_t)> &beforeStep)
+{
+    impl.setTraining(true);
+    double lossSum = 0.0;
+    int64_t correct = 0;
+    const auto batch = size_t(std::max(1, batchSize));
+    int64_t step = 0;
+    for (size_t begin = 0; begin < order.size(); begin += batch, ++step) {
+        if (beforeStep && !beforeStep(step))
+            break;
+        const size_t end = std::min(order.size(), begin + batch);
+        const Dataset part = data.subset(std::vector<int64_t>(order.begin() + long(begin), order.begin() + long(end)));
+        const auto x = inputTensor(part, 0, part.size(), normalization);
+        const auto y = labelTensor(part, 0, part.size());
+        optimizer.zero_grad();
+        const auto logits = impl.forward(x);
+        const auto loss = torch::nn::functional::cross_entropy(logits, y);
+        loss.backward();
+        optimizer.step();
+        lossSum += loss.item<double>() * double(end - begin);
+        correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    }
+    impl.setTraining(false);
+    return {lossSum, correct};
+}
+
 Expected<TrainReport> train(
     Model &model, const Dataset &trainSet, const Dataset *testSet, const TrainOptions &options, Progress &progress)
 {
@@ -107,19 +152,8 @@ Expected<TrainReport> train(
     return guarded("training failed", [&]() -> Expected<TrainReport> {
         const auto start = std::chrono::steady_clock::now();
         ModelImpl &impl = model.impl();
-        std::vector<torch::Tensor> params;
-        for (auto &p : impl.parameters()) {
-            p.second.set_requires_grad(true);
-            params.push_back(p.second);
-        }
-        std::unique_ptr<torch::optim::Optimizer> optimizer;
-        if (options.optimizer == "adam")
-            optimizer = std::make_unique<torch::optim::Adam>(
-                params, torch::optim::AdamOptions(options.learningRate).weight_decay(options.weightDecay));
-        else if (options.optimizer == "sgd")
-            optimizer = std::make_unique<torch::optim::SGD>(
-                params, torch::optim::SGDOptions(options.learningRate).momentum(0.9).weight_decay(options.weightDecay));
-        else
+        auto optimizer = makeOptimizer(impl, options.optimizer, options.learningRate, options.weightDecay);
+        if (!optimizer)
             return Error{"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
 
         const int64_t n = options.limit > 0 ? std::min(options.limit, trainSet.size()) : trainSet.size();
@@ -131,40 +165,25 @@ Expected<TrainReport> train(
         std::iota(order.begin(), order.end(), 0);
         const Normalization &norm = model.metadata().normalization;
         TrainReport report;
-        int64_t step = 0;
         for (int epoch = 1; epoch <= options.epochs; ++epoch) {
             const auto epochStart = std::chrono::steady_clock::now();
             std::shuffle(order.begin(), order.end(), rng);
-            impl.setTraining(true);
-            double lossSum = 0.0;
-            int64_t correct = 0;
-            for (int64_t b = 0; b < batches; ++b, ++step) {
-                if (options.cosineSchedule) {
-                    const double t = double(step) / double(totalSteps);
-                    const double lr = 0.5 * options.learningRate * (1.0 + std::cos(M_PI * t));
-                    for (auto &group : optimizer->param_groups())
-                        group.options().set_lr(lr);
-                }
-                const int64_t begin = b * options.batchSize;
-                const int64_t end = std::min(n, begin + options.batchSize);
-                std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
-                const Dataset batch = trainSet.subset(idx);
-                const auto x = inputTensor(batch, 0, batch.size(), norm);
-                const auto y = labelTensor(batch, 0, batch.size());
-                optimizer->zero_grad();
-                const auto logits = impl.forward(x);
-                const auto loss = torch::nn::functional::cross_entropy(logits, y);
-                loss.backward();
-                optimizer->step();
-                lossSum += loss.item<double>() * double(end - begin);
-                correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-                if (!progress.advance(double(step + 1) / double(totalSteps),
-                        "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs))) {
-                    impl.setTraining(false);
-                    return Error{"training cancelled"};
-                }
-            }
-            impl.setTraining(false);
+            bool cancelled = false;
+            const auto [lossSum, correct] =
+                trainEpoch(impl, *optimizer, trainSet, order, options.batchSize, norm, [&](int64_t batchIndex) {
+                    const int64_t done = int64_t(epoch - 1) * batches + batchIndex;
+                    if (options.cosineSchedule) {
+                        const double t = double(done) / double(totalSteps);
+                        const double lr = 0.5 * options.learningRate * (1.0 + std::cos(M_PI * t));
+                        for (auto &group : optimizer->param_groups())
+                            group.options().set_lr(lr);
+                    }
+                    cancelled = !progress.advance(double(done + 1) / double(totalSteps),
+                        "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs));
+                    return !cancelled;
+                });
+            if (cancelled)
+                return Error{"training cancelled"};
             EpochRecord record;
             record.epoch = epoch;
             record.trainLoss = lossSum / double(n);
