@@ -3,6 +3,7 @@
 #include "charts.h"
 #include "layertablemodel.h"
 #include "messagebar.h"
+#include "presentationview.h"
 #include "training.h"
 #include "version.h"
 
@@ -134,6 +135,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_modelSummary->setWordWrap(true);
     m_datasetSummary = new QLabel(left);
     m_datasetSummary->setWordWrap(true);
+    m_samplePreview = new QWidget(left);
+    new QGridLayout(m_samplePreview);
     m_layerView = new QTableView(left);
     m_layerView->setModel(m_sortedLayers);
     m_layerView->setSortingEnabled(true);
@@ -145,6 +148,7 @@ MainWindow::MainWindow(QWidget *parent)
                                "(with \"Ticked layers\" in the lock settings). Click a header to sort."));
     leftLayout->addWidget(m_modelSummary);
     leftLayout->addWidget(m_datasetSummary);
+    leftLayout->addWidget(m_samplePreview);
     leftLayout->addWidget(m_layerView, 1);
 
     m_tabs->addTab(buildLockTab(), tr("1 · Lock"));
@@ -239,6 +243,8 @@ void MainWindow::buildActions()
     m_runAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     m_cancelAction = lock->addAction(tr("&Cancel"), this, &MainWindow::cancelLock);
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
+    m_presentAction = lock->addAction(tr("&Presentation"), this, &MainWindow::present);
+    m_presentAction->setShortcut(QKeySequence(Qt::Key_F5));
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About ParamLock"), this, [this] {
@@ -258,6 +264,7 @@ void MainWindow::buildActions()
     toolbar->addAction(m_runAction);
     toolbar->addAction(m_cancelAction);
     toolbar->addAction(m_saveAction);
+    toolbar->addAction(m_presentAction);
 
     QSettings settings;
     const QStringList recent = settings.value(QStringLiteral("recent/models")).toStringList();
@@ -522,6 +529,27 @@ void MainWindow::openDataset(const QString &path)
                                       .arg(m_train->size())
                                       .arg(m_test->size())
                                       .arg(m_train->classCount));
+        // A few training images with their labels, to see at a glance what the data is.
+        auto *grid = static_cast<QGridLayout *>(m_samplePreview->layout());
+        while (QLayoutItem *item = grid->takeAt(0)) {
+            delete item->widget();
+            delete item;
+        }
+        for (int i = 0; i < std::min<int>(8, int(m_train->size())); ++i) {
+            auto *image = new QLabel;
+            image->setPixmap(imageOf(*m_train, i, 40));
+            const int label = m_train->labels[size_t(i)];
+            image->setToolTip(size_t(label) < m_train->classNames.size()
+                    ? QString::fromStdString(m_train->classNames[size_t(label)])
+                    : QString::number(label));
+            auto *caption = new QLabel(image->toolTip());
+            QFont f = caption->font();
+            f.setPointSizeF(f.pointSizeF() * 0.8);
+            caption->setFont(f);
+            caption->setAlignment(Qt::AlignCenter);
+            grid->addWidget(image, (i / 4) * 2, i % 4, Qt::AlignCenter);
+            grid->addWidget(caption, (i / 4) * 2 + 1, i % 4);
+        }
         statusBar()->showMessage(tr("Dataset ready"), 3000);
         updateActions();
     });
@@ -696,6 +724,24 @@ void MainWindow::updateZoomLayer()
         }
 }
 
+void MainWindow::present(int firstPage)
+{
+    if (!m_outcome || !m_test)
+        return;
+    // Unlocking restores the original bit for bit (the fingerprint is checked), so it scores the same.
+    auto restored = unlockModel(m_outcome->result.locked, m_outcome->result.key);
+    if (!restored) {
+        m_messages->show(MessageBar::Kind::Error, QString::fromStdString(restored.error()));
+        return;
+    }
+    PresentationView view(*m_outcome, *m_test, m_outcome->accuracyBefore, this);
+    for (int i = 0; i < firstPage; ++i)
+        view.next();
+    view.setGeometry(screen()->geometry());
+    view.showFullScreen();
+    view.exec();
+}
+
 void MainWindow::checkKey(const QString &keyPath)
 {
     auto key = SecretKey::load(keyPath.toStdString());
@@ -762,6 +808,7 @@ void MainWindow::updateActions()
     m_cancelAction->setEnabled(running);
     m_cancel->setEnabled(running);
     m_saveAction->setEnabled(m_outcome != nullptr && !running);
+    m_presentAction->setEnabled(m_outcome != nullptr && m_test.has_value() && !running);
     m_openAction->setEnabled(!running);
     m_demoAction->setEnabled(!running);
     m_unlock->setEnabled(m_key.has_value() && !running);

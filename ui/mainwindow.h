@@ -51,6 +51,8 @@ public:
     void checkKey(const QString &keyPath);
     /** Unlock the locked model in memory (or the opened file) with the current key. */
     void unlockInMemory();
+    /** Full-screen story of the last lock for a non-technical audience. */
+    void present(int firstPage = 0);
     /** Lock settings for scripted demos: "strong" or "paper", and the encryption-set size. */
     void setLockSettings(const QString &mode, int samples);
 
@@ -59,7 +61,6 @@ signals:
     void unlocked();
 
 public:
-
     LockJob *lockJob() const { return m_job; }
     MessageBar *messageBar() const { return m_messages; }
     LayerTableModel *layerModel() const { return m_layers; }
@@ -99,6 +100,7 @@ private:
     QTabWidget *m_tabs;
     QLabel *m_modelSummary;
     QLabel *m_datasetSummary;
+    QWidget *m_samplePreview;
     LayerTableModel *m_layers;
     QSortFilterProxyModel *m_sortedLayers;
     QTableView *m_layerView;
@@ -138,6 +140,7 @@ private:
     QAction *m_runAction;
     QAction *m_cancelAction;
     QAction *m_saveAction;
+    QAction *m_presentAction;
     QMenu *m_recentMenu;
 };
 

@@ -28,7 +28,9 @@ int main(int argc, char *argv[])
         QStringLiteral("MODE"), QStringLiteral("strong"));
     const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size (default 300)."),
         QStringLiteral("N"), QStringLiteral("300"));
-    parser.addOptions({demo, run, unlock, mode, samples});
+    const QCommandLineOption present(
+        QStringLiteral("present"), QStringLiteral("With --run: open the presentation once the lock is done."));
+    parser.addOptions({demo, run, unlock, mode, samples, present});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -39,6 +41,9 @@ int main(int argc, char *argv[])
     if (parser.isSet(demo)) {
         window.tryDemo();
         window.setLockSettings(parser.value(mode), parser.value(samples).toInt());
+        if (parser.isSet(present))
+            QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window,
+                [&window] { QTimer::singleShot(500, &window, [&window] { window.present(1); }); });
         if (parser.isSet(unlock))
             QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window,
                 [&window] { QTimer::singleShot(1500, &window, [&window] { window.unlockInMemory(); }); });

@@ -2,10 +2,12 @@
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "messagebar.h"
+#include "presentationview.h"
 
 #include "../core/testmodels.h"
 
 #include <QAbstractItemModelTester>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -65,6 +67,31 @@ private slots:
         QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
         QVERIFY2(window.messageBar()->text().contains(QLatin1String("different model")),
             qPrintable(window.messageBar()->text()));
+    }
+
+    void presentationStepsThroughTheStory()
+    {
+        LockOutcome outcome;
+        outcome.accuracyBefore = 0.9;
+        outcome.accuracyAfter = 0.1;
+        outcome.predictionsBefore = {0, 1};
+        outcome.predictionsAfter = {1, 1};
+        outcome.result.key.parameterCount = 1000;
+        const Dataset test = randomImages(2, 1, 4, 2, 1);
+        PresentationView view(outcome, test, 0.9);
+        QCOMPARE(view.pageCount(), 3);
+        QCOMPARE(view.currentPage(), 0);
+        QTest::keyClick(&view, Qt::Key_Right);
+        QCOMPARE(view.currentPage(), 1);
+        view.next();
+        view.next(); // stays on the last page
+        QCOMPARE(view.currentPage(), 2);
+        QTest::keyClick(&view, Qt::Key_Left);
+        QCOMPARE(view.currentPage(), 1);
+        bool lockedFigure = false;
+        for (QLabel *label : view.findChildren<QLabel *>())
+            lockedFigure = lockedFigure || label->text() == QStringLiteral("10.0 %");
+        QVERIFY(lockedFigure);
     }
 
     void corruptModelIsReportedInline()

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "lockjob.h"
+
+#include <QDialog>
+
+class QLabel;
+class QPushButton;
+class QStackedWidget;
+
+namespace paramlock {
+
+struct Dataset;
+
+/**
+ * Full-screen, large-type story for people who do not read code: the model
+ * works, the locked copy is useless, the key brings it back. One step per page.
+ */
+class PresentationView : public QDialog
+{
+    Q_OBJECT
+public:
+    PresentationView(
+        const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy, QWidget *parent = nullptr);
+
+    int pageCount() const;
+    int currentPage() const;
+    void next();
+    void previous();
+
+protected:
+    void keyPressEvent(QKeyEvent *event) override;
+
+private:
+    QWidget *page(const QString &headline, const QString &figure, const QString &colour, const QString &caption,
+        const Dataset &test, const std::vector<int32_t> &predictions);
+    void updateButtons();
+
+    QStackedWidget *m_pages;
+    QPushButton *m_back;
+    QPushButton *m_next;
+};
+
+} // namespace paramlock
