@@ -257,6 +257,7 @@ Expected<void> runPaperMode(LockRun &run)
             const float updated = float(std::clamp(candidate, rep.lowerBound, rep.upperBound));
             setWeight(layer, t, updated);
             step.flatIndex = t;
+            step.value = updated;
             step.step = double(updated) - double(old);
             ++result.iterations;
             ++rep.steps;
@@ -388,6 +389,9 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         step.layerIndex = int(c.layer);
         step.layer = l.report.layer;
         step.flatIndex = c.first;
+        step.value = b;
+        step.partnerIndex = c.second;
+        step.partnerValue = a;
         step.step = double(b) - double(a);
         step.masked = true;
         ++result.iterations;

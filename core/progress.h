@@ -16,6 +16,9 @@ struct LockStep
     double step = 0.0; ///< perturbation applied this iteration (after clipping)
     double loss = 0.0; ///< cross-entropy on the encryption set before the step
     bool masked = false; ///< the weight hit the clip bound and will not be picked again
+    float value = 0.0f; ///< the weight's value after the step
+    int64_t partnerIndex = -1; ///< strong mode: the weight swapped with it, in the same layer
+    float partnerValue = 0.0f; ///< and its value after the swap
 };
 
 /**

@@ -2,6 +2,7 @@
 
 #include "advparams.h"
 #include "attacks.h"
+#include "experiments.h"
 #include "atomicfile.h"
 #include "dataset.h"
 #include "model.h"
@@ -1197,6 +1198,117 @@ int cmdAttack(const QStringList &args)
     return Ok;
 }
 
+// ---- experiment ----------------------------------------------------------------------
+
+int cmdExperiment(const QStringList &args)
+{
+    LockFlags flags;
+    const QCommandLineOption kind(QStringLiteral("kind"),
+        QStringLiteral("t-loss (Fig. 5, paper mode), layers (Fig. 6: one layer locked at a time) or n-e (Fig. 7)."),
+        QStringLiteral("KIND"));
+    const QCommandLineOption thresholds(QStringLiteral("thresholds"),
+        QStringLiteral("T_loss values for --kind t-loss (default 1,2,...,15)."), QStringLiteral("LIST"),
+        QStringLiteral("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"));
+    const QCommandLineOption counts(QStringLiteral("counts"),
+        QStringLiteral("Encrypted-weight counts for --kind n-e (default 0,2,4,...,64)."), QStringLiteral("LIST"));
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+        kThreads, kQuiet, kJson, kind, thresholds, counts};
+    for (const auto &o : flags.all())
+        if (o.names() != flags.outModel.names() && o.names() != flags.outKey.names())
+            options << o;
+    if (!parse(p, args,
+            QStringLiteral("Runs the paper's experiments on a model: accuracy against T_loss, per locked layer, or "
+                           "against the number of encrypted weights."),
+            options, code))
+        return code;
+    applyThreads(p);
+    const QString what = p.value(kind);
+    if (what != QLatin1String("t-loss") && what != QLatin1String("layers") && what != QLatin1String("n-e"))
+        return fail("--kind must be t-loss, layers or n-e", Usage);
+    LockOptions lockOptions;
+    if (auto e = flags.read(p, lockOptions))
+        return fail(*e, Usage);
+    if (what == QLatin1String("t-loss") && !p.isSet(flags.mode)) {
+        // Fig. 5 is about the paper's threshold: paper mode, with its default layer choice.
+        lockOptions.settings.mode = "paper";
+        if (!p.isSet(flags.layers) && !p.isSet(flags.randomLayers) && !p.isSet(flags.allLayers)) {
+            lockOptions.settings.allLayers = false;
+            lockOptions.settings.randomLayers = 6;
+        }
+    }
+    int64_t evalLimit = 0;
+    if (auto e = integer(p, kEvalSamples, evalLimit))
+        return fail(*e, Usage);
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    CliProgress progress(p.isSet(kQuiet));
+    auto train = openData(p, Split::Train, progress);
+    if (!train)
+        return fail(train.error());
+    auto test = openData(p, Split::Test, progress);
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*train); !ok)
+        return fail(ok.error(), Usage);
+    SamplingOptions sampling;
+    sampling.count = lockOptions.settings.samples;
+    sampling.seed = lockOptions.settings.seed;
+    sampling.classBalanced = lockOptions.settings.classBalanced;
+    auto indices = sampleIndices(*train, sampling);
+    if (!indices)
+        return fail(indices.error());
+    const Dataset encryptionSet = train->subset(*indices);
+    ProgressScope scope(progress);
+    Expected<Sweep> sweep = Error{""};
+    if (what == QLatin1String("t-loss")) {
+        auto list = numberList(p.value(thresholds), "thresholds");
+        if (!list)
+            return fail(list.error(), Usage);
+        sweep = lossThresholdSweep(*model, encryptionSet, *test, lockOptions, *list, progress, evalLimit);
+    } else if (what == QLatin1String("n-e")) {
+        std::vector<int64_t> wanted;
+        if (p.isSet(counts)) {
+            auto list = numberList(p.value(counts), "counts");
+            if (!list)
+                return fail(list.error(), Usage);
+            for (double c : *list)
+                wanted.push_back(int64_t(c));
+        } else {
+            for (int64_t c = 0; c <= 64; c += 2)
+                wanted.push_back(c);
+        }
+        sweep = encryptedCountSweep(*model, encryptionSet, *test, lockOptions, wanted, progress, evalLimit);
+    } else {
+        sweep = perLayerSweep(*model, encryptionSet, *test, lockOptions, progress, evalLimit);
+    }
+    progress.finish();
+    if (!sweep)
+        return fail(sweep.error(), progress.cancelled() ? Cancelled : Failed);
+    if (p.isSet(kJson)) {
+        json points = json::array();
+        for (const auto &pt : sweep->points)
+            points.push_back(
+                {{"x", pt.x}, {"label", pt.label}, {"accuracy", pt.accuracy}, {"n_encrypted", pt.encrypted}});
+        out() << QString::fromStdString(json{{"experiment", sweep->kind}, {"x_label", sweep->xLabel},
+            {"mode", lockOptions.settings.mode}, {"points", points},
+            {"seconds", sweep->seconds}}.dump(2))
+              << Qt::endl;
+    } else {
+        out() << QString::fromStdString(sweep->kind) << " (" << QString::fromStdString(sweep->xLabel) << ", "
+              << QString::fromStdString(lockOptions.settings.mode) << " mode):\n";
+        for (const auto &pt : sweep->points)
+            out() << "  "
+                  << (pt.label.empty() ? QString::number(pt.x, 'g', 4) : QString::fromStdString(pt.label))
+                         .leftJustified(24)
+                  << percent(pt.accuracy).rightJustified(8) << "   n_e " << pt.encrypted << "\n";
+        out() << "  (" << QString::number(sweep->seconds, 'f', 1) << " s)" << Qt::endl;
+    }
+    return Ok;
+}
+
 struct Command
 {
     const char *name;
@@ -1214,6 +1326,7 @@ const std::vector<Command> &commands()
         {"lock", "lock a model: write the locked model and the secret key", cmdLock},
         {"unlock", "restore the original model with its key", cmdUnlock},
         {"verify", "tell whether a key fits a model", cmdVerify},
+        {"experiment", "the paper's sweeps: accuracy vs T_loss, per locked layer, vs n_e", cmdExperiment},
         {"attack", "attack a locked model: fine-tuning, pruning, adaptive, norm clipping, detection", cmdAttack},
     };
     return list;
