@@ -21,16 +21,6 @@ double secondsSince(std::chrono::steady_clock::time_point start)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-Expected<double> accuracyOf(const Model &model, const Dataset &data, int64_t limit)
-{
-    EvaluationOptions options;
-    options.limit = limit;
-    auto eval = evaluate(model, data, options);
-    if (!eval)
-        return Error{eval.error()};
-    return eval->accuracy;
-}
-
 /** Sets requires_grad on exactly the given tensors of a working copy. */
 void gradientsOnlyFor(ModelImpl &impl, const std::vector<torch::Tensor> &tensors)
 {
@@ -101,7 +91,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
         auto optimizer = makeOptimizer(impl, options.optimizer, options.learningRate, 0.0);
         if (!optimizer)
             return Error{"unknown optimizer \"" + options.optimizer + "\" (use sgd or adam)"};
-        auto before = accuracyOf(model, data.holdout, evalLimit);
+        auto before = accuracyOn(model, data.holdout, evalLimit);
         if (!before)
             return Error{before.error()};
         curve.points.push_back({0.0, *before});
@@ -115,7 +105,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
             trainEpoch(impl, *optimizer, data.attacker, order, options.batchSize, norm);
             if (std::find(options.reportAt.begin(), options.reportAt.end(), epoch) != options.reportAt.end()
                 || epoch == options.epochs) {
-                auto acc = accuracyOf(model, data.holdout, evalLimit);
+                auto acc = accuracyOn(model, data.holdout, evalLimit);
                 if (!acc)
                     return Error{acc.error()};
                 curve.points.push_back({double(epoch), *acc});
@@ -171,7 +161,7 @@ Expected<AttackCurve> pruningAttack(const Model &locked, const Dataset &test, co
                     w.tensor.mul_(keep.view(w.tensor.sizes()));
                 }
             }
-            auto acc = accuracyOf(model, test, evalLimit);
+            auto acc = accuracyOn(model, test, evalLimit);
             if (!acc)
                 return Error{acc.error()};
             curve.points.push_back({rates[i], *acc});
@@ -204,7 +194,7 @@ Expected<AttackCurve> normClipAttack(const Model &locked, const Dataset &test, c
                 const auto high = static_cast<int64_t>(std::ceil((1.0 - percentiles[i] / 100.0) * double(n - 1))) + 1;
                 w.tensor.clamp_(kthSmallest(flat, low), kthSmallest(flat, high));
             }
-            auto acc = accuracyOf(model, test, evalLimit);
+            auto acc = accuracyOn(model, test, evalLimit);
             if (!acc)
                 return Error{acc.error()};
             curve.points.push_back({percentiles[i], *acc});
@@ -227,7 +217,7 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
         const auto start = std::chrono::steady_clock::now();
         AdaptiveResult result;
         result.variant = options.variant;
-        auto before = accuracyOf(locked, data.holdout, evalLimit);
+        auto before = accuracyOn(locked, data.holdout, evalLimit);
         if (!before)
             return Error{before.error()};
         result.accuracyBefore = *before;
@@ -360,7 +350,7 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
         for (auto &p : impl.parameters())
             p.second.set_requires_grad(true);
 
-        auto after = accuracyOf(model, data.holdout, evalLimit);
+        auto after = accuracyOn(model, data.holdout, evalLimit);
         if (!after)
             return Error{after.error()};
         result.accuracyAfter = *after;

@@ -59,16 +59,6 @@ private:
     std::map<std::string, std::vector<float>> m_layers;
 };
 
-Expected<double> accuracy(const Model &model, const Dataset &test, int64_t limit)
-{
-    EvaluationOptions options;
-    options.limit = limit;
-    auto eval = evaluate(model, test, options);
-    if (!eval)
-        return Error{eval.error()};
-    return eval->accuracy;
-}
-
 /** Locks quietly: the sweep reports its own progress. */
 class Muted : public Progress
 {
@@ -107,7 +97,7 @@ Expected<Sweep> lossThresholdSweep(const Model &model, const Dataset &encryption
         while (end < locked->steps.size() && locked->steps[end].loss <= thresholds[i])
             ++end;
         auto [state, encrypted] = replay.upTo(end);
-        auto acc = accuracy(state, test, evalLimit);
+        auto acc = accuracyOn(state, test, evalLimit);
         if (!acc)
             return Error{acc.error()};
         sweep.points.push_back({thresholds[i], {}, *acc, encrypted});
@@ -141,7 +131,7 @@ Expected<Sweep> encryptedCountSweep(const Model &model, const Dataset &encryptio
         std::pair<Model, int64_t> state = replay.upTo(end);
         while (state.second < wanted[i] && end < locked->steps.size())
             state = replay.upTo(++end);
-        auto acc = accuracy(state.first, test, evalLimit);
+        auto acc = accuracyOn(state.first, test, evalLimit);
         if (!acc)
             return Error{acc.error()};
         sweep.points.push_back({double(state.second), {}, *acc, state.second});
@@ -174,13 +164,13 @@ Expected<Sweep> perLayerSweep(const Model &model, const Dataset &encryptionSet, 
             return Error{"sweep cancelled"};
         SweepPoint point{double(i), layers[i], 0.0, 0};
         if (locked) {
-            auto acc = accuracy(locked->locked, test, evalLimit);
+            auto acc = accuracyOn(locked->locked, test, evalLimit);
             if (!acc)
                 return Error{acc.error()};
             point.accuracy = *acc;
             point.encrypted = locked->encryptedCount();
         } else {
-            auto acc = accuracy(model, test, evalLimit); // nothing changed in this layer
+            auto acc = accuracyOn(model, test, evalLimit); // nothing changed in this layer
             if (!acc)
                 return Error{acc.error()};
             point.accuracy = *acc;

@@ -78,6 +78,16 @@ Expected<Evaluation> evaluate(
     });
 }
 
+Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t limit)
+{
+    EvaluationOptions options;
+    options.limit = limit;
+    auto eval = evaluate(model, data, options);
+    if (!eval)
+        return Error{eval.error()};
+    return eval->accuracy;
+}
+
 TrainOptions TrainOptions::paperRecipe(const std::string &architecture)
 {
     TrainOptions o;

@@ -32,6 +32,9 @@ struct Evaluation
 Expected<Evaluation> evaluate(
     const Model &model, const Dataset &data, const EvaluationOptions &options = {}, Progress *progress = nullptr);
 
+/** Accuracy alone, on the first `limit` samples (0: all). */
+Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t limit = 0);
+
 /** Checks that a dataset fits the model's declared input shape and class count. */
 Expected<void> checkCompatible(const Model &model, const Dataset &data);
 

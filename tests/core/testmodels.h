@@ -3,6 +3,10 @@
 // Tiny models and synthetic data shared by the core tests.
 #include "dataset.h"
 #include "model.h"
+#include "progress.h"
+#include "training.h"
+
+#include <algorithm>
 
 #include <random>
 
@@ -46,6 +50,36 @@ inline Dataset randomImages(int count, int channels, int side, int classes, uint
     for (int i = 0; i < count; ++i)
         d.labels.push_back(i % classes);
     return d;
+}
+
+/** Three well-separated classes of 4x4 images: class c is bright where pixel % 3 == c. */
+inline Dataset separableImages(int count, unsigned seed)
+{
+    Dataset data;
+    data.channels = 1;
+    data.height = 4;
+    data.width = 4;
+    data.classCount = 3;
+    std::mt19937 rng{seed};
+    std::normal_distribution<double> noise(0.0, 20.0);
+    for (int i = 0; i < count; ++i) {
+        for (int p = 0; p < 16; ++p)
+            data.pixels.push_back(uint8_t(std::clamp((p % 3 == i % 3 ? 200.0 : 40.0) + noise(rng), 0.0, 255.0)));
+        data.labels.push_back(i % 3);
+    }
+    return data;
+}
+
+/** A linear classifier trained on `data` (separableImages): over 90% right. */
+inline Model trainedLinear(const Dataset &data)
+{
+    Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
+    Progress quiet;
+    TrainOptions options;
+    options.epochs = 15;
+    options.batchSize = 16;
+    train(model, data, nullptr, options, quiet);
+    return model;
 }
 
 } // namespace paramlock::testing

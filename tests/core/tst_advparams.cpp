@@ -167,29 +167,8 @@ private slots:
 
     void strongModeKeepsItsPromises()
     {
-        // A linear classifier trained on three well-separated synthetic classes.
-        Dataset data;
-        data.channels = 1;
-        data.height = 4;
-        data.width = 4;
-        data.classCount = 3;
-        std::mt19937 rng{5};
-        std::normal_distribution<double> noise(0.0, 20.0);
-        for (int i = 0; i < 150; ++i) {
-            const int label = i % 3;
-            for (int p = 0; p < 16; ++p) {
-                const double centre = (p % 3 == label) ? 200.0 : 40.0;
-                data.pixels.push_back(uint8_t(std::clamp(centre + noise(rng), 0.0, 255.0)));
-            }
-            data.labels.push_back(label);
-        }
-        Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
-        Progress quiet;
-        TrainOptions training;
-        training.epochs = 15;
-        training.batchSize = 16;
-        auto trained = train(model, data, nullptr, training, quiet);
-        QVERIFY2(trained.ok(), trained.ok() ? "" : trained.error().c_str());
+        const Dataset data = separableImages(150, 5);
+        const Model model = trainedLinear(data);
         QVERIFY(evaluate(model, data)->accuracy > 0.9);
 
         LockOptions o;

@@ -19,36 +19,6 @@ public:
     bool advance(double, const std::string &) override { return false; }
 };
 
-// Three well-separated classes of 4x4 images; class c is bright where pixel % 3 == c.
-Dataset threeClasses(int count, unsigned seed)
-{
-    Dataset data;
-    data.channels = 1;
-    data.height = 4;
-    data.width = 4;
-    data.classCount = 3;
-    std::mt19937 rng{seed};
-    std::normal_distribution<double> noise(0.0, 20.0);
-    for (int i = 0; i < count; ++i) {
-        const int label = i % 3;
-        for (int p = 0; p < 16; ++p)
-            data.pixels.push_back(uint8_t(std::clamp((p % 3 == label ? 200.0 : 40.0) + noise(rng), 0.0, 255.0)));
-        data.labels.push_back(label);
-    }
-    return data;
-}
-
-Model trainedLinear(const Dataset &data)
-{
-    Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
-    Progress quiet;
-    TrainOptions training;
-    training.epochs = 15;
-    training.batchSize = 16;
-    train(model, data, nullptr, training, quiet);
-    return model;
-}
-
 } // namespace
 
 class TestAttacks : public QObject
@@ -58,7 +28,7 @@ class TestAttacks : public QObject
 private slots:
     void attackerSplitIsSeededAndDisjoint()
     {
-        Dataset data = threeClasses(100, 1);
+        Dataset data = separableImages(100, 1);
         for (int i = 0; i < 100; ++i)
             data.pixels[size_t(i) * 16] = uint8_t(i); // tag every sample
         const AttackerSplit a = splitForAttacker(data, 0.1, 7);
@@ -76,7 +46,7 @@ private slots:
 
     void pruningEverythingLeavesTheBias()
     {
-        const Dataset data = threeClasses(90, 2);
+        const Dataset data = separableImages(90, 2);
         Model model = trainedLinear(data);
         // With every weight pruned the logits are the bias: class 1 for every image, a third right.
         QVERIFY(model.setWeights("fc.bias", {0.0f, 1.0f, 0.5f}).ok());
@@ -96,7 +66,7 @@ private slots:
 
     void clippingAtZeroPercentChangesNothing()
     {
-        const Dataset data = threeClasses(60, 3);
+        const Dataset data = separableImages(60, 3);
         const Model model = trainedLinear(data);
         Progress quiet;
         auto curve = normClipAttack(model, data, {0.0, 40.0}, quiet);
@@ -107,7 +77,7 @@ private slots:
 
     void fineTuningRepairsAndReportsEachEpochAskedFor()
     {
-        const Dataset data = threeClasses(150, 4);
+        const Dataset data = separableImages(150, 4);
         Model model = trainedLinear(data);
         model.setWeights("fc.weight", std::vector<float>(48, 0.0f)); // a broken model
         FineTuneOptions options;
@@ -127,7 +97,7 @@ private slots:
 
     void swapAttackUndoesASingleSwap()
     {
-        const Dataset data = threeClasses(150, 5);
+        const Dataset data = separableImages(150, 5);
         const Model model = trainedLinear(data);
         LockOptions lock;
         lock.settings.mode = "strong";
@@ -154,7 +124,7 @@ private slots:
 
     void paperAttackStepsAndCountsWhatItChanged()
     {
-        const Dataset data = threeClasses(90, 6);
+        const Dataset data = separableImages(90, 6);
         const Model model = trainedLinear(data);
         AdaptiveOptions attack;
         attack.iterations = 4;
@@ -167,7 +137,7 @@ private slots:
 
     void detectionSeesNoShiftAfterSwaps()
     {
-        const Dataset data = threeClasses(150, 7);
+        const Dataset data = separableImages(150, 7);
         const Model model = trainedLinear(data);
         LockOptions lock;
         lock.settings.mode = "strong";

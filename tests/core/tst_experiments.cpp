@@ -9,37 +9,6 @@
 using namespace paramlock;
 using namespace paramlock::testing;
 
-namespace {
-// Three well-separated classes of 4x4 images and a linear model trained on them.
-Dataset threeClasses(int count)
-{
-    Dataset data;
-    data.channels = 1;
-    data.height = 4;
-    data.width = 4;
-    data.classCount = 3;
-    std::mt19937 rng{9};
-    std::normal_distribution<double> noise(0.0, 20.0);
-    for (int i = 0; i < count; ++i) {
-        for (int p = 0; p < 16; ++p)
-            data.pixels.push_back(uint8_t(std::clamp((p % 3 == i % 3 ? 200.0 : 40.0) + noise(rng), 0.0, 255.0)));
-        data.labels.push_back(i % 3);
-    }
-    return data;
-}
-
-Model trained(const Dataset &data)
-{
-    Model model = *Model::create("linear", imageMeta(1, 4, 3), 1);
-    Progress quiet;
-    TrainOptions o;
-    o.epochs = 15;
-    o.batchSize = 16;
-    train(model, data, nullptr, o, quiet);
-    return model;
-}
-} // namespace
-
 class TestExperiments : public QObject
 {
     Q_OBJECT
@@ -47,8 +16,8 @@ class TestExperiments : public QObject
 private slots:
     void lossThresholdSweepReplaysOneLock()
     {
-        const Dataset data = threeClasses(90);
-        const Model model = trained(data);
+        const Dataset data = separableImages(90, 9);
+        const Model model = trainedLinear(data);
         LockOptions o;
         o.settings.mode = "paper";
         o.settings.allLayers = true;
@@ -72,8 +41,8 @@ private slots:
 
     void encryptedCountSweepIsMonotoneInCount()
     {
-        const Dataset data = threeClasses(90);
-        const Model model = trained(data);
+        const Dataset data = separableImages(90, 9);
+        const Model model = trainedLinear(data);
         LockOptions o;
         o.settings.mode = "strong";
         o.settings.allLayers = true;
@@ -93,8 +62,8 @@ private slots:
 
     void perLayerSweepCoversEveryLayer()
     {
-        const Dataset data = threeClasses(30);
-        const Model model = trained(data);
+        const Dataset data = separableImages(30, 9);
+        const Model model = trainedLinear(data);
         LockOptions o;
         o.settings.mode = "paper";
         o.settings.maxIterations = 3;
