@@ -1,10 +1,14 @@
 #include "advparams.h"
 
+#include "atomicfile.h"
+
 #include "modelimpl.h"
 #include "training.h"
 #include "version.h"
 
 #include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
 
 #include <algorithm>
 #include <chrono>
@@ -537,6 +541,24 @@ Expected<LockResult> lockModel(
                 + "); nothing was written"};
         return std::move(result);
     });
+}
+
+Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,
+    const std::vector<std::string> &protectedPaths)
+{
+    if (samePath(modelPath, keyPath))
+        return Error{"the locked model and the key cannot be written to the same file"};
+    std::vector<std::string> keep = protectedPaths;
+    keep.push_back(modelPath);
+    const bool keyExisted = QFileInfo::exists(QString::fromStdString(keyPath));
+    if (auto saved = result.key.save(keyPath, keep); !saved)
+        return saved;
+    if (auto saved = result.locked.save(modelPath, protectedPaths); !saved) {
+        if (!keyExisted)
+            QFile::remove(QString::fromStdString(keyPath));
+        return saved;
+    }
+    return {};
 }
 
 KeyFit checkKey(const Model &model, const SecretKey &key)

@@ -73,6 +73,15 @@ int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount);
 Expected<std::vector<std::string>> resolveLayerSet(
     const Model &model, const LockSettings &settings, std::vector<std::string> *notes = nullptr);
 
+/**
+ * Writes the key, then the locked model, each atomically. Refuses to write
+ * over `protectedPaths` or to give both outputs the same path; if the model
+ * cannot be written, the key just written is removed again, so that a
+ * failure never leaves half a lock behind.
+ */
+Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,
+    const std::vector<std::string> &protectedPaths);
+
 /** Whether a key fits a model, and why not. */
 struct KeyFit
 {

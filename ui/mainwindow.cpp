@@ -788,9 +788,7 @@ bool MainWindow::saveLocked(const QString &modelPath, const QString &keyPath)
     if (!m_outcome)
         return false;
     const std::vector<std::string> inputs = {m_modelPath.toStdString()};
-    auto saved = m_outcome->result.locked.save(modelPath.toStdString(), inputs);
-    if (saved)
-        saved = m_outcome->result.key.save(keyPath.toStdString(), inputs);
+    auto saved = saveLock(m_outcome->result, modelPath.toStdString(), keyPath.toStdString(), inputs);
     if (!saved) {
         QMessageBox::critical(this, tr("Cannot save"), QString::fromStdString(saved.error()));
         return false;

@@ -748,9 +748,7 @@ int cmdLock(const QStringList &args)
     if (!run)
         return fail(run.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
     const std::vector<std::string> inputs = {modelPath, p.value(kData).toStdString()};
-    if (auto saved = run->result.locked.save(outModel, inputs); !saved)
-        return fail(saved.error());
-    if (auto saved = run->result.key.save(outKey, inputs); !saved)
+    if (auto saved = saveLock(run->result, outModel, outKey, inputs); !saved)
         return fail(saved.error());
 
     if (p.isSet(kJson)) {
@@ -959,9 +957,7 @@ int cmdDemo(const QStringList &args)
     const std::string lockedPath = dir.filePath(QStringLiteral("locked-model.pt")).toStdString();
     const std::string keyPath = dir.filePath(QStringLiteral("secret-key.json")).toStdString();
     const std::vector<std::string> inputs = {modelPath.toStdString()};
-    if (auto saved = run->result.locked.save(lockedPath, inputs); !saved)
-        return fail(saved.error());
-    if (auto saved = run->result.key.save(keyPath, inputs); !saved)
+    if (auto saved = saveLock(run->result, lockedPath, keyPath, inputs); !saved)
         return fail(saved.error());
 
     if (p.isSet(kJson)) {

@@ -2,6 +2,7 @@
 #include "testmodels.h"
 #include "training.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <cmath>
@@ -250,6 +251,30 @@ private slots:
         auto parsed = SecretKey::fromJson(result->key.toJson());
         QVERIFY(parsed.ok());
         QCOMPARE(unlockModel(result->locked, *parsed)->fingerprint(), model.fingerprint());
+    }
+
+    void savingWritesBothOrNothing()
+    {
+        const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        LockOptions o = paperOptions({"fc3.weight"});
+        o.settings.maxIterations = 2;
+        Progress progress;
+        auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
+        QVERIFY(result.ok());
+        QTemporaryDir dir;
+        const std::string input = dir.filePath(QStringLiteral("model.pt")).toStdString();
+        QVERIFY(model.save(input).ok());
+        const std::string key = dir.filePath(QStringLiteral("key.json")).toStdString();
+        // The model cannot be written (its folder is missing): the key must not stay behind.
+        auto failed = saveLock(*result, dir.filePath(QStringLiteral("missing/locked.pt")).toStdString(), key, {input});
+        QVERIFY(!failed.ok());
+        QVERIFY(!QFileInfo::exists(QString::fromStdString(key)));
+        QVERIFY(!saveLock(*result, input, key, {input}).ok());
+        QVERIFY(!saveLock(*result, key, key, {input}).ok());
+        QCOMPARE(Model::load(input)->fingerprint(), model.fingerprint());
+        const std::string locked = dir.filePath(QStringLiteral("locked.pt")).toStdString();
+        QVERIFY(saveLock(*result, locked, key, {input}).ok());
+        QCOMPARE(unlockModel(*Model::load(locked), *SecretKey::load(key))->fingerprint(), model.fingerprint());
     }
 
     void deterministicForASeed()
