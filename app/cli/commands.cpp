@@ -140,6 +140,7 @@ const QCommandLineOption kInputStd(QStringLiteral("input-std"),
 const QCommandLineOption kNumClasses(QStringLiteral("num-classes"),
     QStringLiteral("Class count for models without ParamLock metadata (default: the dataset's)."), QStringLiteral("N"));
 const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
+const QCommandLineOption kCsv(QStringLiteral("csv"), QStringLiteral("Print the results as CSV on stdout."));
 const QCommandLineOption kQuiet(
     {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
 const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
@@ -1009,8 +1010,15 @@ json curveJson(const AttackCurve &c)
     return {{"attack", c.attack}, {"x_label", c.xLabel}, {"points", points}, {"seconds", c.seconds}};
 }
 
-void printCurve(const AttackCurve &c)
+void printCurve(const AttackCurve &c, bool csv)
 {
+    if (csv) {
+        out() << "attack,x,accuracy\n";
+        for (const auto &p : c.points)
+            out() << QString::fromStdString(c.attack) << ',' << p.x << ',' << p.accuracy << '\n';
+        out().flush();
+        return;
+    }
     out() << QString::fromStdString(c.attack) << " (" << QString::fromStdString(c.xLabel) << "):\n";
     for (const auto &p : c.points)
         out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percent(p.accuracy) << "\n";
@@ -1061,7 +1069,7 @@ int cmdAttack(const QStringList &args)
                            "back (the key, if given, only scores which secret weights an attack found)."),
             {kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch, rates, layerwise,
                 percentiles, iterations, budget, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
-                kQuiet, kJson},
+                kQuiet, kJson, kCsv},
             code))
         return code;
     applyThreads(p);
@@ -1102,11 +1110,16 @@ int cmdAttack(const QStringList &args)
         if (!layers)
             return fail(layers.error());
         json list = json::array();
+        if (p.isSet(kCsv))
+            out() << "layer,secret,zscore_hits,filter_hits,mean_change,std_change,std\n";
         for (const auto &d : *layers) {
+            if (p.isSet(kCsv))
+                out() << QString::fromStdString(d.layer) << ',' << d.secretCount << ',' << d.zScoreHits << ','
+                      << d.filterHits << ',' << d.meanChange << ',' << d.stdChange << ',' << d.std << '\n';
             list.push_back({{"layer", d.layer}, {"secret", d.secretCount}, {"zscore_hits", d.zScoreHits},
                 {"filter_hits", d.filterHits}, {"mean_change", d.meanChange}, {"std_change", d.stdChange},
                 {"std", d.std}});
-            if (!p.isSet(kJson))
+            if (!p.isSet(kJson) && !p.isSet(kCsv))
                 out() << QString::fromStdString(d.layer) << ": " << d.secretCount << " secret weights; top-"
                       << d.secretCount << " by |z| finds " << d.zScoreHits << ", by |z| within the filter "
                       << d.filterHits << "; mean change " << QString::number(d.meanChange / d.std * 100.0, 'f', 4)
@@ -1151,7 +1164,7 @@ int cmdAttack(const QStringList &args)
             result["attacker_samples"] = split.attacker.size();
             result["holdout_samples"] = split.holdout.size();
             if (!p.isSet(kJson))
-                printCurve(*curve);
+                printCurve(*curve, p.isSet(kCsv));
         } else {
             AdaptiveOptions o;
             o.variant = p.value(variant).toStdString();
@@ -1164,7 +1177,12 @@ int cmdAttack(const QStringList &args)
             result = {{"attack", "adaptive"}, {"variant", r->variant}, {"accuracy_before", r->accuracyBefore},
                 {"accuracy_after", r->accuracyAfter}, {"weights_changed", r->weightsChanged},
                 {"secret_hits", r->secretHits}, {"secret_positions", r->secretPositions}, {"seconds", r->seconds}};
-            if (!p.isSet(kJson))
+            if (p.isSet(kCsv))
+                out() << "attack,variant,accuracy_before,accuracy_after,weights_changed,secret_hits,secret_positions\n"
+                      << "adaptive," << QString::fromStdString(r->variant) << ',' << r->accuracyBefore << ','
+                      << r->accuracyAfter << ',' << r->weightsChanged << ',' << r->secretHits << ','
+                      << r->secretPositions << Qt::endl;
+            else if (!p.isSet(kJson))
                 out() << "adaptive attack (" << QString::fromStdString(r->variant)
                       << "): " << percent(r->accuracyBefore) << " -> " << percent(r->accuracyAfter) << ", "
                       << r->weightsChanged << " weights changed"
@@ -1187,7 +1205,7 @@ int cmdAttack(const QStringList &args)
             return fail(curve.error(), progress.cancelled() ? Cancelled : Failed);
         result = curveJson(*curve);
         if (!p.isSet(kJson))
-            printCurve(*curve);
+            printCurve(*curve, p.isSet(kCsv));
     }
     if (p.isSet(kJson))
         out() << QString::fromStdString(result.dump(2)) << Qt::endl;
@@ -1210,7 +1228,7 @@ int cmdExperiment(const QStringList &args)
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, kind, thresholds, counts};
+        kThreads, kQuiet, kJson, kCsv, kind, thresholds, counts};
     for (const auto &o : flags.all())
         if (o.names() != flags.outModel.names() && o.names() != flags.outKey.names())
             options << o;
@@ -1292,6 +1310,12 @@ int cmdExperiment(const QStringList &args)
             {"mode", lockOptions.settings.mode}, {"points", points},
             {"seconds", sweep->seconds}}.dump(2))
               << Qt::endl;
+    } else if (p.isSet(kCsv)) {
+        out() << "experiment,x,label,accuracy,n_encrypted\n";
+        for (const auto &pt : sweep->points)
+            out() << QString::fromStdString(sweep->kind) << ',' << pt.x << ',' << QString::fromStdString(pt.label)
+                  << ',' << pt.accuracy << ',' << pt.encrypted << '\n';
+        out().flush();
     } else {
         out() << QString::fromStdString(sweep->kind) << " (" << QString::fromStdString(sweep->xLabel) << ", "
               << QString::fromStdString(lockOptions.settings.mode) << " mode):\n";

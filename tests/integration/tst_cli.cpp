@@ -169,6 +169,51 @@ private slots:
         QCOMPARE(digest(user), userDigest);
     }
 
+    void attacksAndExperimentsSpeakCsvAndJson()
+    {
+        QTemporaryDir dir;
+        const QString model = qEnvironmentVariable("PARAMLOCK_RESOURCES") + QStringLiteral("/models/lenet5-fmnist.pt");
+        const QString locked = dir.filePath(QStringLiteral("l.pt"));
+        const QString key = dir.filePath(QStringLiteral("k.json"));
+        Run r = cli({QStringLiteral("lock"), QStringLiteral("--model"), model, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--max-weights"), QStringLiteral("8"),
+            QStringLiteral("--eval-samples"), QStringLiteral("200"), QStringLiteral("--out-model"), locked,
+            QStringLiteral("--out-key"), key, QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+
+        r = cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("prune"), QStringLiteral("--model"),
+            locked, QStringLiteral("--data"), QStringLiteral("fashion-mnist"), QStringLiteral("--rates"),
+            QStringLiteral("0,0.5"), QStringLiteral("--eval-samples"), QStringLiteral("200"), QStringLiteral("--csv"),
+            QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QList<QByteArray> lines = r.out.trimmed().split('\n');
+        QCOMPARE(lines.size(), 3);
+        QCOMPARE(lines[0], QByteArray("attack,x,accuracy"));
+        QVERIFY(lines[2].startsWith("prune-global,0.5,"));
+
+        r = cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("adaptive"),
+            QStringLiteral("--model"), locked, QStringLiteral("--key"), key, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--iterations"), QStringLiteral("2"),
+            QStringLiteral("--eval-samples"), QStringLiteral("200"), QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        for (const char *field : {"variant", "accuracy_before", "accuracy_after", "weights_changed", "secret_hits",
+                 "secret_positions", "seconds"})
+            QVERIFY2(r.json().contains(QLatin1String(field)), field);
+        QCOMPARE(r.json().value(QLatin1String("secret_positions")).toInt(), 8);
+
+        r = cli({QStringLiteral("experiment"), QStringLiteral("--kind"), QStringLiteral("n-e"),
+            QStringLiteral("--model"), model, QStringLiteral("--data"), QStringLiteral("fashion-mnist"),
+            QStringLiteral("--counts"), QStringLiteral("0,4"), QStringLiteral("--eval-samples"), QStringLiteral("200"),
+            QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonArray points = r.json().value(QLatin1String("points")).toArray();
+        QCOMPARE(points.size(), 2);
+        QCOMPARE(points[0].toObject().value(QLatin1String("n_encrypted")).toInt(), 0);
+        QCOMPARE(points[1].toObject().value(QLatin1String("n_encrypted")).toInt(), 4);
+        QVERIFY(points[1].toObject().value(QLatin1String("accuracy")).toDouble()
+            < points[0].toObject().value(QLatin1String("accuracy")).toDouble());
+    }
+
     void errorsAreClearAndWriteNothing()
     {
         QTemporaryDir dir;
