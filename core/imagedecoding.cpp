@@ -27,4 +27,22 @@ void appendImagePixels(const QImage &image, int channels, int width, int height,
     }
 }
 
+QImage datasetImage(const Dataset &data, int64_t index)
+{
+    QImage image(data.width, data.height, data.channels == 1 ? QImage::Format_Grayscale8 : QImage::Format_RGB888);
+    const uint8_t *p = data.image(index);
+    const int plane = data.width * data.height;
+    for (int y = 0; y < data.height; ++y) {
+        uchar *line = image.scanLine(y);
+        for (int x = 0; x < data.width; ++x) {
+            if (data.channels == 1)
+                line[x] = p[y * data.width + x];
+            else
+                for (int c = 0; c < 3; ++c)
+                    line[3 * x + c] = p[c * plane + y * data.width + x];
+        }
+    }
+    return image;
+}
+
 } // namespace paramlock

@@ -2,8 +2,10 @@
 
 #include "charts.h"
 #include "layertablemodel.h"
+#include "imagedecoding.h"
 #include "messagebar.h"
 #include "presentationview.h"
+#include "resources.h"
 #include "training.h"
 #include "version.h"
 
@@ -69,24 +71,10 @@ QWidget *figureBox(const QString &caption, QLabel *figure, QWidget *parent)
     return box;
 }
 
-/** A dataset image as a picture for the prediction grid. */
 QPixmap imageOf(const Dataset &data, int64_t index, int side)
 {
-    const QImage::Format format = data.channels == 1 ? QImage::Format_Grayscale8 : QImage::Format_RGB888;
-    QImage image(data.width, data.height, format);
-    const uint8_t *p = data.image(index);
-    const int plane = data.width * data.height;
-    for (int y = 0; y < data.height; ++y) {
-        uchar *line = image.scanLine(y);
-        for (int x = 0; x < data.width; ++x) {
-            if (data.channels == 1)
-                line[x] = p[y * data.width + x];
-            else
-                for (int c = 0; c < 3; ++c)
-                    line[3 * x + c] = p[c * plane + y * data.width + x];
-        }
-    }
-    return QPixmap::fromImage(image.scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
+    return QPixmap::fromImage(
+        datasetImage(data, index).scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
 }
 
 std::vector<float> allWeights(const Model &model)
@@ -101,20 +89,6 @@ std::vector<float> allWeights(const Model &model)
 }
 
 } // namespace
-
-QString MainWindow::resourcesDir()
-{
-    QStringList dirs;
-    const QByteArray env = qgetenv("PARAMLOCK_RESOURCES");
-    if (!env.isEmpty())
-        dirs << QString::fromLocal8Bit(env);
-    dirs << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/paramlock")
-         << QStringLiteral(PARAMLOCK_SOURCE_RESOURCES);
-    for (const QString &d : dirs)
-        if (QFileInfo::exists(d + QStringLiteral("/models/lenet5-fmnist.pt")))
-            return QDir::cleanPath(d);
-    return {};
-}
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_job(new LockJob(this)), m_messages(new MessageBar(this)), m_tabs(new QTabWidget(this))
@@ -560,13 +534,13 @@ void MainWindow::openDataset(const QString &path)
 
 void MainWindow::tryDemo()
 {
-    const QString dir = resourcesDir();
-    if (dir.isEmpty()) {
+    const QString demo = QString::fromStdString(demoModelPath());
+    if (demo.isEmpty()) {
         m_messages->show(
             MessageBar::Kind::Error, tr("The shipped demo model was not found (set PARAMLOCK_RESOURCES)."));
         return;
     }
-    if (openModel(dir + QStringLiteral("/models/lenet5-fmnist.pt")))
+    if (openModel(demo))
         openDataset(QStringLiteral("fashion-mnist"));
     m_mode->setCurrentIndex(0);
     // 0.01 % of LeNet-5 is 6 weights, too few to make it useless; the demo allows 32.

@@ -67,8 +67,6 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     bool datasetReady() const { return m_train.has_value(); }
 
-    static QString resourcesDir();
-
 protected:
     void closeEvent(QCloseEvent *event) override;
     void dragEnterEvent(QDragEnterEvent *event) override;

@@ -1,6 +1,7 @@
 #include "presentationview.h"
 
 #include "dataset.h"
+#include "imagedecoding.h"
 
 #include <QGridLayout>
 #include <QKeyEvent>
@@ -27,18 +28,8 @@ QLabel *text(const QString &content, double scale, bool bold = false)
 
 QPixmap picture(const Dataset &data, int64_t index, int side)
 {
-    QImage image(data.width, data.height, data.channels == 1 ? QImage::Format_Grayscale8 : QImage::Format_RGB888);
-    const uint8_t *p = data.image(index);
-    const int plane = data.width * data.height;
-    for (int y = 0; y < data.height; ++y)
-        for (int x = 0; x < data.width; ++x) {
-            if (data.channels == 1)
-                image.scanLine(y)[x] = p[y * data.width + x];
-            else
-                for (int c = 0; c < 3; ++c)
-                    image.scanLine(y)[3 * x + c] = p[c * plane + y * data.width + x];
-        }
-    return QPixmap::fromImage(image.scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
+    return QPixmap::fromImage(
+        datasetImage(data, index).scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
 }
 } // namespace
 

@@ -6,6 +6,7 @@
 #include "atomicfile.h"
 #include "dataset.h"
 #include "model.h"
+#include "resources.h"
 #include "training.h"
 #include "version.h"
 
@@ -874,21 +875,6 @@ int cmdVerify(const QStringList &args)
 
 // ---- demo --------------------------------------------------------------------------
 
-QString findDemoModel()
-{
-    const QString name = QStringLiteral("models/lenet5-fmnist.pt");
-    QStringList dirs;
-    const QByteArray env = qgetenv("PARAMLOCK_RESOURCES");
-    if (!env.isEmpty())
-        dirs << QString::fromLocal8Bit(env);
-    dirs << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/paramlock")
-         << QStringLiteral(PARAMLOCK_INSTALLED_RESOURCES_DIR) << QStringLiteral(PARAMLOCK_RESOURCES_DIR);
-    for (const QString &d : dirs)
-        if (QFileInfo::exists(d + QLatin1Char('/') + name))
-            return QDir::cleanPath(d + QLatin1Char('/') + name);
-    return {};
-}
-
 int cmdDemo(const QStringList &args)
 {
     LockFlags flags;
@@ -915,7 +901,7 @@ int cmdDemo(const QStringList &args)
     int64_t evalLimit = 0;
     if (auto e = integer(p, kEvalSamples, evalLimit))
         return fail(*e, Usage);
-    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : findDemoModel();
+    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : QString::fromStdString(demoModelPath());
     if (modelPath.isEmpty())
         return fail("the shipped demo model (models/lenet5-fmnist.pt) was not found; set PARAMLOCK_RESOURCES");
     const std::string dataPath = p.isSet(kData) ? p.value(kData).toStdString() : std::string("fashion-mnist");

@@ -1,4 +1,5 @@
 #include "dataset.h"
+#include "imagedecoding.h"
 
 #include <QImage>
 #include <QTemporaryDir>
@@ -74,6 +75,23 @@ private slots:
         auto data = loadDataset(dir.path().toStdString(), Split::Train);
         QVERIFY(!data.ok());
         QVERIFY2(QString::fromStdString(data.error()).contains(QLatin1String("broken.png")), data.error().c_str());
+    }
+
+    void datasetImageIsTheInverseOfDecoding()
+    {
+        QImage image(3, 2, QImage::Format_RGB32);
+        image.fill(QColor(10, 20, 30));
+        image.setPixelColor(2, 1, QColor(200, 100, 50));
+        Dataset data;
+        data.channels = 3;
+        data.width = 3;
+        data.height = 2;
+        appendImagePixels(image, 3, 3, 2, data.pixels);
+        data.labels = {0};
+        const QImage back = datasetImage(data, 0);
+        QCOMPARE(back.size(), QSize(3, 2));
+        QCOMPARE(back.pixelColor(0, 0), QColor(10, 20, 30));
+        QCOMPARE(back.pixelColor(2, 1), QColor(200, 100, 50));
     }
 
     void emptyFolderIsRefused()
