@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -544,17 +545,23 @@ Expected<LockResult> lockModel(
 }
 
 Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,
-    const std::vector<std::string> &protectedPaths)
+    const std::vector<std::string> &protectedPaths, const std::string &keyText)
 {
     if (samePath(modelPath, keyPath))
         return Error{"the locked model and the key cannot be written to the same file"};
     std::vector<std::string> keep = protectedPaths;
     keep.push_back(modelPath);
-    const bool keyExisted = QFileInfo::exists(QString::fromStdString(keyPath));
-    if (auto saved = result.key.save(keyPath, keep); !saved)
+    // An existing key at the output path is kept aside, so that a failed model write puts it back.
+    std::optional<std::string> previousKey;
+    if (QFileInfo::exists(QString::fromStdString(keyPath)))
+        if (auto old = readWholeFile(keyPath))
+            previousKey = std::move(*old);
+    if (auto saved = writeFileAtomically(keyPath, keyText.empty() ? result.key.toJson() : keyText, keep); !saved)
         return saved;
     if (auto saved = result.locked.save(modelPath, protectedPaths); !saved) {
-        if (!keyExisted)
+        if (previousKey)
+            (void)writeFileAtomically(keyPath, *previousKey);
+        else
             QFile::remove(QString::fromStdString(keyPath));
         return saved;
     }

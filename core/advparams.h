@@ -77,10 +77,12 @@ Expected<std::vector<std::string>> resolveLayerSet(
  * Writes the key, then the locked model, each atomically. Refuses to write
  * over `protectedPaths` or to give both outputs the same path; if the model
  * cannot be written, the key just written is removed again, so that a
- * failure never leaves half a lock behind.
+ * failure never leaves half a lock behind (a key that was there before is
+ * put back). `keyText` is the key as written (e.g. sealed with a password);
+ * empty writes the plain key.
  */
 Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,
-    const std::vector<std::string> &protectedPaths);
+    const std::vector<std::string> &protectedPaths, const std::string &keyText = {});
 
 /** Whether a key fits a model, and why not. */
 struct KeyFit

@@ -6,9 +6,27 @@
 #include <QFileInfo>
 #include <QSaveFile>
 
+#include <cerrno>
+#include <cstring>
+
 namespace paramlock {
 
 namespace {
+/** The reason a write failed, in words a user can act on (Qt says "Unknown error" for a full disk). */
+std::string writeError(const QFileDevice &file, int savedErrno)
+{
+    if (savedErrno == ENOSPC)
+        return "the disk is full";
+    if (savedErrno == EFBIG)
+        return "the file is larger than this process may write (file-size limit)";
+    if (savedErrno == EDQUOT)
+        return "the disk quota is exhausted";
+    const QString why = file.errorString();
+    if (savedErrno != 0 && (why.isEmpty() || why == QLatin1String("Unknown error")))
+        return std::strerror(savedErrno);
+    return why.toStdString();
+}
+
 QString canonicalOrAbsolute(const std::string &path)
 {
     const QFileInfo info(QString::fromStdString(path));
@@ -41,15 +59,16 @@ Expected<void> writeFileAtomically(
     if (info.isDir())
         return Error{path + " is a folder; give a file name"};
     QSaveFile file(qpath);
+    errno = 0;
     if (!file.open(QIODevice::WriteOnly))
-        return Error{"cannot write " + path + ": " + file.errorString().toStdString()};
+        return Error{"cannot write " + path + ": " + writeError(file, errno)};
     if (file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size())) {
-        const std::string why = file.errorString().toStdString();
+        const std::string why = writeError(file, errno);
         file.cancelWriting();
-        return Error{"cannot write " + path + ": " + why};
+        return Error{"cannot write " + path + ": " + why + "; nothing was written"};
     }
     if (!file.commit())
-        return Error{"cannot write " + path + ": " + file.errorString().toStdString()};
+        return Error{"cannot write " + path + ": " + writeError(file, errno) + "; nothing was written"};
     return {};
 }
 

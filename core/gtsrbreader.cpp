@@ -7,6 +7,9 @@
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
+#include <iterator>
+
 namespace paramlock {
 
 namespace {
@@ -54,10 +57,12 @@ Expected<std::vector<Annotation>> readAnnotations(const QString &csvPath)
     const QStringList header = QString::fromUtf8(file.readLine()).trimmed().split(QLatin1Char(';'));
     const int col = int(header.indexOf(QLatin1String("ClassId")));
     const int fileCol = int(header.indexOf(QLatin1String("Filename")));
-    const int x1Col = int(header.indexOf(QLatin1String("Roi.X1")));
-    if (fileCol < 0 || x1Col < 0)
-        return Error{
-            csvPath.toStdString() + ": not a GTSRB annotation file (expected a header with Filename;...;Roi.X1;...)"};
+    // Columns are found by name, so a file with reordered columns reads correctly.
+    const int roiCols[4] = {int(header.indexOf(QLatin1String("Roi.X1"))), int(header.indexOf(QLatin1String("Roi.Y1"))),
+        int(header.indexOf(QLatin1String("Roi.X2"))), int(header.indexOf(QLatin1String("Roi.Y2")))};
+    if (fileCol < 0 || *std::min_element(std::begin(roiCols), std::end(roiCols)) < 0)
+        return Error{csvPath.toStdString()
+            + ": not a GTSRB annotation file (expected a header with Filename and Roi.X1;Roi.Y1;Roi.X2;Roi.Y2)"};
     if (col < 0)
         return Error{csvPath.toStdString()
             + ": annotations have no ClassId column; the test set needs GT-final_test.csv with labels"};
@@ -75,10 +80,10 @@ Expected<std::vector<Annotation>> readAnnotations(const QString &csvPath)
         Annotation a;
         a.file = f[fileCol];
         bool ok[5] = {};
-        a.x1 = f[x1Col].toInt(&ok[0]);
-        a.y1 = f[x1Col + 1].toInt(&ok[1]);
-        a.x2 = f[x1Col + 2].toInt(&ok[2]);
-        a.y2 = f[x1Col + 3].toInt(&ok[3]);
+        a.x1 = f[roiCols[0]].toInt(&ok[0]);
+        a.y1 = f[roiCols[1]].toInt(&ok[1]);
+        a.x2 = f[roiCols[2]].toInt(&ok[2]);
+        a.y2 = f[roiCols[3]].toInt(&ok[3]);
         a.classId = f[col].toInt(&ok[4]);
         for (bool b : ok)
             if (!b)

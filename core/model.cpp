@@ -18,57 +18,6 @@ namespace paramlock {
 
 using nlohmann::json;
 
-// ---- metadata -----------------------------------------------------------
-
-std::string ModelMetadata::toJson() const
-{
-    json j;
-    j["format"] = "paramlock-model";
-    j["version"] = 1;
-    j["architecture"] = architecture;
-    j["dataset"] = dataset;
-    j["input_shape"] = {channels, height, width};
-    j["num_classes"] = classCount;
-    j["mean"] = normalization.mean;
-    j["std"] = normalization.std;
-    j["class_names"] = classNames;
-    if (!trainingRecord.empty())
-        j["training"] = json::parse(trainingRecord, nullptr, false);
-    return j.dump(1);
-}
-
-Expected<ModelMetadata> ModelMetadata::fromJson(const std::string &text)
-{
-    const json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-        return Error{"model metadata (paramlock.json) is not valid JSON"};
-    try {
-        ModelMetadata m;
-        m.architecture = j.value("architecture", std::string("torchscript"));
-        m.dataset = j.value("dataset", std::string());
-        if (j.contains("input_shape")) {
-            const auto shape = j.at("input_shape").get<std::vector<int>>();
-            if (shape.size() != 3)
-                return Error{"model metadata: input_shape must be [channels, height, width]"};
-            m.channels = shape[0];
-            m.height = shape[1];
-            m.width = shape[2];
-        }
-        m.classCount = j.value("num_classes", 0);
-        m.normalization.mean = j.value("mean", std::vector<float>());
-        m.normalization.std = j.value("std", std::vector<float>());
-        m.classNames = j.value("class_names", std::vector<std::string>());
-        if (j.contains("training") && !j.at("training").is_null())
-            m.trainingRecord = j.at("training").dump();
-        for (float s : m.normalization.std)
-            if (!(s > 0.0f))
-                return Error{"model metadata: every std must be positive"};
-        return m;
-    } catch (const json::exception &e) {
-        return Error{std::string("model metadata (paramlock.json) is malformed: ") + e.what()};
-    }
-}
-
 // ---- tensors from datasets ------------------------------------------------
 
 torch::Tensor inputTensor(const Dataset &data, int64_t begin, int64_t end, const Normalization &norm)
@@ -287,6 +236,10 @@ Expected<Model> Model::load(const std::string &path)
             module = torch::jit::load(path, torch::kCPU, extra);
         } catch (const c10::Error &e) {
             std::string why = e.what_without_backtrace();
+            if (why.find("constants.pkl") != std::string::npos)
+                return Error{path
+                    + " is a PyTorch checkpoint saved with torch.save (a pickled state_dict or module), not "
+                      "TorchScript; export the model with torch.jit.script(model).save(path)"};
             if (why.find("PytorchStreamReader") != std::string::npos || why.find("zip") != std::string::npos)
                 return Error{path
                     + " is not a TorchScript model (not a valid TorchScript/zip archive; export it with "

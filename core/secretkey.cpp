@@ -1,15 +1,18 @@
 #include "secretkey.h"
 
 #include "atomicfile.h"
+#include "jsonfields.h"
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
 #include <cstring>
 #include <set>
 
 namespace paramlock {
 
 using nlohmann::json;
+using namespace jsonfields;
 
 std::string SecretKey::entriesChecksum() const
 {
@@ -56,10 +59,10 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
     } catch (const json::parse_error &e) {
         return Error{std::string("key file is not valid JSON (") + e.what() + ")"};
     }
-    if (!j.is_object() || j.value("format", std::string()) != kFormat)
+    if (!j.is_object() || stringOr(j, "format") != kFormat)
         return Error{"not a ParamLock key file (the \"format\" field is not \"paramlock-key\")"};
     try {
-        const int version = j.at("version").get<int>();
+        const int64_t version = whole(j.at("version"), "version", INT32_MIN, INT32_MAX);
         if (version > kVersion)
             return Error{"key file version " + std::to_string(version) + " is newer than this ParamLock understands ("
                 + std::to_string(kVersion) + "); update ParamLock"};
@@ -76,24 +79,24 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
         key.settings.theta = s.at("theta").get<double>();
         key.settings.alpha = s.at("alpha").get<double>();
         key.settings.lossThreshold = s.at("t_loss").get<double>();
-        key.settings.maxIterations = s.at("max_iter").get<int>();
-        key.settings.samples = s.at("samples").get<int64_t>();
+        key.settings.maxIterations = int(whole(s.at("max_iter"), "max_iter", 0, INT32_MAX));
+        key.settings.samples = whole(s.at("samples"), "samples", 0, INT64_MAX);
         key.settings.classBalanced = s.value("class_balanced", false);
-        key.settings.seed = s.at("seed").get<uint64_t>();
-        key.settings.randomLayers = s.value("random_layers", 0);
+        key.settings.seed = unsignedWhole(s.at("seed"), "seed");
+        key.settings.randomLayers = int(wholeOr(s, "random_layers", 0, 0, INT32_MAX));
         key.settings.allLayers = s.value("all_layers", false);
-        key.settings.maxWeights = s.value("max_weights", int64_t(0));
+        key.settings.maxWeights = wholeOr(s, "max_weights", 0, 0, INT64_MAX);
         key.settings.targetAccuracy = s.value("target_accuracy", 0.0);
-        key.settings.candidates = s.value("candidates", 8);
+        key.settings.candidates = int(wholeOr(s, "candidates", 8, 0, INT32_MAX));
         key.settings.layers = s.at("layers").get<std::vector<std::string>>();
         const json &m = j.at("model");
         key.originalFingerprint = m.at("fingerprint_original").get<std::string>();
         key.lockedFingerprint = m.at("fingerprint_locked").get<std::string>();
-        key.parameterCount = m.at("n_params").get<int64_t>();
+        key.parameterCount = whole(m.at("n_params"), "n_params", 0, INT64_MAX);
         std::set<std::pair<std::string, int64_t>> seen;
         for (const json &e : j.at("entries")) {
-            KeyEntry entry{
-                e.at("layer").get<std::string>(), e.at("index").get<int64_t>(), e.at("perturbation").get<double>()};
+            KeyEntry entry{e.at("layer").get<std::string>(),
+                whole(e.at("index"), "an entry's index", INT64_MIN, INT64_MAX), e.at("perturbation").get<double>()};
             if (entry.index < 0)
                 return Error{"key entry for " + entry.layer + " has a negative index"};
             if (!seen.insert({entry.layer, entry.index}).second)
@@ -105,6 +108,8 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
         return key;
     } catch (const json::exception &e) {
         return Error{std::string("key file is incomplete or malformed: ") + e.what()};
+    } catch (const Failure &e) {
+        return Error{std::string("key file is malformed: ") + e.what()};
     }
 }
 

@@ -78,6 +78,31 @@ Expected<Evaluation> evaluate(
     });
 }
 
+Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize)
+{
+    if (auto ok = checkCompatible(model, images); !ok)
+        return Error{ok.error()};
+    return guarded("classification failed", [&]() -> Expected<std::vector<Prediction>> {
+        ModelImpl &impl = model.impl();
+        impl.setTraining(false);
+        c10::InferenceMode inference;
+        std::vector<Prediction> out;
+        out.reserve(size_t(images.size()));
+        const int64_t batch = std::max(1, batchSize);
+        for (int64_t begin = 0; begin < images.size(); begin += batch) {
+            const int64_t end = std::min(images.size(), begin + batch);
+            const auto logits = impl.forward(inputTensor(images, begin, end, model.metadata().normalization));
+            if (logits.dim() != 2 || logits.size(0) != end - begin)
+                throw Failure(
+                    "the model's output has shape " + c10::str(logits.sizes()) + ", expected [batch, classes]");
+            const auto [probability, label] = torch::softmax(logits.to(torch::kFloat), 1).max(1);
+            for (int64_t i = 0; i < end - begin; ++i)
+                out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>()});
+        }
+        return out;
+    });
+}
+
 Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t limit)
 {
     EvaluationOptions options;

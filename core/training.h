@@ -32,6 +32,16 @@ struct Evaluation
 Expected<Evaluation> evaluate(
     const Model &model, const Dataset &data, const EvaluationOptions &options = {}, Progress *progress = nullptr);
 
+/** A classification: the most probable class and its softmax probability. */
+struct Prediction
+{
+    int32_t label = -1;
+    float probability = 0.0f;
+};
+
+/** Classifies every image of a dataset (its labels are ignored), in inference mode. */
+Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize = 64);
+
 /** Accuracy alone, on the first `limit` samples (0: all). */
 Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t limit = 0);
 

@@ -1,11 +1,14 @@
 #include "mainwindow.h"
 
+#include "atomicfile.h"
 #include "charts.h"
 #include "layertablemodel.h"
 #include "imagedecoding.h"
+#include "keyprotectiondialog.h"
 #include "messagebar.h"
 #include "presentationview.h"
 #include "resources.h"
+#include "sealedkey.h"
 #include "training.h"
 #include "version.h"
 
@@ -17,6 +20,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -24,6 +28,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -196,6 +201,9 @@ void MainWindow::buildActions()
         const QString base = QFileInfo(m_modelPath).completeBaseName();
         const QString dir =
             settings.value(QStringLiteral("paths/output"), QFileInfo(m_modelPath).absolutePath()).toString();
+        KeyProtectionDialog protection(this);
+        if (protection.exec() != QDialog::Accepted)
+            return;
         const QString model = QFileDialog::getSaveFileName(this, tr("Save the locked model"),
             dir + QLatin1Char('/') + base + QStringLiteral("-locked.pt"), tr("TorchScript (*.pt)"));
         if (model.isEmpty())
@@ -203,7 +211,7 @@ void MainWindow::buildActions()
         const QString key = QFileDialog::getSaveFileName(this, tr("Save the secret key"),
             QFileInfo(model).absolutePath() + QLatin1Char('/') + base + QStringLiteral("-key.json"),
             tr("ParamLock key (*.json)"));
-        if (!key.isEmpty() && saveLocked(model, key))
+        if (!key.isEmpty() && saveLocked(model, key, protection.password(), protection.recipient()))
             settings.setValue(QStringLiteral("paths/output"), QFileInfo(model).absolutePath());
     });
     m_saveAction->setShortcut(QKeySequence::Save);
@@ -407,7 +415,8 @@ QWidget *MainWindow::buildUnlockTab()
             openModel(path);
     });
     connect(openKey, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open a key"), {}, tr("ParamLock key (*.json)"));
+        const QString path =
+            QFileDialog::getOpenFileName(this, tr("Open a key"), {}, tr("ParamLock key (*.json *.key)"));
         if (!path.isEmpty())
             checkKey(path);
     });
@@ -716,16 +725,56 @@ void MainWindow::present(int firstPage)
     view.exec();
 }
 
-void MainWindow::checkKey(const QString &keyPath)
+namespace {
+/** Runs slow work (Argon2id takes about a second) off the GUI thread and waits in a local event loop. */
+template<typename Work> auto whileBusy(QWidget *window, Work work)
 {
-    auto key = SecretKey::load(keyPath.toStdString());
-    if (!key) {
-        m_messages->show(MessageBar::Kind::Error, QString::fromStdString(key.error()));
+    using Result = decltype(work());
+    QFutureWatcher<Result> watcher;
+    QEventLoop loop;
+    QObject::connect(&watcher, &QFutureWatcherBase::finished, &loop, &QEventLoop::quit);
+    QApplication::setOverrideCursor(Qt::BusyCursor);
+    window->setEnabled(false);
+    watcher.setFuture(QtConcurrent::run(std::move(work)));
+    if (!watcher.isFinished())
+        loop.exec();
+    window->setEnabled(true);
+    QApplication::restoreOverrideCursor();
+    return watcher.result();
+}
+} // namespace
+
+void MainWindow::checkKey(const QString &keyPath, const QString &password)
+{
+    auto text = readWholeFile(keyPath.toStdString());
+    if (!text) {
+        m_messages->show(MessageBar::Kind::Error, QString::fromStdString(text.error()));
         return;
     }
-    m_key = *key;
+    std::string secret = password.toStdString();
+    if (isSealedKey(*text) && secret.empty()) {
+        auto info = inspectKey(*text);
+        bool ok = false;
+        const QString typed = QInputDialog::getText(this, tr("Password-Protected Key"),
+            info && !info->recipient.empty()
+                ? tr("Password of the key issued to %1:").arg(QString::fromStdString(info->recipient))
+                : tr("Password of this key:"),
+            QLineEdit::Password, {}, &ok);
+        if (!ok)
+            return;
+        secret = typed.toStdString();
+    }
+    OpenedKey opened = whileBusy(this, [text = *text, secret]() { return openKey(text, secret); });
+    wipe(secret);
+    if (!opened.ok()) {
+        m_messages->show(MessageBar::Kind::Error,
+            opened.error == KeyError::WrongPassword ? tr("Wrong password for this key; nothing was unlocked.")
+                                                    : QString::fromStdString(opened.message));
+        return;
+    }
+    m_key = std::move(opened.key);
     const Model &target = m_outcome ? m_outcome->result.locked : m_model;
-    const KeyFit fit = paramlock::checkKey(target, *key);
+    const KeyFit fit = paramlock::checkKey(target, *m_key);
     m_keyStatus->setText(QString::fromStdString(fit.message));
     m_messages->show(fit.fits() ? MessageBar::Kind::Success : MessageBar::Kind::Error,
         fit.fits() ? tr("The key fits this model.") : QString::fromStdString(fit.message));
@@ -768,17 +817,34 @@ void MainWindow::unlockInMemory()
     }));
 }
 
-bool MainWindow::saveLocked(const QString &modelPath, const QString &keyPath)
+bool MainWindow::saveLocked(
+    const QString &modelPath, const QString &keyPath, const QString &password, const QString &recipient)
 {
     if (!m_outcome)
         return false;
+    std::string keyText;
+    if (!password.isEmpty()) {
+        auto sealed = whileBusy(this,
+            [key = m_outcome->result.key, secret = password.toStdString(), who = recipient.toStdString()]() mutable {
+                auto text = sealKey(key, secret, who);
+                wipe(secret);
+                return text;
+            });
+        if (!sealed) {
+            QMessageBox::critical(this, tr("Cannot save"), QString::fromStdString(sealed.error()));
+            return false;
+        }
+        keyText = std::move(*sealed);
+    }
     const std::vector<std::string> inputs = {m_modelPath.toStdString()};
-    auto saved = saveLock(m_outcome->result, modelPath.toStdString(), keyPath.toStdString(), inputs);
+    auto saved = saveLock(m_outcome->result, modelPath.toStdString(), keyPath.toStdString(), inputs, keyText);
     if (!saved) {
         QMessageBox::critical(this, tr("Cannot save"), QString::fromStdString(saved.error()));
         return false;
     }
-    statusBar()->showMessage(tr("Saved %1 and %2").arg(modelPath, keyPath), 8000);
+    statusBar()->showMessage(keyText.empty() ? tr("Saved %1 and %2 (the key has no password)").arg(modelPath, keyPath)
+                                             : tr("Saved %1 and the password-protected key %2").arg(modelPath, keyPath),
+        8000);
     return true;
 }
 

@@ -46,9 +46,11 @@ public:
     void tryDemo();
     void runLock();
     void cancelLock();
-    bool saveLocked(const QString &modelPath, const QString &keyPath);
-    /** Unlock tab: check a key against the locked model in memory or a file. */
-    void checkKey(const QString &keyPath);
+    /** Writes the locked model and the key, sealed with `password` when one is given. */
+    bool saveLocked(const QString &modelPath, const QString &keyPath, const QString &password = {},
+        const QString &recipient = {});
+    /** Unlock tab: check a key against the locked model in memory or a file; asks for a sealed key's password. */
+    void checkKey(const QString &keyPath, const QString &password = {});
     /** Unlock the locked model in memory (or the opened file) with the current key. */
     void unlockInMemory();
     /** Full-screen story of the last lock for a non-technical audience. */

@@ -1,5 +1,8 @@
 #include "commands.h"
 
+#include "cliutil.h"
+#include "keycommands.h"
+
 #include "advparams.h"
 #include "attacks.h"
 #include "experiments.h"
@@ -7,6 +10,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "resources.h"
+#include "sealedkey.h"
 #include "training.h"
 #include "version.h"
 
@@ -29,276 +33,6 @@ namespace paramlock::cli {
 namespace {
 
 using nlohmann::json;
-
-enum ExitCode { Ok = 0, Failed = 1, Usage = 2, Cancelled = 130 };
-
-QTextStream &out()
-{
-    static QTextStream s(stdout);
-    return s;
-}
-
-QTextStream &err()
-{
-    static QTextStream s(stderr);
-    return s;
-}
-
-int fail(const std::string &message, int code = Failed)
-{
-    out().flush();
-    err() << "error: " << QString::fromStdString(message) << Qt::endl;
-    return code;
-}
-
-// ---- progress on stderr, Ctrl-C cancels -------------------------------------
-
-class CliProgress : public Progress
-{
-public:
-    explicit CliProgress(bool quiet) : m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) { }
-    ~CliProgress() override { finish(); }
-
-    bool advance(double fraction, const std::string &label) override
-    {
-        if (m_quiet)
-            return !cancelled();
-        const auto now = std::chrono::steady_clock::now();
-        const int percent = int(fraction * 100.0 + 0.5);
-        const bool changedLabel = label != m_label;
-        if (m_tty) {
-            if (now - m_last > std::chrono::milliseconds(200) || percent == 100 || changedLabel) {
-                err() << "\r[" << qSetFieldWidth(3) << percent << qSetFieldWidth(0) << "%] "
-                      << QString::fromStdString(label) << "\x1b[K";
-                err().flush();
-                m_last = now;
-                m_open = true;
-            }
-        } else if (changedLabel) {
-            // Logs get one line per stage, not a stream of percentages.
-            err() << "[" << percent << "%] " << QString::fromStdString(label) << Qt::endl;
-        }
-        m_label = label;
-        return !cancelled();
-    }
-
-    void finish()
-    {
-        if (m_open) {
-            err() << "\r\x1b[K";
-            err().flush();
-            m_open = false;
-        }
-        m_label.clear();
-    }
-
-private:
-    bool m_quiet;
-    bool m_tty;
-    bool m_open = false;
-    std::string m_label;
-    std::chrono::steady_clock::time_point m_last{};
-};
-
-CliProgress *g_activeProgress = nullptr;
-
-extern "C" void onInterrupt(int)
-{
-    if (g_activeProgress)
-        g_activeProgress->cancel();
-}
-
-struct ProgressScope
-{
-    explicit ProgressScope(CliProgress &p)
-    {
-        g_activeProgress = &p;
-        std::signal(SIGINT, onInterrupt);
-    }
-    ~ProgressScope()
-    {
-        std::signal(SIGINT, SIG_DFL);
-        g_activeProgress = nullptr;
-    }
-};
-
-// ---- option helpers -----------------------------------------------------------
-
-const QCommandLineOption kModel({QStringLiteral("m"), QStringLiteral("model")},
-    QStringLiteral("Model file (TorchScript or ParamLock zoo checkpoint)."), QStringLiteral("FILE"));
-const QCommandLineOption kData({QStringLiteral("d"), QStringLiteral("data")},
-    QStringLiteral(
-        "Dataset folder (IDX, CIFAR-10 binary, GTSRB, image folder) or 'fashion-mnist' for the Debian package's copy."),
-    QStringLiteral("PATH"));
-const QCommandLineOption kSeed(
-    QStringLiteral("seed"), QStringLiteral("Random seed (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
-const QCommandLineOption kInputMean(QStringLiteral("input-mean"),
-    QStringLiteral("Per-channel input mean for models without ParamLock metadata, comma-separated (default: none)."),
-    QStringLiteral("LIST"));
-const QCommandLineOption kInputStd(QStringLiteral("input-std"),
-    QStringLiteral("Per-channel input std for models without ParamLock metadata, comma-separated (default: none)."),
-    QStringLiteral("LIST"));
-const QCommandLineOption kNumClasses(QStringLiteral("num-classes"),
-    QStringLiteral("Class count for models without ParamLock metadata (default: the dataset's)."), QStringLiteral("N"));
-const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
-const QCommandLineOption kCsv(QStringLiteral("csv"), QStringLiteral("Print the results as CSV on stdout."));
-const QCommandLineOption kQuiet(
-    {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
-const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
-    QStringLiteral("N"), QStringLiteral("0"));
-const QCommandLineOption kEvalSamples(QStringLiteral("eval-samples"),
-    QStringLiteral("Evaluate on the first N test images only (default: all)."), QStringLiteral("N"),
-    QStringLiteral("0"));
-
-struct Parsed
-{
-    QCommandLineParser parser;
-    bool ok = false;
-    int exitCode = Usage;
-};
-
-bool parse(QCommandLineParser &parser, const QStringList &args, const QString &description,
-    const QList<QCommandLineOption> &options, int &exitCode)
-{
-    parser.setApplicationDescription(description);
-    parser.addHelpOption();
-    parser.addOptions(options);
-    if (!parser.parse(args)) {
-        exitCode = fail(parser.errorText().toStdString() + " (see --help)", Usage);
-        return false;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        out() << parser.helpText();
-        exitCode = Ok;
-        return false;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        exitCode =
-            fail("unexpected argument " + parser.positionalArguments().first().toStdString() + " (see --help)", Usage);
-        return false;
-    }
-    return true;
-}
-
-bool toInt64(const QString &text, int64_t &value)
-{
-    bool ok = false;
-    value = text.toLongLong(&ok);
-    return ok;
-}
-
-std::optional<std::string> number(const QCommandLineParser &p, const QCommandLineOption &o, double &value)
-{
-    if (!p.isSet(o))
-        return std::nullopt;
-    bool ok = false;
-    value = p.value(o).toDouble(&ok);
-    if (!ok)
-        return "--" + o.names().last().toStdString() + " expects a number, got \"" + p.value(o).toStdString() + "\"";
-    return std::nullopt;
-}
-
-std::optional<std::string> integer(const QCommandLineParser &p, const QCommandLineOption &o, int64_t &value)
-{
-    if (!p.isSet(o) && o.defaultValues().isEmpty())
-        return std::nullopt;
-    if (!toInt64(p.value(o), value))
-        return "--" + o.names().last().toStdString() + " expects a whole number, got \"" + p.value(o).toStdString()
-            + "\"";
-    return std::nullopt;
-}
-
-Expected<std::vector<float>> floatList(const QString &text, const char *flag)
-{
-    std::vector<float> values;
-    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-        bool ok = false;
-        values.push_back(part.trimmed().toFloat(&ok));
-        if (!ok)
-            return Error{
-                std::string("--") + flag + " expects comma-separated numbers, got \"" + text.toStdString() + "\""};
-    }
-    return values;
-}
-
-void applyThreads(const QCommandLineParser &p)
-{
-    int64_t threads = 0;
-    if (!integer(p, kThreads, threads))
-        configureThreads(int(threads));
-}
-
-Expected<Model> openModel(const QCommandLineParser &p)
-{
-    if (!p.isSet(kModel))
-        return Error{"--model is required"};
-    return Model::load(p.value(kModel).toStdString());
-}
-
-/** Fills in what a model without metadata lacks, from the flags and the dataset. */
-Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const Dataset *data)
-{
-    ModelMetadata meta = model.metadata();
-    if (p.isSet(kInputMean)) {
-        auto v = floatList(p.value(kInputMean), "input-mean");
-        if (!v)
-            return Error{v.error()};
-        meta.normalization.mean = *v;
-    }
-    if (p.isSet(kInputStd)) {
-        auto v = floatList(p.value(kInputStd), "input-std");
-        if (!v)
-            return Error{v.error()};
-        for (float s : *v)
-            if (!(s > 0.0f))
-                return Error{"--input-std values must be positive"};
-        meta.normalization.std = *v;
-    }
-    if (p.isSet(kNumClasses)) {
-        int64_t n = 0;
-        if (!toInt64(p.value(kNumClasses), n) || n < 2)
-            return Error{"--num-classes expects a whole number >= 2"};
-        meta.classCount = int(n);
-    }
-    if (data) {
-        if (!meta.hasInputShape()) {
-            meta.channels = data->channels;
-            meta.height = data->height;
-            meta.width = data->width;
-        }
-        if (meta.classCount == 0)
-            meta.classCount = data->classCount;
-        if (meta.classNames.empty())
-            meta.classNames = data->classNames;
-        if (meta.dataset.empty())
-            meta.dataset = data->name;
-    }
-    model.setMetadata(meta);
-    return {};
-}
-
-Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress)
-{
-    if (!p.isSet(kData))
-        return Error{"--data is required"};
-    progress.advance(0.0, split == Split::Train ? "reading the training split" : "reading the test split");
-    auto data = loadDataset(p.value(kData).toStdString(), split);
-    progress.finish();
-    return data;
-}
-
-QString percent(double fraction)
-{
-    return QString::number(fraction * 100.0, 'f', 2) + QLatin1Char('%');
-}
-
-QString joined(const std::vector<std::string> &items)
-{
-    QStringList list;
-    for (const auto &s : items)
-        list << QString::fromStdString(s);
-    return list.join(QStringLiteral(", "));
-}
 
 // ---- info ------------------------------------------------------------------------
 
@@ -707,11 +441,19 @@ Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const
 int cmdLock(const QStringList &args)
 {
     LockFlags flags;
+    const PasswordFlags password;
+    const QCommandLineOption recipient(QStringLiteral("recipient"),
+        QStringLiteral("Name of whom the password-protected key is for (shown by 'key info')."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption kdf(QStringLiteral("kdf"),
+        QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
+        QStringLiteral("moderate"));
     QCommandLineParser p;
     int code = Usage;
-    QList<QCommandLineOption> options = {
-        kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson};
+    QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+        kThreads, kQuiet, kJson, recipient, kdf};
     options += flags.all();
+    options += password.all();
     if (!parse(p, args, QStringLiteral("Locks a model with AdvParams: writes the locked model and the secret key."),
             options, code))
         return code;
@@ -732,6 +474,19 @@ int cmdLock(const QStringList &args)
     for (const auto &o : {outModel, outKey})
         if (samePath(o, modelPath))
             return fail("refusing to overwrite the input model " + modelPath + "; choose another output path", Usage);
+    auto strength = KdfStrength::named(p.value(kdf).toStdString());
+    if (!strength)
+        return fail(strength.error(), Usage);
+    std::string keyPassword;
+    if (password.given(p)) {
+        auto read = password.read(p, true);
+        if (!read)
+            return fail(read.error(), Usage);
+        keyPassword = std::move(*read);
+    } else if (!p.isSet(kJson)) {
+        err() << "warning: the key is written without a password; anyone who reads " << QString::fromStdString(outKey)
+              << " can unlock the model (use --password, --password-file or --password-env)" << Qt::endl;
+    }
 
     auto model = openModel(p);
     if (!model)
@@ -750,7 +505,15 @@ int cmdLock(const QStringList &args)
     if (!run)
         return fail(run.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
     const std::vector<std::string> inputs = {modelPath, p.value(kData).toStdString()};
-    if (auto saved = saveLock(run->result, outModel, outKey, inputs); !saved)
+    std::string keyText;
+    if (!keyPassword.empty()) {
+        auto sealed = sealKey(run->result.key, keyPassword, p.value(recipient).toStdString(), *strength);
+        wipe(keyPassword);
+        if (!sealed)
+            return fail(sealed.error() + "; nothing was written");
+        keyText = std::move(*sealed);
+    }
+    if (auto saved = saveLock(run->result, outModel, outKey, inputs, keyText); !saved)
         return fail(saved.error());
 
     if (p.isSet(kJson)) {
@@ -759,6 +522,7 @@ int cmdLock(const QStringList &args)
         j["accuracy_after"] = run->accuracyAfter;
         j["out_model"] = outModel;
         j["out_key"] = outKey;
+        j["key_sealed"] = !keyText.empty();
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;
     } else {
         printLockSummary(run->result, run->result.locked);
@@ -779,10 +543,13 @@ int cmdUnlock(const QStringList &args)
 {
     const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
         QStringLiteral("Unlocked model to write."), QStringLiteral("FILE"));
+    const PasswordFlags password;
     QCommandLineParser p;
     int code = Usage;
     if (!parse(p, args, QStringLiteral("Restores the original model from a locked model and its key (bit for bit)."),
-            {kModel, kKey, outFile, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson},
+            QList<QCommandLineOption>{
+                kModel, kKey, outFile, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson}
+                + password.all(),
             code))
         return code;
     applyThreads(p);
@@ -799,7 +566,7 @@ int cmdUnlock(const QStringList &args)
     auto model = openModel(p);
     if (!model)
         return fail(model.error());
-    auto key = SecretKey::load(p.value(kKey).toStdString());
+    auto key = openKeyFromCli(p.value(kKey).toStdString(), p, password);
     if (!key)
         return fail(key.error());
     const auto start = std::chrono::steady_clock::now();
@@ -844,17 +611,18 @@ int cmdUnlock(const QStringList &args)
 
 int cmdVerify(const QStringList &args)
 {
+    const PasswordFlags password;
     QCommandLineParser p;
     int code = Usage;
     if (!parse(p, args, QStringLiteral("Tells whether a key fits a model (exit 0) or why not (exit 1)."),
-            {kModel, kKey, kJson}, code))
+            QList<QCommandLineOption>{kModel, kKey, kJson} + password.all(), code))
         return code;
     if (!p.isSet(kKey))
         return fail("--model and --key are required", Usage);
     auto model = openModel(p);
     if (!model)
         return fail(model.error());
-    auto key = SecretKey::load(p.value(kKey).toStdString());
+    auto key = openKeyFromCli(p.value(kKey).toStdString(), p, password);
     if (!key)
         return fail(key.error());
     const KeyFit fit = checkKey(*model, *key);
@@ -1048,14 +816,16 @@ int cmdAttack(const QStringList &args)
     const QCommandLineOption budget(QStringLiteral("budget"),
         QStringLiteral("Adaptive swap attack: weights it may change (default 64)."), QStringLiteral("N"),
         QStringLiteral("64"));
+    const PasswordFlags keyPassword;
     QCommandLineParser p;
     int code = Usage;
     if (!parse(p, args,
             QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
                            "back (the key, if given, only scores which secret weights an attack found)."),
-            {kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch, rates, layerwise,
-                percentiles, iterations, budget, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
-                kQuiet, kJson, kCsv},
+            QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
+                rates, layerwise, percentiles, iterations, budget, kSeed, kInputMean, kInputStd, kNumClasses,
+                kEvalSamples, kThreads, kQuiet, kJson, kCsv}
+                + keyPassword.all(),
             code))
         return code;
     applyThreads(p);
@@ -1084,7 +854,7 @@ int cmdAttack(const QStringList &args)
         return fail(model.error());
     std::optional<SecretKey> key;
     if (p.isSet(kKey)) {
-        auto loaded = SecretKey::load(p.value(kKey).toStdString());
+        auto loaded = openKeyFromCli(p.value(kKey).toStdString(), p, keyPassword);
         if (!loaded)
             return fail(loaded.error());
         key = *loaded;
@@ -1334,6 +1104,8 @@ const std::vector<Command> &commands()
         {"verify", "tell whether a key fits a model", cmdVerify},
         {"experiment", "the paper's sweeps: accuracy vs T_loss, per locked layer, vs n_e", cmdExperiment},
         {"attack", "attack a locked model: fine-tuning, pruning, adaptive, norm clipping, detection", cmdAttack},
+        {"key", "describe key files (key info) and issue password-protected keys to licensees (key issue)", cmdKey},
+        {"run", "unlock in memory and classify images; nothing unlocked is written", cmdRun},
     };
     return list;
 }

@@ -1,3 +1,4 @@
+#include "cliutil.h"
 #include "commands.h"
 
 #include <QCoreApplication>
@@ -5,8 +6,13 @@
 
 #include "version.h"
 
+#include <csignal>
+
 int main(int argc, char *argv[])
 {
+    // A file-size limit or a full disk must fail a write with an error message, not kill the process.
+    std::signal(SIGXFSZ, SIG_IGN);
+    paramlock::cli::installInterruptHandler();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("paramlock-cli"));
     QCoreApplication::setOrganizationName(QStringLiteral("ParamLock"));

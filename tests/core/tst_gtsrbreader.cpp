@@ -57,6 +57,20 @@ class TestGtsrbReader : public QObject
     Q_OBJECT
 
 private slots:
+    void columnsAreFoundByName()
+    {
+        // Found by the fuzzer: ROI columns in another order once read past the end of a row.
+        QTemporaryDir dir;
+        makeGtsrb(dir.path());
+        writeText(dir.filePath(QStringLiteral("Final_Test/Images/GT-final_test.csv")),
+            QStringLiteral("ClassId;Roi.Y2;Roi.X2;Roi.Y1;Roi.X1;Filename\n7;14;14;5;5;00000.ppm\n"));
+        auto data = loadDataset(dir.path().toStdString(), Split::Test);
+        QVERIFY2(data.ok(), data.ok() ? "" : data.error().c_str());
+        QCOMPARE(data->labels, std::vector<int32_t>{7});
+        // The ROI is the white square (the border is blue): the crop's red channel is full.
+        QCOMPARE(int(data->image(0)[0]), 255);
+    }
+
     void readsTrainingSplitWithRoiCrop()
     {
         QTemporaryDir dir;

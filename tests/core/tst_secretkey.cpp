@@ -1,5 +1,6 @@
 #include "atomicfile.h"
 #include "secretkey.h"
+#include "testkeys.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -8,25 +9,6 @@
 
 using namespace paramlock;
 
-namespace {
-SecretKey sampleKey()
-{
-    SecretKey k;
-    k.settings.mode = "paper";
-    k.settings.theta = 0.07;
-    k.settings.seed = 42;
-    k.settings.layers = {"conv1.weight", "fc3.weight"};
-    k.settings.randomLayers = 2;
-    k.originalFingerprint = std::string(64, 'a');
-    k.lockedFingerprint = std::string(64, 'b');
-    k.parameterCount = 61706;
-    k.createdAt = "2026-11-25T08:00:00Z";
-    k.createdBy = "ParamLock test";
-    // Perturbations that need all 17 significant digits to round-trip.
-    k.entries = {{"conv1.weight", 17, 0.1 + 0.2}, {"fc3.weight", 0, -1.0 / 3.0}, {"fc3.weight", 839, 5e-324}};
-    return k;
-}
-} // namespace
 
 class TestSecretKey : public QObject
 {
@@ -96,6 +78,13 @@ private slots:
                                         << "cannot unlock";
         QTest::newRow("truncated") << "truncate"
                                    << "not valid JSON";
+        // Found by fuzzing: numbers of the wrong kind used to be cast with undefined behaviour.
+        QTest::newRow("float as an integer") << "float-iterations"
+                                             << "max_iter must be a whole number";
+        QTest::newRow("negative seed") << "negative-seed"
+                                       << "seed must be a non-negative whole number";
+        QTest::newRow("numeric format") << "numeric-format"
+                                        << "not a ParamLock key";
     }
 
     void refusesBadKeys()
@@ -125,6 +114,12 @@ private slots:
                 j["entries"].push_back(j["entries"][0]);
             else if (edit == QLatin1String("method"))
                 j["method"] = "nnsplitter";
+            else if (edit == QLatin1String("float-iterations"))
+                j["settings"]["max_iter"] = 4.4e97;
+            else if (edit == QLatin1String("negative-seed"))
+                j["settings"]["seed"] = -1;
+            else if (edit == QLatin1String("numeric-format"))
+                j["format"] = 7;
             text = j.dump();
         }
         auto key = SecretKey::fromJson(text);

@@ -1,6 +1,7 @@
 """What a PyTorch user does: export a model to TorchScript, and load ParamLock's output back.
 
 Run with Debian's PyTorch: /usr/bin/python3 pytorch_user.py export OUT.pt
+                           /usr/bin/python3 pytorch_user.py export-broken nan|no-layers|state-dict OUT
                            /usr/bin/python3 pytorch_user.py compare A.pt B.pt
 """
 import sys
@@ -31,6 +32,34 @@ def export(path):
     torch.jit.script(model).save(path, _extra_files={"owner.txt": "ACME Corp"})
 
 
+class NoLayers(nn.Module):
+    """A model without any convolution or fully-connected layer: nothing for AdvParams to lock."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(10))
+
+    def forward(self, x):
+        return torch.flatten(x, 1)[:, :10] * self.scale
+
+
+def export_broken(kind, path):
+    """Files a user might hand over by mistake: NaN weights, no lockable layer, a pickled state_dict."""
+    torch.manual_seed(0)
+    if kind == "nan":
+        model = SmallCnn().eval()
+        with torch.no_grad():
+            model.conv2.weight[0, 0, 0, 0] = float("nan")
+            model.classifier[3].weight[1, 2] = float("inf")
+        torch.jit.script(model).save(path)
+    elif kind == "no-layers":
+        torch.jit.script(NoLayers().eval()).save(path)
+    elif kind == "state-dict":
+        torch.save(SmallCnn().state_dict(), path)
+    else:
+        sys.exit("unknown kind " + kind)
+
+
 def outputs(path):
     extra = {"owner.txt": ""}
     model = torch.jit.load(path, _extra_files=extra)
@@ -53,7 +82,9 @@ def compare(a, b):
 if __name__ == "__main__":
     if sys.argv[1] == "export":
         export(sys.argv[2])
+    elif sys.argv[1] == "export-broken":
+        export_broken(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "compare":
         compare(sys.argv[2], sys.argv[3])
     else:
-        sys.exit("usage: pytorch_user.py export OUT | compare A B")
+        sys.exit("usage: pytorch_user.py export OUT | export-broken KIND OUT | compare A B")

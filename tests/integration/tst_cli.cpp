@@ -1,4 +1,6 @@
 // Integration: the CLI on real Fashion-MNIST and on a model exported by Debian's PyTorch.
+#include "clirunner.h"
+
 #include <QCryptographicHash>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -8,41 +10,6 @@
 #include <QtTest>
 
 namespace {
-
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
-
-Run run(const QString &program, const QStringList &args, int timeoutMs = 600000)
-{
-    QProcess p;
-    p.start(program, args);
-    Run r;
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        r.err = "timed out";
-        return r;
-    }
-    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
-
-Run cli(const QStringList &args)
-{
-    return run(qEnvironmentVariable("PARAMLOCK_CLI"), args);
-}
-
-Run python(const QStringList &args)
-{
-    return run(QStringLiteral("/usr/bin/python3"),
-        QStringList{qEnvironmentVariable("PARAMLOCK_TESTS") + QStringLiteral("/integration/pytorch_user.py")} + args);
-}
 
 QByteArray digest(const QString &path)
 {
@@ -112,7 +79,7 @@ private slots:
         const QString locked = dir.filePath(QStringLiteral("locked.pt"));
         const QString key = dir.filePath(QStringLiteral("key.json"));
         const QString unlocked = dir.filePath(QStringLiteral("unlocked.pt"));
-        Run r = python({QStringLiteral("export"), user});
+        Run r = pythonUser({QStringLiteral("export"), user});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QByteArray userDigest = digest(user);
 
@@ -142,7 +109,7 @@ private slots:
         QVERIFY(encrypted > 0 && encrypted <= 16);
 
         // PyTorch loads the locked file; its weights differ in exactly the encrypted positions.
-        r = python({QStringLiteral("compare"), user, locked});
+        r = pythonUser({QStringLiteral("compare"), user, locked});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY2(r.out.contains("weights_equal=False"), r.out.constData());
         QVERIFY2(r.out.contains("changed_weights=" + QByteArray::number(encrypted)), r.out.constData());
@@ -162,7 +129,7 @@ private slots:
         QVERIFY(r.json().value(QLatin1String("fingerprint_match")).toBool());
 
         // The unlocked model is the original, bit for bit, as PyTorch sees it.
-        r = python({QStringLiteral("compare"), user, unlocked});
+        r = pythonUser({QStringLiteral("compare"), user, unlocked});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY2(r.out.contains("outputs_equal=True weights_equal=True changed_weights=0 owner=ACME Corp"),
             r.out.constData());
@@ -218,7 +185,7 @@ private slots:
     {
         QTemporaryDir dir;
         const QString user = dir.filePath(QStringLiteral("user.pt"));
-        QVERIFY(python({QStringLiteral("export"), user}).exitCode == 0);
+        QVERIFY(pythonUser({QStringLiteral("export"), user}).exitCode == 0);
         const QByteArray before = digest(user);
         const QString model = qEnvironmentVariable("PARAMLOCK_RESOURCES") + QStringLiteral("/models/lenet5-fmnist.pt");
 

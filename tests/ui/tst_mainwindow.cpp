@@ -1,8 +1,11 @@
 #include "advparams.h"
+#include "atomicfile.h"
+#include "keyprotectiondialog.h"
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "messagebar.h"
 #include "presentationview.h"
+#include "sealedkey.h"
 
 #include "../core/testmodels.h"
 
@@ -67,6 +70,50 @@ private slots:
         QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
         QVERIFY2(window.messageBar()->text().contains(QLatin1String("different model")),
             qPrintable(window.messageBar()->text()));
+    }
+
+    void sealedKeyAsksForItsPassword()
+    {
+        QTemporaryDir dir;
+        const Model mine = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
+        LockOptions options;
+        options.settings.mode = "paper";
+        options.settings.layers = {"fc3.weight"};
+        options.settings.maxIterations = 2;
+        Progress quiet;
+        auto lock = lockModel(mine, randomImages(20, 1, 28, 10, 1), options, quiet);
+        QVERIFY2(lock.ok(), lock.ok() ? "" : lock.error().c_str());
+        const QString lockedPath = dir.filePath(QStringLiteral("locked.pt"));
+        QVERIFY(lock->locked.save(lockedPath.toStdString()).ok());
+        auto sealed = sealKey(lock->key, "open sesame", "bob", KdfStrength{1, 8192});
+        QVERIFY(sealed.ok());
+        const QString keyPath = dir.filePath(QStringLiteral("bob.key"));
+        QVERIFY(writeFileAtomically(keyPath.toStdString(), *sealed).ok());
+
+        MainWindow window;
+        QVERIFY(window.openModel(lockedPath));
+        window.checkKey(keyPath, QStringLiteral("open sesame?"));
+        QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
+        QVERIFY2(window.messageBar()->text().contains(QLatin1String("Wrong password")),
+            qPrintable(window.messageBar()->text()));
+        window.checkKey(keyPath, QStringLiteral("open sesame"));
+        QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Success);
+        QVERIFY(window.messageBar()->text().contains(QLatin1String("fits")));
+    }
+
+    void keyDialogNeedsMatchingPasswordsOrAnExplicitChoice()
+    {
+        KeyProtectionDialog dialog;
+        QVERIFY(!dialog.canAccept());
+        dialog.setPasswords(QStringLiteral("correct horse"), QStringLiteral("correct hose"));
+        QVERIFY(!dialog.canAccept());
+        dialog.setPasswords(QStringLiteral("correct horse"), QStringLiteral("correct horse"));
+        QVERIFY(dialog.canAccept());
+        QCOMPARE(dialog.password(), QStringLiteral("correct horse"));
+        dialog.setPasswords({}, {});
+        dialog.setUnprotected(true);
+        QVERIFY(dialog.canAccept());
+        QVERIFY(dialog.password().isEmpty());
     }
 
     void presentationStepsThroughTheStory()

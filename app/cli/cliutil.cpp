@@ -1,0 +1,203 @@
+#include "cliutil.h"
+
+#include <csignal>
+
+namespace paramlock::cli {
+
+QTextStream &out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+
+QTextStream &err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+int fail(const std::string &message, int code)
+{
+    out().flush();
+    err() << "error: " << QString::fromStdString(message) << Qt::endl;
+    return code;
+}
+
+namespace {
+CliProgress *g_activeProgress = nullptr;
+
+// Ctrl-C cancels the running job, which then reports and exits; between jobs nothing has been written yet
+// (outputs are written atomically at the very end), so the process can leave at once.
+extern "C" void onInterrupt(int)
+{
+    if (g_activeProgress) {
+        g_activeProgress->cancel();
+        return;
+    }
+    static const char message[] = "\nerror: cancelled; nothing was written\n";
+    (void)!::write(STDERR_FILENO, message, sizeof(message) - 1);
+    ::_exit(Cancelled);
+}
+} // namespace
+
+void installInterruptHandler()
+{
+    std::signal(SIGINT, onInterrupt);
+}
+
+ProgressScope::ProgressScope(CliProgress &p)
+{
+    g_activeProgress = &p;
+}
+
+ProgressScope::~ProgressScope()
+{
+    g_activeProgress = nullptr;
+}
+
+// ---- option helpers -----------------------------------------------------------
+
+bool parse(QCommandLineParser &parser, const QStringList &args, const QString &description,
+    const QList<QCommandLineOption> &options, int &exitCode, bool allowPositional)
+{
+    parser.setApplicationDescription(description);
+    parser.addHelpOption();
+    parser.addOptions(options);
+    if (!parser.parse(args)) {
+        exitCode = fail(parser.errorText().toStdString() + " (see --help)", Usage);
+        return false;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        out() << parser.helpText();
+        exitCode = Ok;
+        return false;
+    }
+    if (!allowPositional && !parser.positionalArguments().isEmpty()) {
+        exitCode =
+            fail("unexpected argument " + parser.positionalArguments().first().toStdString() + " (see --help)", Usage);
+        return false;
+    }
+    return true;
+}
+
+bool toInt64(const QString &text, int64_t &value)
+{
+    bool ok = false;
+    value = text.toLongLong(&ok);
+    return ok;
+}
+
+std::optional<std::string> number(const QCommandLineParser &p, const QCommandLineOption &o, double &value)
+{
+    if (!p.isSet(o))
+        return std::nullopt;
+    bool ok = false;
+    value = p.value(o).toDouble(&ok);
+    if (!ok)
+        return "--" + o.names().last().toStdString() + " expects a number, got \"" + p.value(o).toStdString() + "\"";
+    return std::nullopt;
+}
+
+std::optional<std::string> integer(const QCommandLineParser &p, const QCommandLineOption &o, int64_t &value)
+{
+    if (!p.isSet(o) && o.defaultValues().isEmpty())
+        return std::nullopt;
+    if (!toInt64(p.value(o), value))
+        return "--" + o.names().last().toStdString() + " expects a whole number, got \"" + p.value(o).toStdString()
+            + "\"";
+    return std::nullopt;
+}
+
+Expected<std::vector<float>> floatList(const QString &text, const char *flag)
+{
+    std::vector<float> values;
+    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        values.push_back(part.trimmed().toFloat(&ok));
+        if (!ok)
+            return Error{
+                std::string("--") + flag + " expects comma-separated numbers, got \"" + text.toStdString() + "\""};
+    }
+    return values;
+}
+
+void applyThreads(const QCommandLineParser &p)
+{
+    int64_t threads = 0;
+    if (!integer(p, kThreads, threads))
+        configureThreads(int(threads));
+}
+
+Expected<Model> openModel(const QCommandLineParser &p)
+{
+    if (!p.isSet(kModel))
+        return Error{"--model is required"};
+    return Model::load(p.value(kModel).toStdString());
+}
+
+/** Fills in what a model without metadata lacks, from the flags and the dataset. */
+Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const Dataset *data)
+{
+    ModelMetadata meta = model.metadata();
+    if (p.isSet(kInputMean)) {
+        auto v = floatList(p.value(kInputMean), "input-mean");
+        if (!v)
+            return Error{v.error()};
+        meta.normalization.mean = *v;
+    }
+    if (p.isSet(kInputStd)) {
+        auto v = floatList(p.value(kInputStd), "input-std");
+        if (!v)
+            return Error{v.error()};
+        for (float s : *v)
+            if (!(s > 0.0f))
+                return Error{"--input-std values must be positive"};
+        meta.normalization.std = *v;
+    }
+    if (p.isSet(kNumClasses)) {
+        int64_t n = 0;
+        if (!toInt64(p.value(kNumClasses), n) || n < 2)
+            return Error{"--num-classes expects a whole number >= 2"};
+        meta.classCount = int(n);
+    }
+    if (data) {
+        if (!meta.hasInputShape()) {
+            meta.channels = data->channels;
+            meta.height = data->height;
+            meta.width = data->width;
+        }
+        if (meta.classCount == 0)
+            meta.classCount = data->classCount;
+        if (meta.classNames.empty())
+            meta.classNames = data->classNames;
+        if (meta.dataset.empty())
+            meta.dataset = data->name;
+    }
+    model.setMetadata(meta);
+    return {};
+}
+
+Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress)
+{
+    if (!p.isSet(kData))
+        return Error{"--data is required"};
+    progress.advance(0.0, split == Split::Train ? "reading the training split" : "reading the test split");
+    auto data = loadDataset(p.value(kData).toStdString(), split);
+    progress.finish();
+    return data;
+}
+
+QString percent(double fraction)
+{
+    return QString::number(fraction * 100.0, 'f', 2) + QLatin1Char('%');
+}
+
+QString joined(const std::vector<std::string> &items)
+{
+    QStringList list;
+    for (const auto &s : items)
+        list << QString::fromStdString(s);
+    return list.join(QStringLiteral(", "));
+}
+
+} // namespace paramlock::cli

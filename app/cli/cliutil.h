@@ -1,0 +1,134 @@
+#pragma once
+
+// What every paramlock-cli command shares: output streams, exit codes, option parsing, progress.
+
+#include "dataset.h"
+#include "expected.h"
+#include "model.h"
+#include "progress.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QTextStream>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace paramlock::cli {
+
+enum ExitCode { Ok = 0, Failed = 1, Usage = 2, Cancelled = 130 };
+
+QTextStream &out();
+QTextStream &err();
+/** Prints "error: message" on stderr and returns the exit code. */
+int fail(const std::string &message, int code = Failed);
+
+// ---- progress on stderr, Ctrl-C cancels -------------------------------------
+
+class CliProgress : public Progress
+{
+public:
+    explicit CliProgress(bool quiet) : m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) { }
+    ~CliProgress() override { finish(); }
+
+    bool advance(double fraction, const std::string &label) override
+    {
+        if (m_quiet)
+            return !cancelled();
+        const auto now = std::chrono::steady_clock::now();
+        const int percent = int(fraction * 100.0 + 0.5);
+        const bool changedLabel = label != m_label;
+        if (m_tty) {
+            if (now - m_last > std::chrono::milliseconds(200) || percent == 100 || changedLabel) {
+                err() << "\r[" << qSetFieldWidth(3) << percent << qSetFieldWidth(0) << "%] "
+                      << QString::fromStdString(label) << "\x1b[K";
+                err().flush();
+                m_last = now;
+                m_open = true;
+            }
+        } else if (changedLabel) {
+            // Logs get one line per stage, not a stream of percentages.
+            err() << "[" << percent << "%] " << QString::fromStdString(label) << Qt::endl;
+        }
+        m_label = label;
+        return !cancelled();
+    }
+
+    void finish()
+    {
+        if (m_open) {
+            err() << "\r\x1b[K";
+            err().flush();
+            m_open = false;
+        }
+        m_label.clear();
+    }
+
+private:
+    bool m_quiet;
+    bool m_tty;
+    bool m_open = false;
+    std::string m_label;
+    std::chrono::steady_clock::time_point m_last{};
+};
+
+/** Ctrl-C cancels the active job (see ProgressScope) or, between jobs, exits with 130. */
+void installInterruptHandler();
+
+/** While alive, Ctrl-C cancels `p`. */
+struct ProgressScope
+{
+    explicit ProgressScope(CliProgress &p);
+    ~ProgressScope();
+    ProgressScope(const ProgressScope &) = delete;
+    ProgressScope &operator=(const ProgressScope &) = delete;
+};
+
+// ---- options every command may use ------------------------------------------------
+
+inline const QCommandLineOption kModel({QStringLiteral("m"), QStringLiteral("model")},
+    QStringLiteral("Model file (TorchScript or ParamLock zoo checkpoint)."), QStringLiteral("FILE"));
+inline const QCommandLineOption kData({QStringLiteral("d"), QStringLiteral("data")},
+    QStringLiteral(
+        "Dataset folder (IDX, CIFAR-10 binary, GTSRB, image folder) or 'fashion-mnist' for the Debian package's copy."),
+    QStringLiteral("PATH"));
+inline const QCommandLineOption kSeed(
+    QStringLiteral("seed"), QStringLiteral("Random seed (default 0)."), QStringLiteral("N"), QStringLiteral("0"));
+inline const QCommandLineOption kInputMean(QStringLiteral("input-mean"),
+    QStringLiteral("Per-channel input mean for models without ParamLock metadata, comma-separated (default: none)."),
+    QStringLiteral("LIST"));
+inline const QCommandLineOption kInputStd(QStringLiteral("input-std"),
+    QStringLiteral("Per-channel input std for models without ParamLock metadata, comma-separated (default: none)."),
+    QStringLiteral("LIST"));
+inline const QCommandLineOption kNumClasses(QStringLiteral("num-classes"),
+    QStringLiteral("Class count for models without ParamLock metadata (default: the dataset's)."), QStringLiteral("N"));
+inline const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout."));
+inline const QCommandLineOption kCsv(QStringLiteral("csv"), QStringLiteral("Print the results as CSV on stdout."));
+inline const QCommandLineOption kQuiet(
+    {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
+inline const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
+    QStringLiteral("N"), QStringLiteral("0"));
+inline const QCommandLineOption kEvalSamples(QStringLiteral("eval-samples"),
+    QStringLiteral("Evaluate on the first N test images only (default: all)."), QStringLiteral("N"),
+    QStringLiteral("0"));
+
+/** Parses a command's options; false with `exitCode` set on errors and --help. */
+bool parse(QCommandLineParser &parser, const QStringList &args, const QString &description,
+    const QList<QCommandLineOption> &options, int &exitCode, bool allowPositional = false);
+bool toInt64(const QString &text, int64_t &value);
+std::optional<std::string> number(const QCommandLineParser &p, const QCommandLineOption &o, double &value);
+std::optional<std::string> integer(const QCommandLineParser &p, const QCommandLineOption &o, int64_t &value);
+Expected<std::vector<float>> floatList(const QString &text, const char *flag);
+void applyThreads(const QCommandLineParser &p);
+Expected<Model> openModel(const QCommandLineParser &p);
+/** Fills in what a model without metadata lacks, from the flags and the dataset. */
+Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const Dataset *data);
+Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress);
+QString percent(double fraction);
+QString joined(const std::vector<std::string> &items);
+
+} // namespace paramlock::cli

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "expected.h"
+#include "sealedkey.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+
+#include <string>
+
+namespace paramlock::cli {
+
+/** Where a key's password comes from: a terminal prompt, a file (first line) or an environment variable. */
+struct PasswordFlags
+{
+    explicit PasswordFlags(const QString &prefix = {}, const QString &whose = QStringLiteral("the key"));
+    QCommandLineOption prompt;
+    QCommandLineOption file;
+    QCommandLineOption env;
+
+    QList<QCommandLineOption> all() const { return {prompt, file, env}; }
+    bool given(const QCommandLineParser &p) const;
+    /** Reads the password; `confirm` asks twice on a terminal (for new keys). */
+    Expected<std::string> read(const QCommandLineParser &p, bool confirm) const;
+};
+
+/** Opens a plain or sealed key file, reading the password from the flags (or a terminal prompt when sealed). */
+Expected<SecretKey> openKeyFromCli(const std::string &path, const QCommandLineParser &p, const PasswordFlags &flags);
+
+int cmdKey(const QStringList &args);
+int cmdRun(const QStringList &args);
+
+} // namespace paramlock::cli

@@ -1,0 +1,91 @@
+#include "unlocked.h"
+
+#include "advparams.h"
+#include "imagedecoding.h"
+
+#include <QImageReader>
+
+namespace paramlock {
+
+Expected<UnlockedModel> UnlockedModel::open(
+    const std::string &lockedModelPath, const std::string &keyPath, const std::string &password)
+{
+    OpenedKey opened = openKeyFile(keyPath, password);
+    if (!opened.ok())
+        return Error{opened.message};
+    auto locked = Model::load(lockedModelPath);
+    if (!locked)
+        return Error{locked.error()};
+    return unlock(*locked, opened.key);
+}
+
+Expected<UnlockedModel> UnlockedModel::unlock(const Model &locked, const SecretKey &key)
+{
+    auto model = unlockModel(locked, key);
+    if (!model)
+        return Error{model.error()};
+    return UnlockedModel(std::move(*model));
+}
+
+void UnlockedModel::setInputShape(int channels, int height, int width)
+{
+    ModelMetadata meta = m_model.metadata();
+    meta.channels = channels;
+    meta.height = height;
+    meta.width = width;
+    m_model.setMetadata(meta);
+}
+
+Expected<std::vector<Classification>> UnlockedModel::classify(const std::vector<QImage> &images) const
+{
+    const ModelMetadata &meta = m_model.metadata();
+    if (!meta.hasInputShape())
+        return Error{"the model does not record its input size; give it (channels, height, width) explicitly"};
+    if (meta.channels != 1 && meta.channels != 3)
+        return Error{"images can only be fed to models with 1 or 3 input channels, this one has "
+            + std::to_string(meta.channels)};
+    Dataset batch;
+    batch.channels = meta.channels;
+    batch.height = meta.height;
+    batch.width = meta.width;
+    batch.classCount = meta.classCount;
+    for (const QImage &image : images) {
+        if (image.isNull())
+            return Error{"an image is empty"};
+        appendImagePixels(image, meta.channels, meta.width, meta.height, batch.pixels);
+        batch.labels.push_back(0);
+    }
+    auto predictions = predict(m_model, batch);
+    if (!predictions)
+        return Error{predictions.error()};
+    std::vector<Classification> out;
+    for (const Prediction &p : *predictions) {
+        Classification c;
+        c.label = p.label;
+        c.probability = p.probability;
+        c.className = p.label >= 0 && size_t(p.label) < meta.classNames.size() ? meta.classNames[size_t(p.label)]
+                                                                               : std::to_string(p.label);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+Expected<std::vector<Classification>> UnlockedModel::classifyFiles(const std::vector<std::string> &paths) const
+{
+    std::vector<QImage> images;
+    for (const std::string &path : paths) {
+        QImageReader reader(QString::fromStdString(path));
+        QImage image = reader.read();
+        if (image.isNull())
+            return Error{path + ": cannot read the image (" + reader.errorString().toStdString() + ")"};
+        images.push_back(std::move(image));
+    }
+    auto out = classify(images);
+    if (!out)
+        return out;
+    for (size_t i = 0; i < paths.size(); ++i)
+        (*out)[i].source = paths[i];
+    return out;
+}
+
+} // namespace paramlock

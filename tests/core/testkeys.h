@@ -1,0 +1,26 @@
+#pragma once
+
+// A hand-made key for the key-format tests.
+#include "secretkey.h"
+
+namespace paramlock {
+
+inline SecretKey sampleKey()
+{
+    SecretKey k;
+    k.settings.mode = "paper";
+    k.settings.theta = 0.07;
+    k.settings.seed = 42;
+    k.settings.layers = {"conv1.weight", "fc3.weight"};
+    k.settings.randomLayers = 2;
+    k.originalFingerprint = std::string(64, 'a');
+    k.lockedFingerprint = std::string(64, 'b');
+    k.parameterCount = 61706;
+    k.createdAt = "2026-11-25T08:00:00Z";
+    k.createdBy = "ParamLock test";
+    // Perturbations that need all 17 significant digits to round-trip.
+    k.entries = {{"conv1.weight", 17, 0.1 + 0.2}, {"fc3.weight", 0, -1.0 / 3.0}, {"fc3.weight", 839, 5e-324}};
+    return k;
+}
+
+} // namespace paramlock
