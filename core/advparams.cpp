@@ -160,7 +160,35 @@ struct LockRun
     Progress &progress;
     /** Strong mode: the gradient of the clipped margin loss instead of cross-entropy. */
     bool marginObjective = false;
+    /** Reuse the activations below the changed layers (zoo models; TorchScript has one stage). */
+    bool reuseActivations = true;
+    int startStage = 0; ///< the stage the cached inputs enter
+    std::vector<torch::Tensor> cached; ///< per chunk: the input of `startStage`
 };
+
+/**
+ * While only weights at or above `stage` change, the activations entering it
+ * are the same every iteration: compute them once per chunk.
+ */
+void startAt(LockRun &run, int stage)
+{
+    if (!run.reuseActivations || stage == run.startStage)
+        return;
+    run.cached.clear();
+    run.startStage = stage;
+    if (stage == 0)
+        return;
+    torch::NoGradGuard noGrad;
+    for (const Chunk &c : run.chunks)
+        run.cached.push_back(run.impl.forwardStages(c.inputs, 0, stage));
+}
+
+torch::Tensor chunkLogits(LockRun &run, size_t chunk)
+{
+    if (run.startStage == 0)
+        return run.impl.forward(run.chunks[chunk].inputs);
+    return run.impl.forwardStages(run.cached[chunk], run.startStage, run.impl.stageCount());
+}
 
 /**
  * How far each sample is from being misclassified, capped: z_best_other - z_true,
@@ -186,8 +214,9 @@ double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = 
             l.weight.mutable_grad().zero_();
     double loss = 0.0;
     int64_t right = 0;
-    for (const Chunk &c : run.chunks) {
-        const auto logits = run.impl.forward(c.inputs);
+    for (size_t i = 0; i < run.chunks.size(); ++i) {
+        const Chunk &c = run.chunks[i];
+        const auto logits = chunkLogits(run, i);
         auto l = torch::nn::functional::cross_entropy(
                      logits, c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
             / double(run.total);
@@ -230,6 +259,7 @@ Expected<void> runPaperMode(LockRun &run)
         LayerLockReport &rep = layer.report;
         const double range = double(rep.max) - double(rep.min);
         layer.weight.set_requires_grad(true);
+        startAt(run, run.impl.stageOf(rep.layer));
         for (int it = 0; it < s.maxIterations; ++it) {
             if (run.progress.cancelled())
                 return Error{"locking cancelled"};
@@ -302,6 +332,10 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
     std::mt19937_64 rng(s.seed ^ 0x9e3779b97f4a7c15ULL);
     run.marginObjective = true;
     const int64_t pool = std::max<int64_t>(1, s.candidates);
+    int lowestStage = run.impl.stageCount();
+    for (const LayerState &l : run.layers)
+        lowestStage = std::min(lowestStage, run.impl.stageOf(l.report.layer));
+    startAt(run, lowestStage);
     for (LayerState &l : run.layers) {
         l.weight.set_requires_grad(true);
         // Only weights inside [T1, T2] may move, and only to another such value.
@@ -460,6 +494,7 @@ Expected<LockResult> lockModel(
 
         LockRun run{s, impl, makeChunks(result.locked, encryptionSet, options.batchSize), encryptionSet.size(), {},
             result, progress};
+        run.reuseActivations = options.reuseActivations;
         for (const std::string &name : *layerSet) {
             LayerState layer;
             layer.weight = impl.weight(name);
@@ -610,9 +645,18 @@ KeyFit checkKey(const Model &model, const SecretKey &key)
     return fit;
 }
 
-Expected<Model> unlockModel(const Model &locked, const SecretKey &key)
+Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing)
 {
+    UnlockTiming local;
+    UnlockTiming &t = timing ? *timing : local;
+    auto clock = std::chrono::steady_clock::now();
+    auto lap = [&clock](double &into) {
+        const auto now = std::chrono::steady_clock::now();
+        into = std::chrono::duration<double>(now - clock).count();
+        clock = now;
+    };
     const KeyFit fit = checkKey(locked, key);
+    lap(t.checkSeconds);
     if (!fit.fits())
         return Error{fit.message};
     return guarded("unlocking failed", [&]() -> Expected<Model> {
@@ -621,6 +665,7 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key)
         std::map<std::string, float *> data;
         for (const auto &w : impl.weights())
             data[w.name] = flatData(w.tensor);
+        lap(t.copySeconds);
         {
             torch::NoGradGuard noGrad;
             for (const KeyEntry &e : key.entries) {
@@ -628,10 +673,51 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key)
                 value = float(double(value) - e.perturbation);
             }
         }
-        if (restored.fingerprint() != key.originalFingerprint)
+        lap(t.applySeconds);
+        const bool restoredExactly = restored.fingerprint() == key.originalFingerprint;
+        lap(t.verifySeconds);
+        if (!restoredExactly)
             return Error{"the key does not restore the original weights (fingerprint mismatch after unlocking): "
                          "the key or the model was altered"};
         return restored;
+    });
+}
+
+Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
+    const std::vector<std::string> &layers, int batchSize, int repeats)
+{
+    if (auto ok = checkCompatible(model, encryptionSet); !ok)
+        return Error{ok.error()};
+    return guarded("measuring the gradient floor failed", [&]() -> Expected<double> {
+        Model copy = model.clone();
+        ModelImpl &impl = copy.impl();
+        impl.setTraining(false);
+        for (auto &p : impl.parameters())
+            p.second.set_requires_grad(false);
+        std::vector<torch::Tensor> targets;
+        for (const std::string &name : layers) {
+            targets.push_back(impl.weight(name));
+            targets.back().set_requires_grad(true);
+        }
+        const std::vector<Chunk> chunks = makeChunks(copy, encryptionSet, batchSize);
+        const double total = double(encryptionSet.size());
+        auto pass = [&] {
+            for (auto &w : targets)
+                w.mutable_grad() = torch::Tensor();
+            for (const Chunk &c : chunks)
+                (torch::nn::functional::cross_entropy(impl.forward(c.inputs), c.labels,
+                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    / total)
+                    .backward();
+        };
+        pass(); // warm-up: allocator, oneDNN primitives
+        double best = std::numeric_limits<double>::infinity();
+        for (int r = 0; r < std::max(1, repeats); ++r) {
+            const auto start = std::chrono::steady_clock::now();
+            pass();
+            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        return best;
     });
 }
 

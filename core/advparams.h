@@ -17,6 +17,8 @@ struct LockOptions
 {
     LockSettings settings; ///< theta, alpha, T_loss, I, N, seed, layer set, mode
     int batchSize = 100; ///< chunk size for the encryption-set forward/backward
+    /** Compute the activations below the changed layers once, not every iteration (zoo models). */
+    bool reuseActivations = true;
 };
 
 /** Fig. 3's data for one encrypted layer, plus the stealthiness numbers. */
@@ -96,7 +98,24 @@ struct KeyFit
 
 KeyFit checkKey(const Model &model, const SecretKey &key);
 
+/** Where an unlock's time goes, for the benchmark. */
+struct UnlockTiming
+{
+    double checkSeconds = 0.0; ///< fingerprint of the locked model and the key's entries
+    double copySeconds = 0.0; ///< the private copy of the weights
+    double applySeconds = 0.0; ///< subtracting the perturbations (Algorithm 2 itself)
+    double verifySeconds = 0.0; ///< fingerprint of the result against the original's
+};
+
 /** Algorithm 2: subtracts every perturbation on a copy and verifies the original fingerprint. */
-Expected<Model> unlockModel(const Model &locked, const SecretKey &key);
+Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing = nullptr);
+
+/**
+ * The floor of one lock iteration: seconds of one forward and backward pass
+ * of the encryption set (in chunks of `batchSize`) with only `layers`
+ * requiring a gradient, the best of `repeats` after a warm-up pass.
+ */
+Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
+    const std::vector<std::string> &layers, int batchSize, int repeats = 3);
 
 } // namespace paramlock

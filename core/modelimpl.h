@@ -43,6 +43,24 @@ struct ModelImpl
     virtual std::string serialize() const = 0;
     virtual std::unique_ptr<ModelImpl> clone() const = 0;
 
+    /**
+     * Sequential stages, so that the lock can compute the activations below
+     * the layer it changes once instead of every iteration:
+     * forward(x) == forwardStages(x, 0, stageCount()). Models that cannot be
+     * split (TorchScript files) have one stage.
+     */
+    virtual int stageCount() const { return 1; }
+    virtual torch::Tensor forwardStages(const torch::Tensor &x, int from, int to)
+    {
+        return from == to ? x : forward(x);
+    }
+    /** The first stage that reads a weight (0 when unknown). */
+    virtual int stageOf(const std::string &weightName) const
+    {
+        (void)weightName;
+        return 0;
+    }
+
     /** The named weight, or an undefined tensor. */
     torch::Tensor weight(const std::string &name) const;
 };

@@ -3,6 +3,7 @@
 #include "modelimpl.h"
 
 #include <chrono>
+#include <limits>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -100,6 +101,30 @@ Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &ima
                 out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>()});
         }
         return out;
+    });
+}
+
+Expected<double> rawForwardSeconds(const Model &model, const Dataset &data, int batchSize, int64_t limit, int repeats)
+{
+    if (auto ok = checkCompatible(model, data); !ok)
+        return Error{ok.error()};
+    return guarded("measuring the forward pass failed", [&]() -> Expected<double> {
+        ModelImpl &impl = model.impl();
+        impl.setTraining(false);
+        c10::InferenceMode inference;
+        const int64_t total = limit > 0 ? std::min(limit, data.size()) : data.size();
+        const int64_t batch = std::max(1, batchSize);
+        std::vector<torch::Tensor> inputs;
+        for (int64_t begin = 0; begin < total; begin += batch)
+            inputs.push_back(inputTensor(data, begin, std::min(total, begin + batch), model.metadata().normalization));
+        double best = std::numeric_limits<double>::infinity();
+        for (int r = 0; r < std::max(1, repeats); ++r) {
+            const auto start = std::chrono::steady_clock::now();
+            for (const auto &x : inputs)
+                impl.forward(x);
+            best = std::min(best, secondsSince(start));
+        }
+        return best;
     });
 }
 

@@ -42,6 +42,14 @@ struct Prediction
 /** Classifies every image of a dataset (its labels are ignored), in inference mode. */
 Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize = 64);
 
+/**
+ * The floor of evaluation: seconds of the model's forward pass alone over the
+ * first `limit` samples (0: all), on input batches prepared beforehand, in
+ * inference mode; the best of `repeats`.
+ */
+Expected<double> rawForwardSeconds(
+    const Model &model, const Dataset &data, int batchSize = 250, int64_t limit = 0, int repeats = 1);
+
 /** Accuracy alone, on the first `limit` samples (0: all). */
 Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t limit = 0);
 

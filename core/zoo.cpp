@@ -11,10 +11,37 @@ namespace F = torch::nn::functional;
 
 namespace {
 
+/**
+ * A zoo network as a chain of stages: forward() runs them all, and the lock
+ * may start from a stored stage input (activations below the changed layer).
+ */
 struct ZooNetImpl : nn::Module
 {
-    virtual torch::Tensor forward(torch::Tensor x) = 0;
+    virtual int stageCount() const { return 1; }
+    virtual torch::Tensor stage(int index, torch::Tensor x) = 0;
+    /** The stage a module (e.g. "block2_3.conv1") belongs to. */
+    virtual int stageOfModule(const std::string &module) const
+    {
+        (void)module;
+        return 0;
+    }
+    torch::Tensor forward(torch::Tensor x) { return run(std::move(x), 0, stageCount()); }
+    torch::Tensor run(torch::Tensor x, int from, int to)
+    {
+        for (int i = from; i < to; ++i)
+            x = stage(i, std::move(x));
+        return x;
+    }
 };
+
+/** The stage of `module` in a list of stage names matched by prefix ("block1_0" owns "block1_0.conv1"). */
+int stageByPrefix(const std::vector<std::string> &stages, const std::string &module)
+{
+    for (size_t i = 0; i < stages.size(); ++i)
+        if (module == stages[i] || module.rfind(stages[i] + ".", 0) == 0)
+            return int(i);
+    return 0;
+}
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, bool bias = true)
 {
@@ -29,7 +56,7 @@ struct LinearNet : ZooNetImpl
     {
         fc = register_module("fc", nn::Linear(int64_t(m.channels) * m.height * m.width, m.classCount));
     }
-    torch::Tensor forward(torch::Tensor x) override { return fc(x.flatten(1)); }
+    torch::Tensor stage(int, torch::Tensor x) override { return fc(x.flatten(1)); }
 };
 
 // ---- LeNet-5 ------------------------------------------------------------
@@ -48,13 +75,25 @@ struct LeNet5 : ZooNetImpl
         fc2 = register_module("fc2", nn::Linear(120, 84));
         fc3 = register_module("fc3", nn::Linear(84, m.classCount));
     }
-    torch::Tensor forward(torch::Tensor x) override
+    int stageCount() const override { return 5; }
+    int stageOfModule(const std::string &module) const override
     {
-        x = F::max_pool2d(torch::relu(conv1(x)), F::MaxPool2dFuncOptions(2));
-        x = F::max_pool2d(torch::relu(conv2(x)), F::MaxPool2dFuncOptions(2));
-        x = torch::relu(fc1(x.flatten(1)));
-        x = torch::relu(fc2(x));
-        return fc3(x);
+        return stageByPrefix({"conv1", "conv2", "fc1", "fc2", "fc3"}, module);
+    }
+    torch::Tensor stage(int index, torch::Tensor x) override
+    {
+        switch (index) {
+        case 0:
+            return F::max_pool2d(torch::relu(conv1(x)), F::MaxPool2dFuncOptions(2));
+        case 1:
+            return F::max_pool2d(torch::relu(conv2(x)), F::MaxPool2dFuncOptions(2));
+        case 2:
+            return torch::relu(fc1(x.flatten(1)));
+        case 3:
+            return torch::relu(fc2(x));
+        default:
+            return fc3(x);
+        }
     }
 };
 
@@ -123,18 +162,35 @@ struct DenseNetBC : ZooNetImpl
         bnFinal = register_module("bn_final", nn::BatchNorm2d(channels));
         fc = register_module("fc", nn::Linear(channels, m.classCount));
     }
-    torch::Tensor forward(torch::Tensor x) override
+    // Stages: conv0, the dense layers and transitions in order, then the head (bn_final, pooling, fc).
+    int stageCount() const override { return 2 + 3 * kLayersPerBlock + 2; }
+    int stageOfModule(const std::string &module) const override
     {
-        x = conv0(x);
+        std::vector<std::string> names = {"conv0"};
         for (int b = 0; b < 3; ++b) {
-            for (auto &layer : blocks[b])
-                x = layer->forward(x);
+            for (int i = 0; i < kLayersPerBlock; ++i)
+                names.push_back("block" + std::to_string(b + 1) + "_" + std::to_string(i));
             if (b < 2)
-                x = transitions[b]->forward(x);
+                names.push_back("trans" + std::to_string(b + 1));
         }
-        x = torch::relu(bnFinal(x));
-        x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
-        return fc(x);
+        names.push_back("bn_final");
+        if (module == "fc")
+            return int(names.size()) - 1;
+        return stageByPrefix(names, module);
+    }
+    torch::Tensor stage(int index, torch::Tensor x) override
+    {
+        if (index == 0)
+            return conv0(x);
+        if (index == stageCount() - 1) {
+            x = torch::relu(bnFinal(x));
+            x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+            return fc(x);
+        }
+        const int perBlock = kLayersPerBlock + 1; // dense layers, then a transition (none after the last block)
+        const int b = (index - 1) / perBlock;
+        const int i = (index - 1) % perBlock;
+        return i < kLayersPerBlock ? blocks[b][size_t(i)]->forward(x) : transitions[b]->forward(x);
     }
 };
 
@@ -185,13 +241,24 @@ struct ResNet56 : ZooNetImpl
             }
         fc = register_module("fc", nn::Linear(64, m.classCount));
     }
-    torch::Tensor forward(torch::Tensor x) override
+    // Stages: the stem, each residual block, the head.
+    int stageCount() const override { return int(blocks.size()) + 2; }
+    int stageOfModule(const std::string &module) const override
     {
-        x = torch::relu(bn1(conv1(x)));
-        for (auto &block : blocks)
-            x = block->forward(x);
-        x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
-        return fc(x);
+        std::vector<std::string> names = {"conv1"};
+        for (int s = 0; s < 3; ++s)
+            for (int b = 0; b < kBlocksPerStage; ++b)
+                names.push_back("layer" + std::to_string(s + 1) + "_" + std::to_string(b));
+        names.push_back("fc");
+        return stageByPrefix(names, module);
+    }
+    torch::Tensor stage(int index, torch::Tensor x) override
+    {
+        if (index == 0)
+            return torch::relu(bn1(conv1(x)));
+        if (index == stageCount() - 1)
+            return fc(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1));
+        return blocks[size_t(index - 1)]->forward(x);
     }
 };
 
@@ -215,17 +282,32 @@ struct AlexNet : ZooNetImpl
         f2 = register_module("fc2", nn::Linear(4096, 1024));
         f3 = register_module("fc3", nn::Linear(1024, m.classCount));
     }
-    torch::Tensor forward(torch::Tensor x) override
+    int stageCount() const override { return 8; }
+    int stageOfModule(const std::string &module) const override
+    {
+        return stageByPrefix({"conv1", "conv2", "conv3", "conv4", "conv5", "fc1", "fc2", "fc3"}, module);
+    }
+    torch::Tensor stage(int index, torch::Tensor x) override
     {
         const auto pool = F::MaxPool2dFuncOptions(2);
-        x = F::max_pool2d(torch::relu(c1(x)), pool);
-        x = F::max_pool2d(torch::relu(c2(x)), pool);
-        x = torch::relu(c3(x));
-        x = torch::relu(c4(x));
-        x = F::max_pool2d(torch::relu(c5(x)), pool);
-        x = torch::relu(f1(drop1(x.flatten(1))));
-        x = torch::relu(f2(drop2(x)));
-        return f3(x);
+        switch (index) {
+        case 0:
+            return F::max_pool2d(torch::relu(c1(x)), pool);
+        case 1:
+            return F::max_pool2d(torch::relu(c2(x)), pool);
+        case 2:
+            return torch::relu(c3(x));
+        case 3:
+            return torch::relu(c4(x));
+        case 4:
+            return F::max_pool2d(torch::relu(c5(x)), pool);
+        case 5:
+            return torch::relu(f1(drop1(x.flatten(1))));
+        case 6:
+            return torch::relu(f2(drop2(x)));
+        default:
+            return f3(x);
+        }
     }
 };
 
@@ -251,6 +333,13 @@ public:
 
     bool isTorchScript() const override { return false; }
     torch::Tensor forward(const torch::Tensor &input) override { return m_net->forward(input); }
+    int stageCount() const override { return m_net->stageCount(); }
+    torch::Tensor forwardStages(const torch::Tensor &x, int from, int to) override { return m_net->run(x, from, to); }
+    int stageOf(const std::string &weightName) const override
+    {
+        const size_t dot = weightName.rfind('.');
+        return m_net->stageOfModule(dot == std::string::npos ? weightName : weightName.substr(0, dot));
+    }
     void setTraining(bool on) override { m_net->train(on); }
 
     std::vector<std::pair<std::string, torch::Tensor>> parameters() const override

@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "benchcommand.h"
 #include "cliutil.h"
 #include "keycommands.h"
 
@@ -1106,6 +1107,7 @@ const std::vector<Command> &commands()
         {"attack", "attack a locked model: fine-tuning, pruning, adaptive, norm clipping, detection", cmdAttack},
         {"key", "describe key files (key info) and issue password-protected keys to licensees (key issue)", cmdKey},
         {"run", "unlock in memory and classify images; nothing unlocked is written", cmdRun},
+        {"bench", "time the lock against its floor, evaluation, unlock and a plain PyTorch peer", cmdBench},
     };
     return list;
 }

@@ -277,6 +277,55 @@ private slots:
         QCOMPARE(unlockModel(*Model::load(locked), *SecretKey::load(key))->fingerprint(), model.fingerprint());
     }
 
+    void reusingActivationsChangesNothing_data()
+    {
+        QTest::addColumn<QString>("architecture");
+        QTest::addColumn<QString>("mode");
+        QTest::addColumn<int>("side");
+        QTest::newRow("lenet5 paper") << "lenet5"
+                                      << "paper" << 28;
+        QTest::newRow("lenet5 strong") << "lenet5"
+                                       << "strong" << 28;
+        QTest::newRow("densenet paper") << "densenet-fmnist"
+                                        << "paper" << 28;
+        QTest::newRow("resnet56 paper") << "resnet56"
+                                        << "paper" << 32;
+    }
+
+    void reusingActivationsChangesNothing()
+    {
+        // Computing the activations below the changed layer once must pick exactly the weights that a full
+        // forward pass every iteration picks.
+        QFETCH(QString, architecture);
+        QFETCH(QString, mode);
+        QFETCH(int, side);
+        const int channels = architecture == QLatin1String("resnet56") ? 3 : 1;
+        const Model model = *Model::create(architecture.toStdString(), imageMeta(channels, side, 10), 3);
+        const Dataset data = randomImages(12, channels, side, 10, 4);
+        LockOptions options;
+        options.batchSize = 5;
+        options.settings.mode = mode.toStdString();
+        options.settings.maxIterations = 2;
+        options.settings.seed = 9;
+        if (mode == QLatin1String("paper"))
+            options.settings.randomLayers = 4;
+        else {
+            options.settings.allLayers = true;
+            options.settings.maxWeights = 6;
+            options.settings.targetAccuracy = 0.01;
+        }
+        Progress quiet;
+        auto reused = lockModel(model, data, options, quiet);
+        options.reuseActivations = false;
+        auto plain = lockModel(model, data, options, quiet);
+        QVERIFY2(reused.ok() && plain.ok(),
+            reused.ok() ? (plain.ok() ? "" : plain.error().c_str()) : reused.error().c_str());
+        QVERIFY(!reused->key.entries.empty());
+        QCOMPARE(reused->key.toJson().size(), plain->key.toJson().size());
+        QCOMPARE(reused->key.entriesChecksum(), plain->key.entriesChecksum());
+        QCOMPARE(reused->locked.fingerprint(), plain->locked.fingerprint());
+    }
+
     void deterministicForASeed()
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);

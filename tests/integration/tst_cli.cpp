@@ -181,6 +181,25 @@ private slots:
             < points[0].toObject().value(QLatin1String("accuracy")).toDouble());
     }
 
+    void benchAgreesWithThePythonPeer()
+    {
+        // The bench's own checks: the plain PyTorch loop and ParamLock pick the same weights in the same order,
+        // and reusing activations changes no pick. The timings are printed, never asserted (noisy machines).
+        const Run r = cli({QStringLiteral("bench"), QStringLiteral("--peer"), QStringLiteral("--repeats"),
+            QStringLiteral("1"), QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--max-iter"),
+            QStringLiteral("6"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        const QJsonObject peer = j.value(QLatin1String("peer")).toObject();
+        QVERIFY(peer.value(QLatin1String("identical_positions")).toBool());
+        QCOMPARE(peer.value(QLatin1String("iterations")).toInt(), 30);
+        QVERIFY(j.value(QLatin1String("paper")).toObject().value(QLatin1String("reuse_same_positions")).toBool());
+        QVERIFY(j.value(QLatin1String("evaluation")).toObject().value(QLatin1String("ratio")).toDouble() > 0.0);
+        QVERIFY(j.value(QLatin1String("unlock")).toObject().value(QLatin1String("entries")).toInt() > 0);
+        QVERIFY(j.value(QLatin1String("threads")).toInt() >= 1);
+        qInfo("bench: %s", r.out.constData());
+    }
+
     void errorsAreClearAndWriteNothing()
     {
         QTemporaryDir dir;

@@ -1,0 +1,379 @@
+// paramlock-cli bench: the lock against its floor (one forward+backward per iteration), evaluation against
+// the raw forward pass, unlock, and the same lock written plainly in PyTorch, all measured in one run.
+#include "benchcommand.h"
+
+#include "advparams.h"
+#include "atomicfile.h"
+#include "cliutil.h"
+#include "resources.h"
+#include "training.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <sys/resource.h>
+
+namespace paramlock::cli {
+
+using nlohmann::json;
+
+namespace {
+
+double peakMemoryMiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_maxrss) / 1024.0;
+}
+
+/** Random images of the model's input shape: enough to time models whose dataset is not installed. */
+Dataset randomDataset(const ModelMetadata &meta, int64_t count, uint64_t seed)
+{
+    Dataset d;
+    d.name = "random";
+    d.channels = meta.channels;
+    d.height = meta.height;
+    d.width = meta.width;
+    d.classCount = std::max(2, meta.classCount);
+    std::mt19937_64 rng(seed);
+    d.pixels.resize(size_t(count * d.imageBytes()));
+    for (auto &p : d.pixels)
+        p = uint8_t(rng() & 0xff);
+    for (int64_t i = 0; i < count; ++i)
+        d.labels.push_back(int32_t(rng() % uint64_t(d.classCount)));
+    return d;
+}
+
+struct PeerRun
+{
+    double seconds = 0.0;
+    int iterations = 0;
+    std::vector<std::pair<std::string, int64_t>> picks;
+    std::string torchVersion;
+};
+
+QString defaultPeerScript()
+{
+    const QString here = QString::fromStdString(shippedFile("../tests/bench/peer_advparams.py"));
+    return QFileInfo::exists(here) ? here : QString();
+}
+
+/** Hands the encryption set and settings to the Python peer and reads back its picks. */
+Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
+    const LockSettings &settings, const std::vector<std::string> &layers, int batchSize)
+{
+    QTemporaryDir dir;
+    if (!dir.isValid())
+        return Error{"cannot create a temporary folder for the peer"};
+    const ModelMetadata &meta = model.metadata();
+    json job = {{"model", QFileInfo(modelPath).absoluteFilePath().toStdString()},
+        {"metadata", json::parse(meta.toJson())}, {"input_shape", {de.channels, de.height, de.width}},
+        {"mean", meta.normalization.mean}, {"std", meta.normalization.std}, {"layers", layers},
+        {"batch_size", batchSize}, {"theta", settings.theta}, {"alpha", settings.alpha},
+        {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"threads", threadCount()}};
+    std::string labels(de.labels.size() * sizeof(int32_t), '\0');
+    std::memcpy(labels.data(), de.labels.data(), labels.size());
+    for (const auto &[name, bytes] : {std::pair{"job.json", job.dump(1)},
+             std::pair{"de_pixels.bin", std::string(de.pixels.begin(), de.pixels.end())},
+             std::pair{"de_labels.bin", labels}})
+        if (auto ok = writeFileAtomically(dir.filePath(QLatin1String(name)).toStdString(), bytes); !ok)
+            return Error{ok.error()};
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"), {script, dir.path()});
+    if (!python.waitForStarted())
+        return Error{"cannot start /usr/bin/python3 (install python3-torch)"};
+    python.waitForFinished(-1);
+    if (python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0)
+        return Error{"the Python peer failed: " + python.readAllStandardError().right(600).toStdString()};
+    auto text = readWholeFile(dir.filePath(QStringLiteral("peer_result.json")).toStdString());
+    if (!text)
+        return Error{text.error()};
+    const json r = json::parse(*text);
+    PeerRun peer;
+    peer.seconds = r.at("seconds").get<double>();
+    peer.iterations = r.at("iterations").get<int>();
+    peer.torchVersion = r.at("torch").get<std::string>();
+    for (const json &p : r.at("picks"))
+        peer.picks.emplace_back(p.at(0).get<std::string>(), p.at(1).get<int64_t>());
+    return peer;
+}
+
+QString fixed(double v, int decimals)
+{
+    return QString::number(v, 'f', decimals);
+}
+
+} // namespace
+
+int cmdBench(const QStringList &args)
+{
+    const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size N (default 300)."),
+        QStringLiteral("N"), QStringLiteral("300"));
+    const QCommandLineOption batch(QStringLiteral("batch-size"),
+        QStringLiteral("Chunk size of the encryption-set passes (default 100)."), QStringLiteral("N"),
+        QStringLiteral("100"));
+    const QCommandLineOption randomLayers(QStringLiteral("random-layers"),
+        QStringLiteral("Paper mode: layers drawn with the seed (default 6, the paper's setting)."), QStringLiteral("K"),
+        QStringLiteral("6"));
+    const QCommandLineOption maxIter(QStringLiteral("max-iter"),
+        QStringLiteral("Paper mode: iterations per layer I (default 18)."), QStringLiteral("N"), QStringLiteral("18"));
+    const QCommandLineOption maxWeights(QStringLiteral("max-weights"),
+        QStringLiteral("Strong mode: weight budget (default: min(64, 0.01% of the parameters))."), QStringLiteral("N"),
+        QStringLiteral("0"));
+    const QCommandLineOption repeats(QStringLiteral("repeats"),
+        QStringLiteral("Repetitions of each floor measurement; the best counts (default 3)."), QStringLiteral("N"),
+        QStringLiteral("3"));
+    const QCommandLineOption skipStrong(QStringLiteral("skip-strong"), QStringLiteral("Time the paper mode only."));
+    const QCommandLineOption peer(QStringLiteral("peer"),
+        QStringLiteral("Also run the same paper-mode lock written plainly in PyTorch (/usr/bin/python3) and compare."));
+    const QCommandLineOption peerScript(QStringLiteral("peer-script"),
+        QStringLiteral("The Python peer (default: tests/bench/peer_advparams.py of the source tree)."),
+        QStringLiteral("FILE"));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("Measures the lock against its floor (one forward+backward per iteration), evaluation "
+                           "against the raw forward pass and unlock, on one model, in one run. --data random times "
+                           "models whose dataset is not installed."),
+            {kModel, kData, kSeed, samples, batch, randomLayers, maxIter, maxWeights, repeats, skipStrong, peer,
+                peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads, kQuiet, kJson},
+            code))
+        return code;
+    applyThreads(p);
+    int64_t n = 0, batchSize = 0, k = 0, iterations = 0, budget = 0, reps = 0, evalLimit = 0;
+    for (auto [opt, target] : {std::pair{&samples, &n}, {&batch, &batchSize}, {&randomLayers, &k},
+             {&maxIter, &iterations}, {&maxWeights, &budget}, {&repeats, &reps}, {&kEvalSamples, &evalLimit}})
+        if (auto e = integer(p, *opt, *target))
+            return fail(*e, Usage);
+    if (n < 1 || batchSize < 1 || k < 1 || iterations < 1 || reps < 1)
+        return fail("--samples, --batch-size, --random-layers, --max-iter and --repeats must be positive", Usage);
+    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : QString::fromStdString(demoModelPath());
+    auto model = Model::load(modelPath.toStdString());
+    if (!model)
+        return fail(model.error());
+    const QString dataName = p.isSet(kData) ? p.value(kData) : QStringLiteral("fashion-mnist");
+    CliProgress progress(p.isSet(kQuiet) || p.isSet(kJson));
+    Dataset train, test;
+    if (dataName == QLatin1String("random")) {
+        if (auto ok = completeMetadata(*model, p, nullptr); !ok)
+            return fail(ok.error(), Usage);
+        if (!model->metadata().hasInputShape())
+            return fail("--data random needs a model that records its input shape", Usage);
+        train = randomDataset(model->metadata(), n, 1);
+        test = randomDataset(model->metadata(), std::max<int64_t>(n, evalLimit > 0 ? evalLimit : 1000), 2);
+    } else {
+        auto loadedTrain = loadDataset(dataName.toStdString(), Split::Train);
+        auto loadedTest = loadDataset(dataName.toStdString(), Split::Test);
+        if (!loadedTrain || !loadedTest)
+            return fail(!loadedTrain ? loadedTrain.error() : loadedTest.error());
+        train = std::move(*loadedTrain);
+        test = std::move(*loadedTest);
+        if (auto ok = completeMetadata(*model, p, &train); !ok)
+            return fail(ok.error(), Usage);
+    }
+    SamplingOptions sampling;
+    sampling.count = n;
+    sampling.seed = p.value(kSeed).toULongLong();
+    auto indices = sampleIndices(train, sampling);
+    if (!indices)
+        return fail(indices.error());
+    const Dataset de = train.subset(*indices);
+
+    LockOptions paper;
+    paper.batchSize = int(batchSize);
+    paper.settings.mode = "paper";
+    paper.settings.samples = n;
+    paper.settings.seed = sampling.seed;
+    paper.settings.randomLayers = int(k);
+    paper.settings.maxIterations = int(iterations);
+    auto layers = resolveLayerSet(*model, paper.settings);
+    if (!layers)
+        return fail(layers.error());
+    paper.settings.layers = *layers;
+    paper.settings.randomLayers = 0;
+
+    ProgressScope scope(progress);
+    auto stage = [&](const char *what) { progress.advance(0.0, what); };
+    // The floor: one pass with the gradient reaching one layer, per layer of the set, and all layers at once.
+    std::map<std::string, double> floorOf;
+    for (const std::string &layer : *layers) {
+        stage("timing the floor");
+        auto seconds = gradientPassSeconds(*model, de, {layer}, int(batchSize), int(reps));
+        if (!seconds)
+            return fail(seconds.error());
+        floorOf[layer] = *seconds;
+    }
+    const std::vector<std::string> allLayers = model->layerNames();
+    stage("timing the floor");
+    auto floorAll = gradientPassSeconds(*model, de, allLayers, int(batchSize), int(reps));
+    if (!floorAll)
+        return fail(floorAll.error());
+
+    stage("locking (paper mode)");
+    auto paperLock = lockModel(*model, de, paper, progress);
+    if (!paperLock)
+        return fail(paperLock.error(), progress.cancelled() ? Cancelled : Failed);
+    double paperFloor = 0.0;
+    for (const LockStep &s : paperLock->steps)
+        paperFloor += floorOf[s.layer];
+    int paperPasses = int(paperLock->steps.size());
+    // The same lock without reusing the activations below the changed layer: what that optimisation buys.
+    LockOptions plain = paper;
+    plain.reuseActivations = false;
+    stage("locking (paper mode, full forward every iteration)");
+    auto plainLock = lockModel(*model, de, plain, progress);
+    if (!plainLock)
+        return fail(plainLock.error(), progress.cancelled() ? Cancelled : Failed);
+    bool reuseIdentical = plainLock->steps.size() == paperLock->steps.size();
+    for (size_t i = 0; reuseIdentical && i < plainLock->steps.size(); ++i)
+        reuseIdentical = plainLock->steps[i].layer == paperLock->steps[i].layer
+            && plainLock->steps[i].flatIndex == paperLock->steps[i].flatIndex;
+    if (paperLock->reachedThreshold) { // the pass that found the loss above T_loss
+        paperFloor += floorOf[paperLock->steps.empty() ? layers->front() : paperLock->steps.back().layer];
+        ++paperPasses;
+    }
+
+    std::optional<LockResult> strongLock;
+    if (!p.isSet(skipStrong)) {
+        LockOptions strong;
+        strong.batchSize = int(batchSize);
+        strong.settings.mode = "strong";
+        strong.settings.allLayers = true;
+        strong.settings.samples = n;
+        strong.settings.seed = sampling.seed;
+        strong.settings.maxWeights = budget;
+        stage("locking (strong mode)");
+        auto locked = lockModel(*model, de, strong, progress);
+        if (!locked)
+            return fail(locked.error(), progress.cancelled() ? Cancelled : Failed);
+        strongLock = std::move(*locked);
+    }
+
+    stage("timing evaluation");
+    EvaluationOptions eval;
+    eval.limit = evalLimit;
+    auto evaluation = evaluate(*model, test, eval);
+    if (!evaluation)
+        return fail(evaluation.error());
+    auto rawForward = rawForwardSeconds(*model, test, eval.batchSize, evalLimit);
+    if (!rawForward)
+        return fail(rawForward.error());
+
+    const LockResult &forUnlock = strongLock ? *strongLock : *paperLock;
+    UnlockTiming unlockTiming;
+    stage("timing unlock");
+    if (auto unlocked = unlockModel(forUnlock.locked, forUnlock.key, &unlockTiming); !unlocked)
+        return fail(unlocked.error());
+    progress.finish();
+
+    std::optional<PeerRun> peerRun;
+    if (p.isSet(peer)) {
+        const QString script = p.isSet(peerScript) ? p.value(peerScript) : defaultPeerScript();
+        if (script.isEmpty())
+            return fail("the Python peer script was not found; give --peer-script", Usage);
+        if (!p.isSet(kQuiet) && !p.isSet(kJson))
+            err() << "Running the Python peer (" << script << ")..." << Qt::endl;
+        auto r = runPeer(script, modelPath, *model, de, paper.settings, *layers, int(batchSize));
+        if (!r)
+            return fail(r.error());
+        peerRun = std::move(*r);
+    }
+
+    const double paperRatio = paperLock->seconds / paperFloor;
+    const double plainRatio = plainLock->seconds / paperFloor;
+    const int strongPasses = strongLock ? strongLock->iterations + 1 : 0;
+    const double strongRatio = strongLock ? strongLock->seconds / (double(strongPasses) * *floorAll) : 0.0;
+    int samePicks = 0;
+    bool identical = false;
+    if (peerRun) {
+        for (size_t i = 0; i < std::min(peerRun->picks.size(), paperLock->steps.size()); ++i)
+            samePicks += peerRun->picks[i].first == paperLock->steps[i].layer
+                && peerRun->picks[i].second == paperLock->steps[i].flatIndex;
+        identical = samePicks == int(paperLock->steps.size()) && peerRun->picks.size() == paperLock->steps.size();
+    }
+    const double unlockTotal =
+        unlockTiming.checkSeconds + unlockTiming.copySeconds + unlockTiming.applySeconds + unlockTiming.verifySeconds;
+
+    if (p.isSet(kJson)) {
+        json floors = json::object();
+        for (const auto &[layer, seconds] : floorOf)
+            floors[layer] = seconds;
+        json j = {{"model", modelPath.toStdString()}, {"parameters", model->parameterCount()},
+            {"dataset", dataName.toStdString()}, {"samples", n}, {"batch_size", batchSize}, {"threads", threadCount()},
+            {"floor_seconds", {{"per_layer", floors}, {"all_layers", *floorAll}}},
+            {"paper",
+                {{"layers", *layers}, {"iterations", paperLock->iterations}, {"passes", paperPasses},
+                    {"seconds", paperLock->seconds}, {"floor_seconds", paperFloor}, {"ratio", paperRatio},
+                    {"n_encrypted", paperLock->encryptedCount()}, {"seconds_without_reuse", plainLock->seconds},
+                    {"ratio_without_reuse", plainRatio}, {"reuse_speedup", plainLock->seconds / paperLock->seconds},
+                    {"reuse_same_positions", reuseIdentical}}},
+            {"evaluation",
+                {{"images", evaluation->total}, {"seconds", evaluation->seconds}, {"raw_forward_seconds", *rawForward},
+                    {"ratio", evaluation->seconds / *rawForward}}},
+            {"unlock",
+                {{"entries", forUnlock.key.entries.size()}, {"apply_seconds", unlockTiming.applySeconds},
+                    {"copy_seconds", unlockTiming.copySeconds}, {"check_seconds", unlockTiming.checkSeconds},
+                    {"verify_seconds", unlockTiming.verifySeconds}, {"total_seconds", unlockTotal}}},
+            {"peak_memory_mib", peakMemoryMiB()}};
+        if (strongLock)
+            j["strong"] = {{"iterations", strongLock->iterations}, {"passes", strongPasses},
+                {"seconds", strongLock->seconds}, {"floor_seconds", double(strongPasses) * *floorAll},
+                {"ratio", strongRatio}, {"n_encrypted", strongLock->encryptedCount()}};
+        if (peerRun)
+            j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
+                {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
+                {"same_picks", samePicks}, {"identical_positions", identical}};
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+        return (peerRun && !identical) || !reuseIdentical ? Failed : Ok;
+    }
+
+    out() << "Model:      " << modelPath << " (" << model->parameterCount() << " parameters)\n"
+          << "Data:       " << dataName << ", N = " << n << " in chunks of " << batchSize << ", " << threadCount()
+          << " threads\n\n"
+          << "Floor (one forward+backward of the encryption set, gradient only to the layer):\n";
+    for (const std::string &layer : *layers)
+        out() << "  " << QString::fromStdString(layer).leftJustified(28) << fixed(floorOf[layer] * 1000.0, 2)
+              << " ms\n";
+    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(*floorAll * 1000.0, 2)
+          << " ms\n\n";
+    out() << "Lock               passes   seconds   floor x passes   ratio\n";
+    out() << "  paper mode       " << QString::number(paperPasses).rightJustified(6) << "   "
+          << fixed(paperLock->seconds, 3).rightJustified(7) << "   " << fixed(paperFloor, 3).rightJustified(14) << "   "
+          << fixed(paperRatio, 2) << "\n";
+    out() << "  paper, no reuse  " << QString::number(paperPasses).rightJustified(6) << "   "
+          << fixed(plainLock->seconds, 3).rightJustified(7) << "   " << fixed(paperFloor, 3).rightJustified(14) << "   "
+          << fixed(plainRatio, 2)
+          << "   (reusing the activations below the layer: " << fixed(plainLock->seconds / paperLock->seconds, 2)
+          << "x, positions " << (reuseIdentical ? "identical" : "DIFFER") << ")\n";
+    if (strongLock)
+        out() << "  strong mode      " << QString::number(strongPasses).rightJustified(6) << "   "
+              << fixed(strongLock->seconds, 3).rightJustified(7) << "   "
+              << fixed(double(strongPasses) * *floorAll, 3).rightJustified(14) << "   " << fixed(strongRatio, 2)
+              << "\n";
+    out() << "\nEvaluation of " << evaluation->total << " images: " << fixed(evaluation->seconds, 3)
+          << " s; raw forward " << fixed(*rawForward, 3) << " s; ratio " << fixed(evaluation->seconds / *rawForward, 2)
+          << "\n"
+          << "Unlock of " << forUnlock.key.entries.size() << " entries: apply "
+          << fixed(unlockTiming.applySeconds * 1e6, 1) << " us; with copy " << fixed(unlockTiming.copySeconds * 1e3, 3)
+          << " ms and fingerprint checks " << fixed((unlockTiming.checkSeconds + unlockTiming.verifySeconds) * 1e3, 3)
+          << " ms: " << fixed(unlockTotal * 1e3, 3) << " ms\n"
+          << "Peak memory: " << fixed(peakMemoryMiB(), 0) << " MiB\n";
+    if (peerRun)
+        out() << "\nPython peer (PyTorch " << QString::fromStdString(peerRun->torchVersion)
+              << ", same lock): " << fixed(peerRun->seconds, 3) << " s; ParamLock is "
+              << fixed(peerRun->seconds / paperLock->seconds, 2) << "x faster; positions "
+              << (identical ? "identical" : "DIFFER") << " (" << samePicks << " of " << paperLock->steps.size()
+              << " picks)\n";
+    out().flush();
+    return (peerRun && !identical) || !reuseIdentical ? Failed : Ok;
+}
+
+} // namespace paramlock::cli
