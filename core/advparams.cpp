@@ -493,8 +493,7 @@ Expected<LockResult> lockModel(
         } restoreFlags{gradFlags};
 
         LockRun run{s, impl, makeChunks(result.locked, encryptionSet, options.batchSize), encryptionSet.size(), {},
-            result, progress};
-        run.reuseActivations = options.reuseActivations;
+            result, progress, false, options.reuseActivations, 0, {}};
         for (const std::string &name : *layerSet) {
             LayerState layer;
             layer.weight = impl.weight(name);

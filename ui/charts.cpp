@@ -245,4 +245,92 @@ QString WeightHistogramChart::csv() const
     return text;
 }
 
+// ---- AnalysisChart ---------------------------------------------------------------
+
+AnalysisChart::AnalysisChart(QWidget *parent) : ChartWidget(tr("Experiments and attacks"), parent)
+{ }
+
+void AnalysisChart::setAnalysis(const Analysis &analysis)
+{
+    m_analysis = analysis;
+    QCustomPlot *p = plot();
+    p->clearPlottables();
+    p->clearItems();
+    setTitle(QString::fromStdString(analysis.title));
+    // Accuracies are fractions; people read percentages.
+    const bool accuracy = analysis.yLabel == "test accuracy";
+    const double scale = accuracy ? 100.0 : 1.0;
+    p->yAxis->setLabel(QString::fromStdString(analysis.yLabel) + (accuracy ? tr(" (%)") : QString()));
+    p->xAxis->setLabel(QString::fromStdString(analysis.xLabel));
+    const QColor colours[] = {kAfter, kBefore, kAccent, QColor(148, 103, 189)};
+    double top = 0.0;
+    if (!analysis.categories.empty()) {
+        auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+        for (size_t i = 0; i < analysis.categories.size(); ++i)
+            ticker->addTick(double(i), QString::fromStdString(analysis.categories[i]));
+        p->xAxis->setTicker(ticker);
+        p->xAxis->setTickLabelRotation(analysis.categories.size() > 6 ? 60 : 0);
+        auto *group = new QCPBarsGroup(p);
+        for (size_t s = 0; s < analysis.series.size(); ++s) {
+            auto *bars = new QCPBars(p->xAxis, p->yAxis);
+            bars->setName(QString::fromStdString(analysis.series[s].name));
+            bars->setBrush(colours[s % 4]);
+            bars->setPen(QPen(colours[s % 4].darker(130)));
+            bars->setWidth(0.8 / double(analysis.series.size()));
+            bars->setBarsGroup(group);
+            for (size_t i = 0; i < analysis.series[s].x.size(); ++i) {
+                bars->addData(analysis.series[s].x[i], analysis.series[s].y[i] * scale);
+                top = std::max(top, analysis.series[s].y[i] * scale);
+            }
+        }
+        p->xAxis->setRange(-0.6, double(analysis.categories.size()) - 0.4);
+    } else {
+        p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        p->xAxis->setTickLabelRotation(0);
+        double lo = 0.0, hi = 1.0;
+        bool first = true;
+        for (size_t s = 0; s < analysis.series.size(); ++s) {
+            QCPGraph *g = p->addGraph();
+            g->setName(QString::fromStdString(analysis.series[s].name));
+            g->setPen(QPen(colours[s % 4], 2));
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
+            for (size_t i = 0; i < analysis.series[s].x.size(); ++i) {
+                const double x = analysis.series[s].x[i];
+                g->addData(x, analysis.series[s].y[i] * scale);
+                top = std::max(top, analysis.series[s].y[i] * scale);
+                lo = first ? x : std::min(lo, x);
+                hi = first ? x : std::max(hi, x);
+                first = false;
+            }
+        }
+        const double pad = hi > lo ? (hi - lo) * 0.05 : 0.5;
+        p->xAxis->setRange(lo - pad, hi + pad);
+    }
+    if (analysis.reference >= 0.0) {
+        QCPGraph *legendEntry = p->addGraph(); // no data: carries the reference line's legend entry
+        legendEntry->setName(QString::fromStdString(analysis.referenceLabel));
+        legendEntry->setPen(QPen(Qt::gray, 1.5, Qt::DashLine));
+        auto *line = new QCPItemStraightLine(p);
+        line->point1->setCoords(0, analysis.reference * scale);
+        line->point2->setCoords(1, analysis.reference * scale);
+        line->setPen(legendEntry->pen());
+    }
+    p->yAxis->setRange(0, accuracy ? 100.0 : std::max(1.0, top * 1.15));
+    replot();
+}
+
+QString AnalysisChart::csv() const
+{
+    QString text;
+    for (size_t c = 0; c < m_analysis.columns.size(); ++c)
+        text += (c ? QStringLiteral(",") : QString()) + QString::fromStdString(m_analysis.columns[c]);
+    text += QLatin1Char('\n');
+    for (const auto &row : m_analysis.rows) {
+        for (size_t c = 0; c < row.size(); ++c)
+            text += (c ? QStringLiteral(",") : QString()) + QString::fromStdString(row[c]);
+        text += QLatin1Char('\n');
+    }
+    return text;
+}
+
 } // namespace paramlock

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "advparams.h"
+#include "analysis.h"
 #include "chartwidget.h"
 
 #include <vector>
@@ -67,6 +68,20 @@ public:
 private:
     Histogram m_before;
     Histogram m_after;
+};
+
+/** Any experiment or attack result: lines over a numeric x, or grouped bars per layer or variant. */
+class AnalysisChart : public ChartWidget
+{
+    Q_OBJECT
+public:
+    explicit AnalysisChart(QWidget *parent = nullptr);
+    void setAnalysis(const Analysis &analysis);
+    const Analysis &analysis() const { return m_analysis; }
+    QString csv() const override;
+
+private:
+    Analysis m_analysis;
 };
 
 } // namespace paramlock

@@ -59,6 +59,11 @@ QString ChartWidget::title() const
     return m_title->text();
 }
 
+void ChartWidget::setTitle(const QString &title)
+{
+    m_title->setText(title);
+}
+
 bool ChartWidget::exportTo(const QString &path) const
 {
     if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))

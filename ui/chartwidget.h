@@ -21,6 +21,7 @@ public:
 
     QCustomPlot *plot() const { return m_plot; }
     QString title() const;
+    void setTitle(const QString &title);
     /** The plotted data as CSV with a header line. */
     virtual QString csv() const = 0;
 

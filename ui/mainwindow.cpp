@@ -1,12 +1,14 @@
 #include "mainwindow.h"
 
 #include "atomicfile.h"
+#include "analysispage.h"
 #include "charts.h"
 #include "layertablemodel.h"
 #include "imagedecoding.h"
 #include "keyprotectiondialog.h"
 #include "messagebar.h"
 #include "presentationview.h"
+#include "report.h"
 #include "resources.h"
 #include "sealedkey.h"
 #include "training.h"
@@ -52,7 +54,7 @@ namespace paramlock {
 
 namespace {
 
-QString percentText(double fraction)
+QString percentString(double fraction)
 {
     return QString::number(fraction * 100.0, 'f', 2) + QStringLiteral(" %");
 }
@@ -80,17 +82,6 @@ QPixmap imageOf(const Dataset &data, int64_t index, int side)
 {
     return QPixmap::fromImage(
         datasetImage(data, index).scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
-}
-
-std::vector<float> allWeights(const Model &model)
-{
-    std::vector<float> values;
-    for (const std::string &name : model.layerNames()) {
-        auto w = model.weights(name);
-        if (w)
-            values.insert(values.end(), w->begin(), w->end());
-    }
-    return values;
 }
 
 } // namespace
@@ -133,6 +124,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(buildLockTab(), tr("1 · Lock"));
     m_tabs->addTab(buildResultsTab(), tr("2 · Results"));
     m_tabs->addTab(buildUnlockTab(), tr("3 · Unlock"));
+    m_analysis = new AnalysisPage(m_tabs);
+    m_tabs->addTab(m_analysis, tr("4 · Attacks && Report"));
 
     auto *splitter = new QSplitter(this);
     splitter->addWidget(left);
@@ -633,10 +626,10 @@ void MainWindow::showOutcome(const std::shared_ptr<const LockOutcome> &outcome)
     m_unlocked.reset();
     m_progress->setValue(1000);
     m_progress->setFormat(tr("done in %1 s").arg(r.seconds, 0, 'f', 2));
-    m_accuracyBefore->setText(percentText(outcome->accuracyBefore));
-    m_accuracyAfter->setText(percentText(outcome->accuracyAfter));
+    m_accuracyBefore->setText(percentString(outcome->accuracyBefore));
+    m_accuracyAfter->setText(percentString(outcome->accuracyAfter));
     m_accuracyAfter->setStyleSheet(QStringLiteral("color: #b91c1c"));
-    m_drop->setText(percentText(outcome->accuracyBefore - outcome->accuracyAfter));
+    m_drop->setText(percentString(outcome->accuracyBefore - outcome->accuracyAfter));
     m_encrypted->setText(
         tr("%1 of %2").arg(r.encryptedCount()).arg(QLocale().toString(qlonglong(r.key.parameterCount))));
     m_encrypted->setToolTip(
@@ -656,9 +649,11 @@ void MainWindow::showOutcome(const std::shared_ptr<const LockOutcome> &outcome)
     m_messages->show(MessageBar::Kind::Success,
         tr("Locked: accuracy %1 → %2 with %3 changed weights. Save the locked model and the key (Ctrl+S); keep the "
            "key secret.")
-            .arg(percentText(outcome->accuracyBefore), percentText(outcome->accuracyAfter))
+            .arg(percentString(outcome->accuracyBefore), percentString(outcome->accuracyAfter))
             .arg(r.encryptedCount()));
     statusBar()->showMessage(tr("Locked in %1 s").arg(r.seconds, 0, 'f', 2), 8000);
+    if (m_train && m_test)
+        m_analysis->setLock(m_model, outcome, *m_train, *m_test, QFileInfo(m_modelPath).fileName());
     m_tabs->setCurrentIndex(1);
 }
 
@@ -807,7 +802,7 @@ void MainWindow::unlockInMemory()
         const auto [accuracy, error] = watcher->result();
         watcher->deleteLater();
         m_unlockResult->setText(error.empty()
-                ? text + tr("<br>Test accuracy of the unlocked model: <b>%1</b>").arg(percentText(accuracy))
+                ? text + tr("<br>Test accuracy of the unlocked model: <b>%1</b>").arg(percentString(accuracy))
                 : text + tr("<br>Could not evaluate it: %1").arg(QString::fromStdString(error).toHtmlEscaped()));
         emit unlocked();
     });

@@ -26,6 +26,7 @@ namespace paramlock {
 
 class LayerTableModel;
 class LossChart;
+class AnalysisPage;
 class MessageBar;
 class WeightHistogramChart;
 class WeightRangeChart;
@@ -47,8 +48,8 @@ public:
     void runLock();
     void cancelLock();
     /** Writes the locked model and the key, sealed with `password` when one is given. */
-    bool saveLocked(const QString &modelPath, const QString &keyPath, const QString &password = {},
-        const QString &recipient = {});
+    bool saveLocked(
+        const QString &modelPath, const QString &keyPath, const QString &password = {}, const QString &recipient = {});
     /** Unlock tab: check a key against the locked model in memory or a file; asks for a sealed key's password. */
     void checkKey(const QString &keyPath, const QString &password = {});
     /** Unlock the locked model in memory (or the opened file) with the current key. */
@@ -67,6 +68,7 @@ public:
     MessageBar *messageBar() const { return m_messages; }
     LayerTableModel *layerModel() const { return m_layers; }
     QTabWidget *tabs() const { return m_tabs; }
+    AnalysisPage *analysisPage() const { return m_analysis; }
     bool datasetReady() const { return m_train.has_value(); }
 
 protected:
@@ -98,6 +100,7 @@ private:
     LockJob *m_job;
     MessageBar *m_messages;
     QTabWidget *m_tabs;
+    AnalysisPage *m_analysis;
     QLabel *m_modelSummary;
     QLabel *m_datasetSummary;
     QWidget *m_samplePreview;

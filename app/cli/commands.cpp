@@ -5,11 +5,13 @@
 #include "keycommands.h"
 
 #include "advparams.h"
+#include "analysis.h"
 #include "attacks.h"
 #include "experiments.h"
 #include "atomicfile.h"
 #include "dataset.h"
 #include "model.h"
+#include "report.h"
 #include "resources.h"
 #include "sealedkey.h"
 #include "training.h"
@@ -20,6 +22,7 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QTextStream>
 
 #include <chrono>
@@ -642,6 +645,125 @@ int cmdVerify(const QStringList &args)
     return fit.fits() ? Ok : Failed;
 }
 
+// ---- report ------------------------------------------------------------------------
+
+int cmdReport(const QStringList &args)
+{
+    LockFlags flags;
+    const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
+        QStringLiteral("The HTML report to write (a PDF of it is written beside it)."), QStringLiteral("FILE"));
+    const QCommandLineOption pdfFile(QStringLiteral("pdf"),
+        QStringLiteral("Where to write the PDF (default: the HTML's name with .pdf)."), QStringLiteral("FILE"));
+    const QCommandLineOption analyses(QStringLiteral("analyses"),
+        QStringLiteral("Comma-separated: finetune, prune, clip, adaptive, detect, t-loss, layers, n-e (default: "
+                       "finetune,prune,clip,adaptive,detect,n-e)."),
+        QStringLiteral("LIST"), QStringLiteral("finetune,prune,clip,adaptive,detect,n-e"));
+    const QCommandLineOption epochs(QStringLiteral("epochs"),
+        QStringLiteral("Fine-tuning attack epochs (default 10; the paper: 100)."), QStringLiteral("N"),
+        QStringLiteral("10"));
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+        kThreads, kQuiet, outFile, pdfFile, analyses, epochs};
+    options += flags.all();
+    if (!parse(p, args,
+            QStringLiteral("Locks a model in memory, runs the attacks and experiments on the lock and writes one "
+                           "self-contained HTML report and a PDF of it: accuracies, settings, fingerprints, the "
+                           "paper's figures, attack curves and tables. No model or key is written."),
+            options, code))
+        return code;
+    applyThreads(p);
+    if (!p.isSet(outFile))
+        return fail("--out is required (the HTML report to write)", Usage);
+    LockOptions lockOptions;
+    if (auto e = flags.read(p, lockOptions))
+        return fail(*e, Usage);
+    int64_t evalLimit = 0, epochCount = 10;
+    if (auto e = integer(p, kEvalSamples, evalLimit))
+        return fail(*e, Usage);
+    if (auto e = integer(p, epochs, epochCount))
+        return fail(*e, Usage);
+    std::vector<std::string> kinds;
+    const std::vector<std::string> known = analysisKinds();
+    for (const QString &k : p.value(analyses).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        if (std::find(known.begin(), known.end(), k.trimmed().toStdString()) == known.end())
+            return fail("unknown analysis \"" + k.toStdString() + "\" in --analyses", Usage);
+        kinds.push_back(k.trimmed().toStdString());
+    }
+    const QString html = p.value(outFile);
+    QString pdf = p.value(pdfFile);
+    if (pdf.isEmpty()) {
+        pdf = html;
+        pdf.replace(
+            QRegularExpression(QStringLiteral("\\.html?$"), QRegularExpression::CaseInsensitiveOption), QString());
+        pdf += QStringLiteral(".pdf");
+    }
+    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : QString::fromStdString(demoModelPath());
+    for (const QString &o : {html, pdf})
+        if (samePath(o.toStdString(), modelPath.toStdString()))
+            return fail("refusing to overwrite the input model; choose another --out", Usage);
+    if (lockOptions.settings.mode == "strong" && !p.isSet(flags.maxWeights) && !p.isSet(kModel))
+        lockOptions.settings.maxWeights = 32; // as the demo: LeNet-5's 0.01% is 6 weights
+    auto model = Model::load(modelPath.toStdString());
+    if (!model)
+        return fail(model.error());
+    CliProgress progress(p.isSet(kQuiet));
+    const std::string dataPath = p.isSet(kData) ? p.value(kData).toStdString() : std::string("fashion-mnist");
+    progress.advance(0.0, "reading " + dataPath);
+    auto train = loadDataset(dataPath, Split::Train);
+    auto test = train ? loadDataset(dataPath, Split::Test) : Expected<Dataset>(Error{train.error()});
+    progress.finish();
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*train); !ok)
+        return fail(ok.error(), Usage);
+    auto run = runLock(*model, *train, *test, lockOptions, evalLimit, progress);
+    if (!run)
+        return fail(run.error(), progress.cancelled() ? Cancelled : Failed);
+
+    ReportData data;
+    data.modelName = QFileInfo(modelPath).fileName();
+    data.datasetName = QString::fromStdString(test->name);
+    data.original = &*model;
+    data.lock = &run->result;
+    data.accuracyBefore = run->accuracyBefore;
+    data.accuracyAfter = run->accuracyAfter;
+    data.accuracyUnlocked = run->accuracyBefore; // verified bit for bit by the lock itself
+    data.testSamples = evalLimit > 0 ? std::min<int64_t>(evalLimit, test->size()) : test->size();
+    SamplingOptions sampling;
+    sampling.count = lockOptions.settings.samples;
+    sampling.seed = lockOptions.settings.seed;
+    sampling.classBalanced = lockOptions.settings.classBalanced;
+    auto indices = sampleIndices(*train, sampling);
+    if (!indices)
+        return fail(indices.error());
+    const Dataset encryptionSet = train->subset(*indices);
+    AnalysisContext context;
+    context.original = &*model;
+    context.lock = &run->result;
+    context.encryptionSet = &encryptionSet;
+    context.test = &*test;
+    context.options = lockOptions;
+    context.evalLimit = evalLimit;
+    context.fineTuneEpochs = int(epochCount);
+    context.seed = lockOptions.settings.seed;
+    ProgressScope scope(progress);
+    for (const std::string &kind : kinds) {
+        if (!p.isSet(kQuiet))
+            err() << "Running: " << QString::fromStdString(analysisName(kind)) << Qt::endl;
+        auto analysis = runAnalysis(kind, context, progress);
+        progress.finish();
+        if (!analysis)
+            return fail(analysis.error() + "; no report was written", progress.cancelled() ? Cancelled : Failed);
+        data.analyses.push_back(std::move(*analysis));
+    }
+    if (auto written = writeReport(data, html, pdf); !written)
+        return fail(written.error());
+    out() << "Locked " << percent(run->accuracyBefore) << " -> " << percent(run->accuracyAfter) << " with "
+          << run->result.encryptedCount() << " weights; wrote " << html << " and " << pdf << Qt::endl;
+    return Ok;
+}
+
 // ---- demo --------------------------------------------------------------------------
 
 int cmdDemo(const QStringList &args)
@@ -1108,6 +1230,7 @@ const std::vector<Command> &commands()
         {"key", "describe key files (key info) and issue password-protected keys to licensees (key issue)", cmdKey},
         {"run", "unlock in memory and classify images; nothing unlocked is written", cmdRun},
         {"bench", "time the lock against its floor, evaluation, unlock and a plain PyTorch peer", cmdBench},
+        {"report", "lock in memory, run the attacks and write an HTML + PDF report (no key material)", cmdReport},
     };
     return list;
 }

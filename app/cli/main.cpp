@@ -1,19 +1,28 @@
 #include "cliutil.h"
 #include "commands.h"
 
+#include <QApplication>
 #include <QCoreApplication>
 #include <QTextStream>
 
 #include "version.h"
 
 #include <csignal>
+#include <memory>
+#include <string>
 
 int main(int argc, char *argv[])
 {
     // A file-size limit or a full disk must fail a write with an error message, not kill the process.
     std::signal(SIGXFSZ, SIG_IGN);
     paramlock::cli::installInterruptHandler();
-    QCoreApplication app(argc, argv);
+    // `report` renders charts (widgets) off screen; everything else needs no GUI at all.
+    const bool widgets = argc > 1 && std::string(argv[1]) == "report";
+    if (widgets && qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
+        && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    std::unique_ptr<QCoreApplication> application =
+        widgets ? std::make_unique<QApplication>(argc, argv) : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("paramlock-cli"));
     QCoreApplication::setOrganizationName(QStringLiteral("ParamLock"));
     QCoreApplication::setApplicationVersion(QStringLiteral(PARAMLOCK_VERSION));

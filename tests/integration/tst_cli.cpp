@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonArray>
+#include <QDir>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -198,6 +199,24 @@ private slots:
         QVERIFY(j.value(QLatin1String("unlock")).toObject().value(QLatin1String("entries")).toInt() > 0);
         QVERIFY(j.value(QLatin1String("threads")).toInt() >= 1);
         qInfo("bench: %s", r.out.constData());
+    }
+
+    void reportOnRealData()
+    {
+        QTemporaryDir dir;
+        const QString html = dir.filePath(QStringLiteral("lenet-report.html"));
+        const Run r = cli({QStringLiteral("report"), QStringLiteral("--analyses"), QStringLiteral("prune,clip,detect"),
+            QStringLiteral("--eval-samples"), QStringLiteral("1000"), QStringLiteral("-q"), QStringLiteral("-o"),
+            html});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QFile h(html), pdf(dir.filePath(QStringLiteral("lenet-report.pdf")));
+        QVERIFY(h.open(QIODevice::ReadOnly) && pdf.open(QIODevice::ReadOnly));
+        const QByteArray text = h.readAll();
+        QVERIFY(text.contains("Pruning attack") && text.contains("Norm-clipping attack"));
+        QCOMPARE(text.count("data:image/png;base64,"), 5);
+        QVERIFY(pdf.read(5) == "%PDF-");
+        QVERIFY(pdf.size() > 50000); // the charts are in it
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 2); // no model, no key
     }
 
     void errorsAreClearAndWriteNothing()

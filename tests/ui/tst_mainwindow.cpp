@@ -1,4 +1,6 @@
 #include "advparams.h"
+#include "analysispage.h"
+#include "charts.h"
 #include "atomicfile.h"
 #include "keyprotectiondialog.h"
 #include "layertablemodel.h"
@@ -114,6 +116,62 @@ private slots:
         dialog.setUnprotected(true);
         QVERIFY(dialog.canAccept());
         QVERIFY(dialog.password().isEmpty());
+    }
+
+    void analysisPageRunsAttacksAndExportsAReport()
+    {
+        const Model original = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
+        const Dataset train = randomImages(60, 1, 28, 10, 1);
+        const Dataset test = randomImages(40, 1, 28, 10, 2);
+        LockOptions options;
+        options.settings.mode = "paper";
+        options.settings.layers = {"fc3.weight"};
+        options.settings.maxIterations = 3;
+        options.settings.samples = 20;
+        Progress quiet;
+        auto lock = lockModel(original, train.subset(*sampleIndices(train, {20, 0, false})), options, quiet);
+        QVERIFY(lock.ok());
+        auto outcome = std::make_shared<LockOutcome>();
+        outcome->result = *lock;
+        outcome->accuracyBefore = 0.5;
+        outcome->accuracyAfter = 0.1;
+        outcome->testSamples = test.size();
+
+        AnalysisPage page;
+        page.setLock(original, outcome, train, test, QStringLiteral("tiny.pt"));
+        page.setEvaluationLimit(0);
+        QSignalSpy done(&page, &AnalysisPage::finished);
+        QSignalSpy failed(&page, &AnalysisPage::failed);
+        page.run(QStringLiteral("prune"));
+        QVERIFY(page.isRunning());
+        QVERIFY(done.wait(60000));
+        QCOMPARE(failed.count(), 0);
+        QCOMPARE(page.results().size(), size_t(1));
+        // Ten pruning rates, each scored; 0% pruning leaves the locked model as it is.
+        const Analysis &prune = page.results()[0];
+        QCOMPARE(prune.rows.size(), size_t(10));
+        QCOMPARE(prune.rows[0][0], std::string("0%"));
+        QCOMPARE(page.chart()->title(), QString::fromStdString(prune.title));
+        QVERIFY(page.chart()->csv().startsWith(QStringLiteral("share of conv/FC weights pruned")));
+        page.run(QStringLiteral("detect"));
+        QVERIFY(done.wait(60000));
+        QCOMPARE(page.results().size(), size_t(2));
+
+        QTemporaryDir dir;
+        const QString html = dir.filePath(QStringLiteral("report.html"));
+        auto written = page.exportReport(html);
+        QVERIFY2(written.ok(), written.ok() ? "" : written.error().c_str());
+        QFile h(html), pdf(dir.filePath(QStringLiteral("report.pdf")));
+        QVERIFY(h.open(QIODevice::ReadOnly) && pdf.open(QIODevice::ReadOnly));
+        const QByteArray text = h.readAll();
+        QVERIFY(text.contains("Pruning attack"));
+        QVERIFY(text.contains(QByteArray::fromStdString(lock->key.lockedFingerprint)));
+        QCOMPARE(text.count("data:image/png;base64,"), 4); // Fig. 3, Fig. 4 and the two analyses
+        QVERIFY(pdf.read(4) == "%PDF");
+        // No key material: no perturbation value and no key checksum appear anywhere.
+        QVERIFY(!text.contains(QByteArray::fromStdString(lock->key.entriesChecksum())));
+        for (const KeyEntry &e : lock->key.entries)
+            QVERIFY(!text.contains(QByteArray::number(e.perturbation, 'g', 17)));
     }
 
     void presentationStepsThroughTheStory()

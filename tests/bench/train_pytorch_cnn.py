@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Trains the small CNN of tests/integration/pytorch_user.py on Fashion-MNIST with Debian's PyTorch and exports it
+as TorchScript, the way a PyTorch user hands a model to ParamLock (with the optional paramlock.json metadata).
+
+Usage: /usr/bin/python3 train_pytorch_cnn.py OUT.pt [--epochs 2] [--seed 0]
+"""
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from pytorch_user import SmallCnn  # noqa: E402
+
+DATA = "/usr/share/datasets/fashion-mnist"
+MEAN, STD = 0.2860, 0.3530
+
+
+def idx(name, offset):
+    with gzip.open(os.path.join(DATA, name)) as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def tensors(prefix):
+    images = idx(f"{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)
+    labels = idx(f"{prefix}-labels-idx1-ubyte.gz", 8)
+    x = (torch.from_numpy(images.copy()).float() / 255.0 - MEAN) / STD
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(os.cpu_count() or 1)
+    xtr, ytr = tensors("train")
+    xte, yte = tensors("t10k")
+    model = SmallCnn()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.time()
+    for epoch in range(a.epochs):
+        model.train()
+        order = torch.randperm(len(xtr))
+        for b in range(0, len(xtr), 128):
+            i = order[b:b + 128]
+            opt.zero_grad()
+            F.cross_entropy(model(xtr[i]), ytr[i]).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            acc = sum(int((model(xte[b:b + 500]).argmax(1) == yte[b:b + 500]).sum()) for b in range(0, len(xte), 500))
+        print(f"epoch {epoch + 1}: test accuracy {acc / len(xte):.4f} ({time.time() - start:.0f} s)")
+    meta = {"input_shape": [1, 28, 28], "num_classes": 10, "mean": [MEAN], "std": [STD], "dataset": "fashion-mnist",
+            "training": {"script": "tests/bench/train_pytorch_cnn.py", "epochs": a.epochs, "seed": a.seed,
+                         "test_accuracy": acc / len(xte), "torch": torch.__version__}}
+    torch.jit.script(model.eval()).save(a.out, _extra_files={"paramlock.json": json.dumps(meta)})
+
+
+if __name__ == "__main__":
+    main()

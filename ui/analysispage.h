@@ -1,0 +1,92 @@
+#pragma once
+
+#include "analysis.h"
+#include "dataset.h"
+#include "lockjob.h"
+#include "model.h"
+
+#include <QFutureWatcher>
+#include <QWidget>
+
+#include <memory>
+#include <optional>
+
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+class QTimer;
+
+namespace paramlock {
+
+class AnalysisChart;
+
+/**
+ * "How strong is this lock?": runs the experiments and attacks on the last
+ * lock in a worker thread (with progress and cancel), shows each result as a
+ * chart and a table, and exports them with the lock's figures as an HTML and
+ * PDF report.
+ */
+class AnalysisPage : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit AnalysisPage(QWidget *parent = nullptr);
+    ~AnalysisPage() override;
+
+    /** The lock to analyse; `train` provides the encryption set for the sweeps. */
+    void setLock(const Model &original, std::shared_ptr<const LockOutcome> outcome, const Dataset &train,
+        const Dataset &test, const QString &modelName);
+    bool hasLock() const { return m_outcome != nullptr; }
+
+    /** Starts one analysis ("finetune", "prune", ...); finished() or failed() follows. */
+    void run(const QString &kind);
+    void cancel();
+    bool isRunning() const;
+    void setFineTuneEpochs(int epochs);
+    void setEvaluationLimit(int images);
+
+    const std::vector<Analysis> &results() const { return m_results; }
+    AnalysisChart *chart() const { return m_chart; }
+    /** Writes `htmlPath` and a PDF beside it (same name, .pdf). */
+    Expected<void> exportReport(const QString &htmlPath);
+
+signals:
+    void finished(const QString &kind);
+    void failed(const QString &message);
+
+private:
+    class WorkerProgress;
+    void show(int index);
+    void updateButtons();
+    void exportWithDialog();
+
+    Model m_original;
+    std::shared_ptr<const LockOutcome> m_outcome;
+    std::shared_ptr<const Dataset> m_encryptionSet;
+    std::shared_ptr<const Dataset> m_test;
+    QString m_modelName;
+    QString m_datasetName;
+    std::vector<Analysis> m_results;
+
+    QComboBox *m_kind;
+    QSpinBox *m_epochs;
+    QSpinBox *m_evalImages;
+    QPushButton *m_run;
+    QPushButton *m_cancel;
+    QPushButton *m_export;
+    QProgressBar *m_progress;
+    QLabel *m_status;
+    QListWidget *m_list;
+    AnalysisChart *m_chart;
+    QLabel *m_explanation;
+    QTableWidget *m_table;
+    QTimer *m_poll;
+    std::shared_ptr<WorkerProgress> m_worker;
+    QFutureWatcher<Expected<Analysis>> *m_watcher;
+};
+
+} // namespace paramlock
