@@ -19,11 +19,14 @@ std::string fixed(double v, int decimals)
 Analysis fromCurve(const AttackCurve &curve, Analysis a, const std::string &xFormat)
 {
     AnalysisSeries s{"locked model under attack", {}, {}};
+    const bool percent = xFormat == "%";
+    if (percent)
+        a.xLabel += " (%)";
     a.columns = {a.xLabel, "test accuracy"};
     for (const AttackPoint &p : curve.points) {
-        s.x.push_back(p.x);
+        s.x.push_back(percent ? p.x * 100.0 : p.x);
         s.y.push_back(p.accuracy);
-        a.rows.push_back({xFormat == "%" ? fixed(p.x * 100.0, 0) + "%" : fixed(p.x, xFormat == "int" ? 0 : 2),
+        a.rows.push_back({percent ? fixed(p.x * 100.0, 0) + "%" : fixed(p.x, xFormat == "int" ? 0 : 2),
             percentText(p.accuracy)});
     }
     a.series.push_back(std::move(s));
@@ -128,7 +131,7 @@ Expected<Analysis> runAnalysis(const std::string &kind, const AnalysisContext &c
         if (!curve)
             return Error{curve.error()};
         a.title = "Pruning attack (the paper's Table IV)";
-        a.xLabel = "share of conv/FC weights pruned (smallest magnitude first)";
+        a.xLabel = "conv/FC weights pruned, smallest magnitude first";
         a.explanation = "The attacker sets the smallest weights of the locked model to zero, hoping to remove the "
                         "perturbation; no data is needed.";
         return fromCurve(*curve, a, "%");

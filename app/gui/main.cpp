@@ -1,10 +1,14 @@
+#include "analysispage.h"
 #include "mainwindow.h"
 
 #include "version.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTabWidget>
 #include <QTimer>
+
+#include <memory>
 
 int main(int argc, char *argv[])
 {
@@ -30,7 +34,11 @@ int main(int argc, char *argv[])
         QStringLiteral("N"), QStringLiteral("300"));
     const QCommandLineOption present(
         QStringLiteral("present"), QStringLiteral("With --run: open the presentation once the lock is done."));
-    parser.addOptions({demo, run, unlock, mode, samples, present});
+    const QCommandLineOption attacks(QStringLiteral("attacks"),
+        QStringLiteral("With --run: run these analyses on the Attacks & Report page once the lock is done "
+                       "(comma-separated, e.g. prune,adaptive)."),
+        QStringLiteral("LIST"));
+    parser.addOptions({demo, run, unlock, mode, samples, present, attacks});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -47,6 +55,17 @@ int main(int argc, char *argv[])
         if (parser.isSet(unlock))
             QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window,
                 [&window] { QTimer::singleShot(1500, &window, [&window] { window.unlockInMemory(); }); });
+        if (parser.isSet(attacks)) {
+            auto queue = std::make_shared<QStringList>(parser.value(attacks).split(QLatin1Char(',')));
+            auto next = [&window, queue] {
+                if (queue->isEmpty())
+                    return;
+                window.tabs()->setCurrentWidget(window.analysisPage());
+                window.analysisPage()->run(queue->takeFirst().trimmed());
+            };
+            QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window, next);
+            QObject::connect(window.analysisPage(), &paramlock::AnalysisPage::finished, &window, next);
+        }
         if (parser.isSet(run)) {
             // Once the dataset has been read in the background.
             auto *poll = new QTimer(&window);

@@ -152,7 +152,7 @@ private slots:
         QCOMPARE(prune.rows.size(), size_t(10));
         QCOMPARE(prune.rows[0][0], std::string("0%"));
         QCOMPARE(page.chart()->title(), QString::fromStdString(prune.title));
-        QVERIFY(page.chart()->csv().startsWith(QStringLiteral("share of conv/FC weights pruned")));
+        QVERIFY(page.chart()->csv().startsWith(QStringLiteral("conv/FC weights pruned, smallest magnitude first (%)")));
         page.run(QStringLiteral("detect"));
         QVERIFY(done.wait(60000));
         QCOMPARE(page.results().size(), size_t(2));
