@@ -444,6 +444,18 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
 
 } // namespace
 
+Expected<Dataset> drawEncryptionSet(const Dataset &train, const LockSettings &settings)
+{
+    SamplingOptions sampling;
+    sampling.count = settings.samples;
+    sampling.seed = settings.seed;
+    sampling.classBalanced = settings.classBalanced;
+    auto indices = sampleIndices(train, sampling);
+    if (!indices)
+        return Error{indices.error()};
+    return train.subset(*indices);
+}
+
 int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount)
 {
     if (settings.maxWeights > 0)

@@ -68,6 +68,9 @@ struct LockResult
 Expected<LockResult> lockModel(
     const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
 
+/** The encryption set D_e a lock with these settings draws from the training split (reproducible by seed). */
+Expected<Dataset> drawEncryptionSet(const Dataset &train, const LockSettings &settings);
+
 /** The strong mode's weight budget: the explicit one, or min(64, 0.01% of the parameters). */
 int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount);
 

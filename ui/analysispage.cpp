@@ -173,13 +173,8 @@ void AnalysisPage::setLock(const Model &original, std::shared_ptr<const LockOutc
     m_modelName = modelName;
     m_datasetName = QString::fromStdString(test.name);
     // The same encryption set the lock used: the draw is reproducible from its settings.
-    const LockSettings &s = m_outcome->result.key.settings;
-    SamplingOptions sampling;
-    sampling.count = s.samples;
-    sampling.seed = s.seed;
-    sampling.classBalanced = s.classBalanced;
-    auto indices = sampleIndices(train, sampling);
-    m_encryptionSet = indices ? std::make_shared<const Dataset>(train.subset(*indices)) : nullptr;
+    auto drawn = drawEncryptionSet(train, m_outcome->result.key.settings);
+    m_encryptionSet = drawn ? std::make_shared<const Dataset>(std::move(*drawn)) : nullptr;
     m_results.clear();
     m_list->clear();
     m_table->clear();

@@ -597,17 +597,14 @@ void MainWindow::runLock()
         m_messages->show(MessageBar::Kind::Error, QString::fromStdString(ok.error()));
         return;
     }
-    SamplingOptions sampling;
-    sampling.count = options.settings.samples;
-    sampling.seed = options.settings.seed;
-    auto indices = sampleIndices(*m_train, sampling);
-    if (!indices) {
-        m_messages->show(MessageBar::Kind::Error, QString::fromStdString(indices.error()));
+    auto encryptionSet = drawEncryptionSet(*m_train, options.settings);
+    if (!encryptionSet) {
+        m_messages->show(MessageBar::Kind::Error, QString::fromStdString(encryptionSet.error()));
         return;
     }
     m_messages->hide();
     m_lossChart->start(options.settings.lossThreshold, options.settings.mode == "paper");
-    m_job->start(m_model, m_train->subset(*indices), *m_test, options);
+    m_job->start(m_model, *encryptionSet, *m_test, options);
     statusBar()->showMessage(tr("Locking… (Esc cancels)"));
     updateActions();
 }

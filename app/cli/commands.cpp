@@ -412,14 +412,10 @@ struct LockRun
 Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const LockOptions &options,
     int64_t evalLimit, CliProgress &progress)
 {
-    SamplingOptions sampling;
-    sampling.count = options.settings.samples;
-    sampling.seed = options.settings.seed;
-    sampling.classBalanced = options.settings.classBalanced;
-    auto indices = sampleIndices(train, sampling);
-    if (!indices)
-        return Error{indices.error()};
-    const Dataset encryptionSet = train.subset(*indices);
+    auto drawn = drawEncryptionSet(train, options.settings);
+    if (!drawn)
+        return Error{drawn.error()};
+    const Dataset &encryptionSet = *drawn;
     LockRun run{model, std::move(test), {}, -1.0, -1.0};
     EvaluationOptions eval;
     eval.limit = evalLimit;
@@ -730,14 +726,10 @@ int cmdReport(const QStringList &args)
     data.accuracyAfter = run->accuracyAfter;
     data.accuracyUnlocked = run->accuracyBefore; // verified bit for bit by the lock itself
     data.testSamples = evalLimit > 0 ? std::min<int64_t>(evalLimit, test->size()) : test->size();
-    SamplingOptions sampling;
-    sampling.count = lockOptions.settings.samples;
-    sampling.seed = lockOptions.settings.seed;
-    sampling.classBalanced = lockOptions.settings.classBalanced;
-    auto indices = sampleIndices(*train, sampling);
-    if (!indices)
-        return fail(indices.error());
-    const Dataset encryptionSet = train->subset(*indices);
+    auto drawn = drawEncryptionSet(*train, lockOptions.settings);
+    if (!drawn)
+        return fail(drawn.error());
+    const Dataset &encryptionSet = *drawn;
     AnalysisContext context;
     context.original = &*model;
     context.lock = &run->result;
@@ -1146,14 +1138,10 @@ int cmdExperiment(const QStringList &args)
         return fail(test.error());
     if (auto ok = completeMetadata(*model, p, &*train); !ok)
         return fail(ok.error(), Usage);
-    SamplingOptions sampling;
-    sampling.count = lockOptions.settings.samples;
-    sampling.seed = lockOptions.settings.seed;
-    sampling.classBalanced = lockOptions.settings.classBalanced;
-    auto indices = sampleIndices(*train, sampling);
-    if (!indices)
-        return fail(indices.error());
-    const Dataset encryptionSet = train->subset(*indices);
+    auto drawn = drawEncryptionSet(*train, lockOptions.settings);
+    if (!drawn)
+        return fail(drawn.error());
+    const Dataset &encryptionSet = *drawn;
     ProgressScope scope(progress);
     Expected<Sweep> sweep = Error{""};
     if (what == QLatin1String("t-loss")) {
