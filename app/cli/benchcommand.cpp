@@ -131,6 +131,14 @@ int cmdBench(const QStringList &args)
     const QCommandLineOption repeats(QStringLiteral("repeats"),
         QStringLiteral("Repetitions of each floor measurement; the best counts (default 3)."), QStringLiteral("N"),
         QStringLiteral("3"));
+    const QCommandLineOption batchSizes(QStringLiteral("batch-sizes"),
+        QStringLiteral("Chunk sizes whose floor (all layers) is compared (default 25,50,100,300)."),
+        QStringLiteral("LIST"), QStringLiteral("25,50,100,300"));
+    const QCommandLineOption arch(QStringLiteral("arch"),
+        QStringLiteral("Time a freshly initialised zoo network instead of a file (with --data random): "
+                       "resnet56 (3x32x32, 10 classes), alexnet-gtsrb (3x32x32, 43 classes), densenet-fmnist, "
+                       "lenet5."),
+        QStringLiteral("NAME"));
     const QCommandLineOption skipStrong(QStringLiteral("skip-strong"), QStringLiteral("Time the paper mode only."));
     const QCommandLineOption peer(QStringLiteral("peer"),
         QStringLiteral("Also run the same paper-mode lock written plainly in PyTorch (/usr/bin/python3) and compare."));
@@ -143,8 +151,9 @@ int cmdBench(const QStringList &args)
             QStringLiteral("Measures the lock against its floor (one forward+backward per iteration), evaluation "
                            "against the raw forward pass and unlock, on one model, in one run. --data random times "
                            "models whose dataset is not installed."),
-            {kModel, kData, kSeed, samples, batch, randomLayers, maxIter, maxWeights, repeats, skipStrong, peer,
-                peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads, kQuiet, kJson},
+            {kModel, arch, kData, kSeed, samples, batch, batchSizes, randomLayers, maxIter, maxWeights, repeats,
+                skipStrong, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads, kQuiet,
+                kJson},
             code))
         return code;
     applyThreads(p);
@@ -155,8 +164,21 @@ int cmdBench(const QStringList &args)
             return fail(*e, Usage);
     if (n < 1 || batchSize < 1 || k < 1 || iterations < 1 || reps < 1)
         return fail("--samples, --batch-size, --random-layers, --max-iter and --repeats must be positive", Usage);
-    const QString modelPath = p.isSet(kModel) ? p.value(kModel) : QString::fromStdString(demoModelPath());
-    auto model = Model::load(modelPath.toStdString());
+    const QString modelPath = p.isSet(arch) ? QStringLiteral("zoo:") + p.value(arch)
+        : p.isSet(kModel)                   ? p.value(kModel)
+                                            : QString::fromStdString(demoModelPath());
+    Expected<Model> model = Error{""};
+    if (p.isSet(arch)) {
+        ModelMetadata meta;
+        const bool greyscale =
+            p.value(arch) == QLatin1String("lenet5") || p.value(arch) == QLatin1String("densenet-fmnist");
+        meta.channels = greyscale ? 1 : 3;
+        meta.height = meta.width = greyscale ? 28 : 32;
+        meta.classCount = p.value(arch) == QLatin1String("alexnet-gtsrb") ? 43 : 10;
+        model = Model::create(p.value(arch).toStdString(), meta, 0);
+    } else {
+        model = Model::load(modelPath.toStdString());
+    }
     if (!model)
         return fail(model.error());
     const QString dataName = p.isSet(kData) ? p.value(kData) : QStringLiteral("fashion-mnist");
@@ -216,6 +238,18 @@ int cmdBench(const QStringList &args)
     auto floorAll = gradientPassSeconds(*model, de, allLayers, int(batchSize), int(reps));
     if (!floorAll)
         return fail(floorAll.error());
+    // The chunk size matters (cache effects): the same pass in other chunk sizes.
+    std::vector<std::pair<int, double>> floorByBatch;
+    for (const QString &b : p.value(batchSizes).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const int size = b.trimmed().toInt();
+        if (size < 1)
+            return fail("--batch-sizes expects positive whole numbers", Usage);
+        stage("timing chunk sizes");
+        auto seconds = gradientPassSeconds(*model, de, allLayers, size, int(reps));
+        if (!seconds)
+            return fail(seconds.error());
+        floorByBatch.emplace_back(size, *seconds);
+    }
 
     stage("locking (paper mode)");
     auto paperLock = lockModel(*model, de, paper, progress);
@@ -303,12 +337,15 @@ int cmdBench(const QStringList &args)
         unlockTiming.checkSeconds + unlockTiming.copySeconds + unlockTiming.applySeconds + unlockTiming.verifySeconds;
 
     if (p.isSet(kJson)) {
+        json byBatch = json::object();
+        for (const auto &[size, seconds] : floorByBatch)
+            byBatch[std::to_string(size)] = seconds;
         json floors = json::object();
         for (const auto &[layer, seconds] : floorOf)
             floors[layer] = seconds;
         json j = {{"model", modelPath.toStdString()}, {"parameters", model->parameterCount()},
             {"dataset", dataName.toStdString()}, {"samples", n}, {"batch_size", batchSize}, {"threads", threadCount()},
-            {"floor_seconds", {{"per_layer", floors}, {"all_layers", *floorAll}}},
+            {"floor_seconds", {{"per_layer", floors}, {"all_layers", *floorAll}, {"all_layers_by_chunk", byBatch}}},
             {"paper",
                 {{"layers", *layers}, {"iterations", paperLock->iterations}, {"passes", paperPasses},
                     {"seconds", paperLock->seconds}, {"floor_seconds", paperFloor}, {"ratio", paperRatio},
@@ -342,8 +379,11 @@ int cmdBench(const QStringList &args)
     for (const std::string &layer : *layers)
         out() << "  " << QString::fromStdString(layer).leftJustified(28) << fixed(floorOf[layer] * 1000.0, 2)
               << " ms\n";
-    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(*floorAll * 1000.0, 2)
-          << " ms\n\n";
+    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(*floorAll * 1000.0, 2) << " ms\n";
+    for (const auto &[size, seconds] : floorByBatch)
+        out() << "  " << QStringLiteral("all layers, chunks of %1").arg(size).leftJustified(28)
+              << fixed(seconds * 1000.0, 2) << " ms\n";
+    out() << "\n";
     out() << "Lock               passes   seconds   floor x passes   ratio\n";
     out() << "  paper mode       " << QString::number(paperPasses).rightJustified(6) << "   "
           << fixed(paperLock->seconds, 3).rightJustified(7) << "   " << fixed(paperFloor, 3).rightJustified(14) << "   "
