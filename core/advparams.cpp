@@ -379,13 +379,42 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
             // Partners are searched for the weights with the steepest gradients.
             const auto steepness = g.abs().masked_fill(~eligible, -1.0f);
             const auto firsts = std::get<1>(steepness.topk(std::min<int64_t>(pool, available))).contiguous();
-            for (int64_t k = 0; k < firsts.numel(); ++k) {
-                const int64_t i = firsts.data_ptr<int64_t>()[k];
-                const auto score =
-                    ((g[i] - g) * (w - w[i])).masked_fill(~eligible, -std::numeric_limits<float>::infinity());
-                const auto best = score.max(0);
-                const double gain = std::get<0>(best).item<double>();
-                const int64_t j = std::get<1>(best).item<int64_t>();
+            // The best partner of every candidate in one pass over the layer: the gain of swapping i and j is
+            // (g_i - g_j)(w_j - w_i), computed in float exactly as the tensor expression would be.
+            const auto gc = g.contiguous();
+            const auto wc = w.contiguous();
+            const float *gp = gc.data_ptr<float>();
+            const float *wp = wc.data_ptr<float>();
+            const float *mp = l.maskData;
+            const int64_t count = gc.numel();
+            const int64_t k = firsts.numel();
+            const size_t found = static_cast<size_t>(k);
+            std::vector<float> gi(found), wi(found), best(found, -std::numeric_limits<float>::infinity());
+            std::vector<int64_t> bestAt(found, 0);
+            for (int64_t c = 0; c < k; ++c) {
+                gi[size_t(c)] = gp[firsts.data_ptr<int64_t>()[c]];
+                wi[size_t(c)] = wp[firsts.data_ptr<int64_t>()[c]];
+            }
+            bool seenEligible = false;
+            for (int64_t j = 0; j < count; ++j) {
+                if (!(mp[j] > 0.0f))
+                    continue;
+                if (!seenEligible) { // the first eligible weight is where an all-equal maximum lands
+                    std::fill(bestAt.begin(), bestAt.end(), j);
+                    seenEligible = true;
+                }
+                for (int64_t c = 0; c < k; ++c) {
+                    const float score = (gi[size_t(c)] - gp[j]) * (wp[j] - wi[size_t(c)]);
+                    if (score > best[size_t(c)]) {
+                        best[size_t(c)] = score;
+                        bestAt[size_t(c)] = j;
+                    }
+                }
+            }
+            for (int64_t c = 0; c < k; ++c) {
+                const int64_t i = firsts.data_ptr<int64_t>()[c];
+                const double gain = double(best[size_t(c)]);
+                const int64_t j = bestAt[size_t(c)];
                 if (gain > 0.0 && j != i)
                     swaps.push_back({gain, li, i, j});
             }

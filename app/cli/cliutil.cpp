@@ -25,11 +25,17 @@ int fail(const std::string &message, int code)
 
 namespace {
 CliProgress *g_activeProgress = nullptr;
+volatile std::sig_atomic_t g_writing = 0;
+volatile std::sig_atomic_t g_interruptedWhileWriting = 0;
 
 // Ctrl-C cancels the running job, which then reports and exits; between jobs nothing has been written yet
 // (outputs are written atomically at the very end), so the process can leave at once.
 extern "C" void onInterrupt(int)
 {
+    if (g_writing) { // never leave a key without its model: finish writing first
+        g_interruptedWhileWriting = 1;
+        return;
+    }
     if (g_activeProgress) {
         g_activeProgress->cancel();
         return;
@@ -43,6 +49,19 @@ extern "C" void onInterrupt(int)
 void installInterruptHandler()
 {
     std::signal(SIGINT, onInterrupt);
+}
+
+WritingScope::WritingScope()
+{
+    g_writing = 1;
+}
+
+WritingScope::~WritingScope()
+{
+    g_writing = 0;
+    if (g_interruptedWhileWriting)
+        err() << "warning: interrupted while writing the outputs; they were completed" << Qt::endl;
+    g_interruptedWhileWriting = 0;
 }
 
 ProgressScope::ProgressScope(CliProgress &p)

@@ -79,6 +79,15 @@ private:
 /** Ctrl-C cancels the active job (see ProgressScope) or, between jobs, exits with 130. */
 void installInterruptHandler();
 
+/** While alive, Ctrl-C is held back until the outputs are written (a key is never left without its model). */
+struct WritingScope
+{
+    WritingScope();
+    ~WritingScope();
+    WritingScope(const WritingScope &) = delete;
+    WritingScope &operator=(const WritingScope &) = delete;
+};
+
 /** While alive, Ctrl-C cancels `p`. */
 struct ProgressScope
 {

@@ -513,6 +513,7 @@ int cmdLock(const QStringList &args)
             return fail(sealed.error() + "; nothing was written");
         keyText = std::move(*sealed);
     }
+    WritingScope writing;
     if (auto saved = saveLock(run->result, outModel, outKey, inputs, keyText); !saved)
         return fail(saved.error());
 
@@ -827,6 +828,7 @@ int cmdDemo(const QStringList &args)
     const std::string lockedPath = dir.filePath(QStringLiteral("locked-model.pt")).toStdString();
     const std::string keyPath = dir.filePath(QStringLiteral("secret-key.json")).toStdString();
     const std::vector<std::string> inputs = {modelPath.toStdString()};
+    WritingScope writing;
     if (auto saved = saveLock(run->result, lockedPath, keyPath, inputs); !saved)
         return fail(saved.error());
 
