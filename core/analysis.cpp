@@ -26,8 +26,8 @@ Analysis fromCurve(const AttackCurve &curve, Analysis a, const std::string &xFor
     for (const AttackPoint &p : curve.points) {
         s.x.push_back(percent ? p.x * 100.0 : p.x);
         s.y.push_back(p.accuracy);
-        a.rows.push_back({percent ? fixed(p.x * 100.0, 0) + "%" : fixed(p.x, xFormat == "int" ? 0 : 2),
-            percentText(p.accuracy)});
+        a.rows.push_back(
+            {percent ? fixed(p.x * 100.0, 0) + "%" : fixed(p.x, xFormat == "int" ? 0 : 2), percentText(p.accuracy)});
     }
     a.series.push_back(std::move(s));
     a.seconds = curve.seconds;

@@ -105,13 +105,20 @@ private slots:
         // Found by fuzzing: numbers beyond int/float range used to become garbage or infinity.
         QTest::addColumn<QString>("json");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("huge std") << R"({"std":[2e71]})" << "std value is out of range";
-        QTest::newRow("float-overflowing mean") << R"({"mean":[1e39]})" << "mean value is out of range";
-        QTest::newRow("fractional classes") << R"({"num_classes":2.5})" << "num_classes must be a whole number";
-        QTest::newRow("huge height") << R"({"input_shape":[1,1e300,28]})" << "input height must be a whole number";
-        QTest::newRow("negative channels") << R"({"input_shape":[-1,28,28]})" << "channel count";
-        QTest::newRow("names vs classes") << R"({"num_classes":3,"class_names":["a"]})" << "1 class names for 3";
-        QTest::newRow("zero std") << R"({"std":[0]})" << "every std must be positive";
+        QTest::newRow("huge std") << R"({"std":[2e71]})"
+                                  << "std value is out of range";
+        QTest::newRow("float-overflowing mean") << R"({"mean":[1e39]})"
+                                                << "mean value is out of range";
+        QTest::newRow("fractional classes") << R"({"num_classes":2.5})"
+                                            << "num_classes must be a whole number";
+        QTest::newRow("huge height") << R"({"input_shape":[1,1e300,28]})"
+                                     << "input height must be a whole number";
+        QTest::newRow("negative channels") << R"({"input_shape":[-1,28,28]})"
+                                           << "channel count";
+        QTest::newRow("names vs classes") << R"({"num_classes":3,"class_names":["a"]})"
+                                          << "1 class names for 3";
+        QTest::newRow("zero std") << R"({"std":[0]})"
+                                  << "every std must be positive";
     }
 
     void metadataRefusesOutOfRangeValues()

@@ -9,7 +9,6 @@
 
 using namespace paramlock;
 
-
 class TestSecretKey : public QObject
 {
     Q_OBJECT
