@@ -206,6 +206,26 @@ Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress
     return data;
 }
 
+std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgress &progress, int &exitCode)
+{
+    auto model = openModel(p);
+    if (!model) {
+        exitCode = fail(model.error());
+        return std::nullopt;
+    }
+    auto train = openData(p, Split::Train, progress);
+    auto test = train ? openData(p, Split::Test, progress) : Expected<Dataset>(Error{train.error()});
+    if (!test) {
+        exitCode = fail(test.error());
+        return std::nullopt;
+    }
+    if (auto ok = completeMetadata(*model, p, &*train); !ok) {
+        exitCode = fail(ok.error(), Usage);
+        return std::nullopt;
+    }
+    return LockInputs{std::move(*model), std::move(*train), std::move(*test)};
+}
+
 QString percent(double fraction)
 {
     return QString::number(fraction * 100.0, 'f', 2) + QLatin1Char('%');

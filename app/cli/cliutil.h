@@ -137,6 +137,16 @@ Expected<Model> openModel(const QCommandLineParser &p);
 /** Fills in what a model without metadata lacks, from the flags and the dataset. */
 Expected<void> completeMetadata(Model &model, const QCommandLineParser &p, const Dataset *data);
 Expected<Dataset> openData(const QCommandLineParser &p, Split split, CliProgress &progress);
+/** What lock-like commands read: --model, both splits of --data, and the metadata the data implies. */
+struct LockInputs
+{
+    Model model;
+    Dataset train;
+    Dataset test;
+};
+/** Reads them; on failure prints the error, sets `exitCode` and returns nothing. */
+std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgress &progress, int &exitCode);
+
 QString percent(double fraction);
 QString joined(const std::vector<std::string> &items);
 

@@ -488,23 +488,16 @@ int cmdLock(const QStringList &args)
               << " can unlock the model (use --password, --password-file or --password-env)" << Qt::endl;
     }
 
-    auto model = openModel(p);
-    if (!model)
-        return fail(model.error());
     CliProgress progress(p.isSet(kQuiet));
-    auto train = openData(p, Split::Train, progress);
-    if (!train)
-        return fail(train.error());
-    auto test = openData(p, Split::Test, progress);
-    if (!test)
-        return fail(test.error());
-    if (auto ok = completeMetadata(*model, p, &*train); !ok)
-        return fail(ok.error(), Usage);
+    auto inputs = openLockInputs(p, progress, code);
+    if (!inputs)
+        return code;
+    auto &[model, train, test] = *inputs;
 
-    auto run = runLock(*model, *train, std::move(*test), lockOptions, evalLimit, progress);
+    auto run = runLock(model, train, std::move(test), lockOptions, evalLimit, progress);
     if (!run)
         return fail(run.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
-    const std::vector<std::string> inputs = {modelPath, p.value(kData).toStdString()};
+    const std::vector<std::string> inputFiles = {modelPath, p.value(kData).toStdString()};
     std::string keyText;
     if (!keyPassword.empty()) {
         auto sealed = sealKey(run->result.key, keyPassword, p.value(recipient).toStdString(), *strength);
@@ -514,7 +507,7 @@ int cmdLock(const QStringList &args)
         keyText = std::move(*sealed);
     }
     WritingScope writing;
-    if (auto saved = saveLock(run->result, outModel, outKey, inputs, keyText); !saved)
+    if (auto saved = saveLock(run->result, outModel, outKey, inputFiles, keyText); !saved)
         return fail(saved.error());
 
     if (p.isSet(kJson)) {
@@ -1128,19 +1121,12 @@ int cmdExperiment(const QStringList &args)
     int64_t evalLimit = 0;
     if (auto e = integer(p, kEvalSamples, evalLimit))
         return fail(*e, Usage);
-    auto model = openModel(p);
-    if (!model)
-        return fail(model.error());
     CliProgress progress(p.isSet(kQuiet));
-    auto train = openData(p, Split::Train, progress);
-    if (!train)
-        return fail(train.error());
-    auto test = openData(p, Split::Test, progress);
-    if (!test)
-        return fail(test.error());
-    if (auto ok = completeMetadata(*model, p, &*train); !ok)
-        return fail(ok.error(), Usage);
-    auto drawn = drawEncryptionSet(*train, lockOptions.settings);
+    auto inputs = openLockInputs(p, progress, code);
+    if (!inputs)
+        return code;
+    auto &[model, train, test] = *inputs;
+    auto drawn = drawEncryptionSet(train, lockOptions.settings);
     if (!drawn)
         return fail(drawn.error());
     const Dataset &encryptionSet = *drawn;
@@ -1150,7 +1136,7 @@ int cmdExperiment(const QStringList &args)
         auto list = numberList(p.value(thresholds), "thresholds");
         if (!list)
             return fail(list.error(), Usage);
-        sweep = lossThresholdSweep(*model, encryptionSet, *test, lockOptions, *list, progress, evalLimit);
+        sweep = lossThresholdSweep(model, encryptionSet, test, lockOptions, *list, progress, evalLimit);
     } else if (what == QLatin1String("n-e")) {
         std::vector<int64_t> wanted;
         if (p.isSet(counts)) {
@@ -1163,9 +1149,9 @@ int cmdExperiment(const QStringList &args)
             for (int64_t c = 0; c <= 64; c += 2)
                 wanted.push_back(c);
         }
-        sweep = encryptedCountSweep(*model, encryptionSet, *test, lockOptions, wanted, progress, evalLimit);
+        sweep = encryptedCountSweep(model, encryptionSet, test, lockOptions, wanted, progress, evalLimit);
     } else {
-        sweep = perLayerSweep(*model, encryptionSet, *test, lockOptions, progress, evalLimit);
+        sweep = perLayerSweep(model, encryptionSet, test, lockOptions, progress, evalLimit);
     }
     progress.finish();
     if (!sweep)
