@@ -5,6 +5,7 @@
 #include "modelimpl.h"
 #include "training.h"
 #include "version.h"
+#include "weightsearch.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -76,11 +77,19 @@ Expected<void> validate(const LockSettings &s)
     return {};
 }
 
+/** Mean and sample standard deviation in double, without a double copy of the layer. */
 void summarise(const torch::Tensor &w, double &mean, double &std)
 {
-    const auto d = w.detach().to(torch::kDouble);
-    mean = d.mean().item<double>();
-    std = w.numel() > 1 ? d.std().item<double>() : 0.0;
+    const float *v = flatData(w);
+    const int64_t n = w.numel();
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        sum += double(v[i]);
+    mean = n > 0 ? sum / double(n) : 0.0;
+    double squares = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        squares += (double(v[i]) - mean) * (double(v[i]) - mean);
+    std = n > 1 ? std::sqrt(squares / double(n - 1)) : 0.0;
 }
 
 } // namespace
@@ -139,13 +148,31 @@ struct LayerState
 {
     torch::Tensor weight;
     float *data = nullptr;
-    torch::Tensor mask; ///< 1: may still be picked
-    float *maskData = nullptr;
     LayerLockReport report;
     std::map<int64_t, float> originals; ///< first value of every weight touched
-    // Running sums of the layer's weights, for the strong mode's stealth check.
-    double sum = 0.0;
-    double sumSquares = 0.0;
+    std::vector<int64_t> excluded; ///< never to be picked again, sorted
+    bool bounded = false; ///< only weights inside [T1, T2] may be picked (strong mode)
+
+    void exclude(int64_t index)
+    {
+        const auto at = std::lower_bound(excluded.begin(), excluded.end(), index);
+        if (at == excluded.end() || *at != index)
+            excluded.insert(at, index);
+    }
+    Eligibility eligibility() const
+    {
+        return {data, report.count, &excluded, bounded, float(report.lowerBound), float(report.upperBound)};
+    }
+    /** The gradient of the last pass; nullptr when the loss does not depend on this layer. */
+    const float *gradient() const
+    {
+        const auto &g = weight.grad();
+        if (!g.defined())
+            return nullptr;
+        if (!g.is_contiguous() || g.scalar_type() != torch::kFloat32)
+            throw Failure("internal error: the gradient of " + report.layer + " is not a contiguous float tensor");
+        return g.data_ptr<float>();
+    }
 };
 
 /** Everything both modes share: the working copy, the encryption set and the layers. */
@@ -209,9 +236,9 @@ torch::Tensor cappedMargin(const torch::Tensor &logits, const torch::Tensor &lab
 // grad, and how many samples the model still gets right, all from one forward pass.
 double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = true)
 {
+    // Dropped rather than zeroed: the first chunk's backward then hands its gradient over without an addition.
     for (LayerState &l : run.layers)
-        if (l.weight.grad().defined())
-            l.weight.mutable_grad().zero_();
+        l.weight.mutable_grad() = torch::Tensor();
     double loss = 0.0;
     int64_t right = 0;
     for (size_t i = 0; i < run.chunks.size(); ++i) {
@@ -240,10 +267,7 @@ bool report(LockRun &run, const LockStep &step, double fraction)
 
 void setWeight(LayerState &layer, int64_t index, float value)
 {
-    const float old = layer.data[index];
-    layer.originals.emplace(index, old);
-    layer.sum += double(value) - double(old);
-    layer.sumSquares += double(value) * double(value) - double(old) * double(old);
+    layer.originals.emplace(index, layer.data[index]);
     torch::NoGradGuard noGrad;
     layer.data[index] = value;
 }
@@ -276,10 +300,11 @@ Expected<void> runPaperMode(LockRun &run)
                 run.progress.lockStep(step);
                 return {};
             }
-            const auto g = (layer.weight.grad() * layer.mask).flatten();
-            const int64_t t = g.abs().argmax().item<int64_t>();
-            const float gt = g[t].item<float>();
-            if (gt == 0.0f) {
+            const float *gradient = layer.gradient();
+            const Steepest steepest = gradient ? steepestEligible(gradient, layer.eligibility()) : Steepest{};
+            const int64_t t = steepest.index;
+            const float gt = steepest.gradient;
+            if (t < 0 || gt == 0.0f) {
                 result.notes.push_back(rep.layer + ": no weight with a non-zero gradient is left");
                 break;
             }
@@ -288,7 +313,7 @@ Expected<void> runPaperMode(LockRun &run)
             const double candidate = double(old) + eta;
             step.masked = candidate < rep.lowerBound || candidate > rep.upperBound;
             if (step.masked)
-                layer.maskData[t] = 0.0f;
+                layer.exclude(t);
             const float updated = float(std::clamp(candidate, rep.lowerBound, rep.upperBound));
             setWeight(layer, t, updated);
             step.flatIndex = t;
@@ -338,9 +363,7 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
     startAt(run, lowestStage);
     for (LayerState &l : run.layers) {
         l.weight.set_requires_grad(true);
-        // Only weights inside [T1, T2] may move, and only to another such value.
-        const auto w = l.weight.detach();
-        l.mask.mul_(((w >= l.report.lowerBound) & (w <= l.report.upperBound)).to(torch::kFloat32));
+        l.bounded = true; // only weights inside [T1, T2] may move, and only to another such value
     }
 
     for (int64_t changed = 0;;) {
@@ -368,54 +391,19 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
 
         std::vector<Swap> swaps;
         for (size_t li = 0; li < run.layers.size(); ++li) {
-            LayerState &l = run.layers[li];
-            const auto mask = l.mask.flatten();
-            const auto g = l.weight.grad().flatten();
-            const auto w = l.weight.detach().flatten();
-            const auto eligible = mask > 0;
-            const int64_t available = eligible.sum().item<int64_t>();
-            if (available < 2)
+            const LayerState &l = run.layers[li];
+            const float *g = l.gradient();
+            if (!g)
                 continue;
-            // Partners are searched for the weights with the steepest gradients.
-            const auto steepness = g.abs().masked_fill(~eligible, -1.0f);
-            const auto firsts = std::get<1>(steepness.topk(std::min<int64_t>(pool, available))).contiguous();
-            // The best partner of every candidate in one pass over the layer: the gain of swapping i and j is
-            // (g_i - g_j)(w_j - w_i), computed in float exactly as the tensor expression would be.
-            const auto gc = g.contiguous();
-            const auto wc = w.contiguous();
-            const float *gp = gc.data_ptr<float>();
-            const float *wp = wc.data_ptr<float>();
-            const float *mp = l.maskData;
-            const int64_t count = gc.numel();
-            const int64_t k = firsts.numel();
-            const size_t found = static_cast<size_t>(k);
-            std::vector<float> gi(found), wi(found), best(found, -std::numeric_limits<float>::infinity());
-            std::vector<int64_t> bestAt(found, 0);
-            for (int64_t c = 0; c < k; ++c) {
-                gi[size_t(c)] = gp[firsts.data_ptr<int64_t>()[c]];
-                wi[size_t(c)] = wp[firsts.data_ptr<int64_t>()[c]];
-            }
-            bool seenEligible = false;
-            for (int64_t j = 0; j < count; ++j) {
-                if (!(mp[j] > 0.0f))
-                    continue;
-                if (!seenEligible) { // the first eligible weight is where an all-equal maximum lands
-                    std::fill(bestAt.begin(), bestAt.end(), j);
-                    seenEligible = true;
-                }
-                for (int64_t c = 0; c < k; ++c) {
-                    const float score = (gi[size_t(c)] - gp[j]) * (wp[j] - wi[size_t(c)]);
-                    if (score > best[size_t(c)]) {
-                        best[size_t(c)] = score;
-                        bestAt[size_t(c)] = j;
-                    }
-                }
-            }
-            for (int64_t c = 0; c < k; ++c) {
-                const int64_t i = firsts.data_ptr<int64_t>()[c];
-                const double gain = double(best[size_t(c)]);
-                const int64_t j = bestAt[size_t(c)];
-                if (gain > 0.0 && j != i)
+            const Eligibility eligible = l.eligibility();
+            // Partners are searched for the weights with the steepest gradients, all in one pass over the layer.
+            const std::vector<int64_t> firsts = steepestEligibleK(g, eligible, pool);
+            const std::vector<Partner> partners = bestSwapPartners(g, eligible, firsts);
+            for (size_t c = 0; c < partners.size(); ++c) {
+                const int64_t i = firsts[c];
+                const double gain = double(partners[c].score);
+                const int64_t j = partners[c].index;
+                if (gain > 0.0 && j >= 0 && j != i)
                     swaps.push_back({gain, li, i, j});
             }
         }
@@ -450,8 +438,8 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         const float b = l.data[c.second];
         setWeight(l, c.first, b);
         setWeight(l, c.second, a);
-        l.maskData[c.first] = 0.0f;
-        l.maskData[c.second] = 0.0f;
+        l.exclude(c.first);
+        l.exclude(c.second);
         l.report.steps += 1;
         changed += 2;
         step.layerIndex = int(c.layer);
@@ -548,15 +536,6 @@ Expected<LockResult> lockModel(
             rep.lowerBound = double(rep.min) + s.alpha * range;
             rep.upperBound = double(rep.max) - s.alpha * range;
             summarise(layer.weight, rep.meanBefore, rep.stdBefore);
-            const auto asDouble = layer.weight.detach().to(torch::kDouble);
-            layer.sum = asDouble.sum().item<double>();
-            layer.sumSquares = asDouble.square().sum().item<double>();
-            // Negative zeros cannot be restored bit for bit through a subtraction: never pick them.
-            layer.mask = torch::ones_like(layer.weight);
-            layer.maskData = flatData(layer.mask);
-            for (int64_t i = 0; i < rep.count; ++i)
-                if (layer.data[i] == 0.0f && std::signbit(layer.data[i]))
-                    layer.maskData[i] = 0.0f;
             run.layers.push_back(std::move(layer));
         }
 
@@ -602,6 +581,7 @@ Expected<LockResult> lockModel(
         SecretKey &key = result.key;
         key.settings = s;
         key.settings.layers = *layerSet;
+        key.settings.chunkSize = options.batchSize;
         key.originalFingerprint = originalFingerprint;
         key.lockedFingerprint = result.locked.fingerprint();
         key.parameterCount = result.locked.parameterCount();
@@ -611,10 +591,25 @@ Expected<LockResult> lockModel(
             return Error{"no weight was changed: the encryption set's loss was already above T_loss "
                          "or the gradients vanished"};
 
-        auto check = unlockModel(result.locked, key);
-        if (!check)
-            return Error{"internal error: the new key does not restore the original model (" + check.error()
-                + "); nothing was written"};
+        // Algorithm 2 applied in place and undone again: proves the key exact without another copy of the model.
+        std::map<std::string, float *> data;
+        for (const LayerState &layer : run.layers)
+            data[layer.report.layer] = layer.data;
+        std::vector<float> lockedValues;
+        lockedValues.reserve(key.entries.size());
+        {
+            torch::NoGradGuard noGrad;
+            for (const KeyEntry &e : key.entries) {
+                float &value = data.at(e.layer)[e.index];
+                lockedValues.push_back(value);
+                value = float(double(value) - e.perturbation);
+            }
+        }
+        const bool exact = result.locked.fingerprint() == originalFingerprint;
+        for (size_t i = 0; i < key.entries.size(); ++i)
+            data.at(key.entries[i].layer)[key.entries[i].index] = lockedValues[i];
+        if (!exact)
+            return Error{"internal error: the new key does not restore the original model; nothing was written"};
         return std::move(result);
     });
 }

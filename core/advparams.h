@@ -16,7 +16,11 @@ namespace paramlock {
 struct LockOptions
 {
     LockSettings settings; ///< theta, alpha, T_loss, I, N, seed, layer set, mode
-    int batchSize = 100; ///< chunk size for the encryption-set forward/backward
+    /**
+     * Chunk size of the encryption-set forward/backward, recorded in the key. Measured, not assumed: 50 is
+     * never slower than 100 here and 1.4x faster on the DenseNet (cache effects of the activations).
+     */
+    int batchSize = 50;
     /** Compute the activations below the changed layers once, not every iteration (zoo models). */
     bool reuseActivations = true;
 };

@@ -6,8 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <QCryptographicHash>
 #include <QFileInfo>
+
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <mutex>
@@ -356,17 +357,30 @@ int64_t Model::parameterCount() const
 
 std::string Model::fingerprint() const
 {
-    QCryptographicHash hash(QCryptographicHash::Sha256);
+    // OpenSSL's SHA-256 uses the CPU's SHA extensions where there are any: about 4x Qt's on this project's
+    // machines, and the lock and the unlock each hash the whole weight set twice.
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1)
+        throw Failure("cannot start a SHA-256 hash (OpenSSL)");
     for (const auto &w : d->weights()) {
         const auto t = w.tensor.detach().contiguous();
         std::string header = w.name + "|";
         for (auto s : t.sizes())
             header += std::to_string(s) + ",";
         header += "|";
-        hash.addData(QByteArrayView(header.data(), qsizetype(header.size())));
-        hash.addData(QByteArrayView(static_cast<const char *>(t.data_ptr()), qsizetype(t.nbytes())));
+        EVP_DigestUpdate(context.get(), header.data(), header.size());
+        EVP_DigestUpdate(context.get(), t.data_ptr(), t.nbytes());
     }
-    return hash.result().toHex().toStdString();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(context.get(), digest, &length);
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
 }
 
 namespace {

@@ -34,6 +34,9 @@ struct LockSettings
     int64_t maxWeights = 0; ///< weight budget (0: min(64, 0.01% of the parameters))
     double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: random guess)
     int candidates = 8; ///< the seed draws the weight among this many best candidates
+    /** Chunk size of the encryption-set passes (0: not recorded). Sums in another chunking can differ in the last
+     *  bits of a float and, rarely, pick another weight: a lock is reproduced with the same chunk size. */
+    int chunkSize = 0;
 };
 
 /**

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <map>
+#include <numeric>
 #include <random>
 #include <sys/resource.h>
 
@@ -32,6 +34,102 @@ double peakMemoryMiB()
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return double(usage.ru_maxrss) / 1024.0;
+}
+
+/** A line of /proc/self/status in MiB ("VmRSS", "VmHWM"); -1 where there is none. */
+double statusMiB(const char *field)
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1.0;
+    const QByteArray prefix = QByteArray(field) + ':';
+    for (const QByteArray &line : status.readAll().split('\n'))
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).trimmed().split(' ').first().toDouble() / 1024.0;
+    return -1.0;
+}
+
+/** Starts a new peak-memory measurement (Linux: the high-water mark drops to the current size). */
+bool resetPeakMemory()
+{
+    QFile clear(QStringLiteral("/proc/self/clear_refs"));
+    return clear.open(QIODevice::WriteOnly) && clear.write("5") == 1;
+}
+
+/**
+ * Peak memory of the lock above the process with the model and the data loaded, against the issue's bound
+ * "3 x the model's size + one batch's activations". One batch's activations are measured, not estimated: the
+ * peak of one forward+backward of one chunk, less the model copy and the gradient that pass also holds.
+ */
+struct MemoryReading
+{
+    bool valid = false;
+    double baseMiB = 0.0; ///< resident with LibTorch, the model and the data loaded
+    double modelMiB = 0.0; ///< all parameters, float32
+    double gradientMiB = 0.0; ///< the conv/FC weights, which all get a gradient in strong mode
+    double batchMiB = 0.0; ///< one chunk's activations (measured)
+    double lockMiB = 0.0; ///< the lock's peak above the base
+    /** The lock's peak in model sizes, the input model counted, beside one batch's activations. */
+    double modelMultiple() const { return (lockMiB - batchMiB) / modelMiB + 1.0; }
+};
+
+/**
+ * The child's side: peak of one chunk's forward+backward, then peak of a short strong lock (the peak is reached
+ * in its first iteration: the copy, every gradient and one chunk's activations; later ones allocate the same).
+ */
+int probeMemory(const Model &model, const Dataset &de, const std::vector<std::string> &layers, LockOptions strong)
+{
+    MemoryReading m;
+    m.baseMiB = statusMiB("VmRSS");
+    m.modelMiB = double(model.parameterCount()) * 4.0 / 1048576.0;
+    for (const std::string &layer : layers)
+        if (auto w = model.weights(layer))
+            m.gradientMiB += double(w->size()) * 4.0 / 1048576.0;
+    if (m.baseMiB <= 0.0 || !resetPeakMemory())
+        return fail("cannot measure memory here (/proc/self/status, /proc/self/clear_refs)");
+    std::vector<int64_t> firstChunk(size_t(std::min<int64_t>(strong.batchSize, de.size())));
+    std::iota(firstChunk.begin(), firstChunk.end(), 0);
+    if (auto pass = gradientPassSeconds(model, de.subset(firstChunk), layers, strong.batchSize, 1); !pass)
+        return fail(pass.error());
+    m.batchMiB = std::max(0.0, statusMiB("VmHWM") - m.baseMiB - m.modelMiB - m.gradientMiB);
+    if (!resetPeakMemory())
+        return fail("cannot reset the peak memory");
+    Progress quiet;
+    auto locked = lockModel(model, de, strong, quiet);
+    if (!locked)
+        return fail(locked.error());
+    m.lockMiB = statusMiB("VmHWM") - m.baseMiB;
+    const json j = {{"base_mib", m.baseMiB}, {"model_mib", m.modelMiB}, {"gradient_mib", m.gradientMiB},
+        {"one_batch_activations_mib", m.batchMiB}, {"lock_peak_above_base_mib", m.lockMiB}};
+    out() << QString::fromStdString(j.dump()) << Qt::endl;
+    return Ok;
+}
+
+/** Runs this bench again with --memory-probe in a fresh process and reads its measurement. */
+Expected<void> runMemoryProbe(const QStringList &args, MemoryReading &m)
+{
+    QStringList childArgs = args.mid(1);
+    childArgs.removeAll(QStringLiteral("--peer"));
+    childArgs.removeAll(QStringLiteral("--json"));
+    childArgs.prepend(QStringLiteral("bench"));
+    childArgs << QStringLiteral("--memory-probe") << QStringLiteral("--quiet");
+    QProcess child;
+    child.start(QCoreApplication::applicationFilePath(), childArgs);
+    if (!child.waitForStarted() || !child.waitForFinished(-1) || child.exitStatus() != QProcess::NormalExit
+        || child.exitCode() != 0)
+        return Error{"the memory measurement failed: " + child.readAllStandardError().trimmed().toStdString()};
+    try {
+        const json j = json::parse(child.readAllStandardOutput().toStdString());
+        m.baseMiB = j.at("base_mib").get<double>();
+        m.modelMiB = j.at("model_mib").get<double>();
+        m.gradientMiB = j.at("gradient_mib").get<double>();
+        m.batchMiB = j.at("one_batch_activations_mib").get<double>();
+        m.lockMiB = j.at("lock_peak_above_base_mib").get<double>();
+        m.valid = true;
+    } catch (const std::exception &e) {
+        return Error{std::string("the memory measurement printed no result: ") + e.what()};
+    }
+    return {};
 }
 
 /** Random images of the model's input shape: enough to time models whose dataset is not installed. */
@@ -118,8 +216,8 @@ int cmdBench(const QStringList &args)
     const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size N (default 300)."),
         QStringLiteral("N"), QStringLiteral("300"));
     const QCommandLineOption batch(QStringLiteral("batch-size"),
-        QStringLiteral("Chunk size of the encryption-set passes (default 100)."), QStringLiteral("N"),
-        QStringLiteral("100"));
+        QStringLiteral("Chunk size of the encryption-set passes (default 50, as the lock's)."), QStringLiteral("N"),
+        QStringLiteral("50"));
     const QCommandLineOption randomLayers(QStringLiteral("random-layers"),
         QStringLiteral("Paper mode: layers drawn with the seed (default 6, the paper's setting)."), QStringLiteral("K"),
         QStringLiteral("6"));
@@ -129,8 +227,8 @@ int cmdBench(const QStringList &args)
         QStringLiteral("Strong mode: weight budget (default: min(64, 0.01% of the parameters))."), QStringLiteral("N"),
         QStringLiteral("0"));
     const QCommandLineOption repeats(QStringLiteral("repeats"),
-        QStringLiteral("Repetitions of each floor measurement; the best counts (default 3)."), QStringLiteral("N"),
-        QStringLiteral("3"));
+        QStringLiteral("Repetitions of each floor and lock measurement; the best counts (default 3)."),
+        QStringLiteral("N"), QStringLiteral("3"));
     const QCommandLineOption batchSizes(QStringLiteral("batch-sizes"),
         QStringLiteral("Chunk sizes whose floor (all layers) is compared (default 25,50,100,300)."),
         QStringLiteral("LIST"), QStringLiteral("25,50,100,300"));
@@ -140,6 +238,9 @@ int cmdBench(const QStringList &args)
                        "lenet5."),
         QStringLiteral("NAME"));
     const QCommandLineOption skipStrong(QStringLiteral("skip-strong"), QStringLiteral("Time the paper mode only."));
+    QCommandLineOption memoryProbe(QStringLiteral("memory-probe"),
+        QStringLiteral("Internal: measure the strong lock's memory in this process and print it as JSON."));
+    memoryProbe.setFlags(QCommandLineOption::HiddenFromHelp);
     const QCommandLineOption peer(QStringLiteral("peer"),
         QStringLiteral("Also run the same paper-mode lock written plainly in PyTorch (/usr/bin/python3) and compare."));
     const QCommandLineOption peerScript(QStringLiteral("peer-script"),
@@ -152,8 +253,8 @@ int cmdBench(const QStringList &args)
                            "against the raw forward pass and unlock, on one model, in one run. --data random times "
                            "models whose dataset is not installed."),
             {kModel, arch, kData, kSeed, samples, batch, batchSizes, randomLayers, maxIter, maxWeights, repeats,
-                skipStrong, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads, kQuiet,
-                kJson},
+                skipStrong, memoryProbe, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads,
+                kQuiet, kJson},
             code))
         return code;
     applyThreads(p);
@@ -224,6 +325,24 @@ int cmdBench(const QStringList &args)
 
     ProgressScope scope(progress);
     auto stage = [&](const char *what) { progress.advance(0.0, what); };
+    const std::vector<std::string> allLayers = model->layerNames();
+    // ParamLock's default lock; random labels leave a model at random-guess accuracy from the start, so there the
+    // whole budget is timed.
+    auto strongOptions = [&](int64_t weights) {
+        LockOptions strong;
+        strong.batchSize = int(batchSize);
+        strong.settings.mode = "strong";
+        strong.settings.allLayers = true;
+        strong.settings.samples = n;
+        strong.settings.seed = sampling.seed;
+        strong.settings.maxWeights = weights;
+        if (dataName == QLatin1String("random"))
+            strong.settings.targetAccuracy = 1e-9;
+        return strong;
+    };
+    if (p.isSet(memoryProbe))
+        return probeMemory(*model, de, allLayers, strongOptions(4));
+
     // The floor: one pass with the gradient reaching one layer, per layer of the set, and all layers at once.
     std::map<std::string, double> floorOf;
     for (const std::string &layer : *layers) {
@@ -233,7 +352,6 @@ int cmdBench(const QStringList &args)
             return fail(seconds.error());
         floorOf[layer] = *seconds;
     }
-    const std::vector<std::string> allLayers = model->layerNames();
     stage("timing the floor");
     auto floorAll = gradientPassSeconds(*model, de, allLayers, int(batchSize), int(reps));
     if (!floorAll)
@@ -252,7 +370,19 @@ int cmdBench(const QStringList &args)
     }
 
     stage("locking (paper mode)");
-    auto paperLock = lockModel(*model, de, paper, progress);
+    // Like the floors, each lock counts its best of --repeats runs (they pick the same weights every time).
+    auto timedLock = [&](const LockOptions &options) -> Expected<LockResult> {
+        Expected<LockResult> best = Error{"not run"};
+        for (int64_t r = 0; r < reps; ++r) {
+            auto run = lockModel(*model, de, options, progress);
+            if (!run)
+                return run;
+            if (!best || run->seconds < best->seconds)
+                best = std::move(run);
+        }
+        return best;
+    };
+    auto paperLock = timedLock(paper);
     if (!paperLock)
         return fail(paperLock.error(), progress.cancelled() ? Cancelled : Failed);
     double paperFloor = 0.0;
@@ -263,7 +393,7 @@ int cmdBench(const QStringList &args)
     LockOptions plain = paper;
     plain.reuseActivations = false;
     stage("locking (paper mode, full forward every iteration)");
-    auto plainLock = lockModel(*model, de, plain, progress);
+    auto plainLock = timedLock(plain);
     if (!plainLock)
         return fail(plainLock.error(), progress.cancelled() ? Cancelled : Failed);
     bool reuseIdentical = plainLock->steps.size() == paperLock->steps.size();
@@ -277,18 +407,8 @@ int cmdBench(const QStringList &args)
 
     std::optional<LockResult> strongLock;
     if (!p.isSet(skipStrong)) {
-        LockOptions strong;
-        strong.batchSize = int(batchSize);
-        strong.settings.mode = "strong";
-        strong.settings.allLayers = true;
-        strong.settings.samples = n;
-        strong.settings.seed = sampling.seed;
-        strong.settings.maxWeights = budget;
-        // Random labels leave a model at random-guess accuracy from the start: time the whole budget instead.
-        if (dataName == QLatin1String("random"))
-            strong.settings.targetAccuracy = 1e-9;
         stage("locking (strong mode)");
-        auto locked = lockModel(*model, de, strong, progress);
+        auto locked = timedLock(strongOptions(budget));
         if (!locked)
             return fail(locked.error(), progress.cancelled() ? Cancelled : Failed);
         strongLock = std::move(*locked);
@@ -310,6 +430,15 @@ int cmdBench(const QStringList &args)
     if (auto unlocked = unlockModel(forUnlock.locked, forUnlock.key, &unlockTiming); !unlocked)
         return fail(unlocked.error());
     progress.finish();
+
+    // Memory in a fresh process: this one has held copies of the model and tensors of every size by now.
+    MemoryReading memory;
+    if (!p.isSet(skipStrong)) {
+        if (!p.isSet(kQuiet) && !p.isSet(kJson))
+            err() << "Measuring the strong lock's memory in a fresh process..." << Qt::endl;
+        if (auto probed = runMemoryProbe(args, memory); !probed)
+            return fail(probed.error());
+    }
 
     std::optional<PeerRun> peerRun;
     if (p.isSet(peer)) {
@@ -363,6 +492,10 @@ int cmdBench(const QStringList &args)
                     {"copy_seconds", unlockTiming.copySeconds}, {"check_seconds", unlockTiming.checkSeconds},
                     {"verify_seconds", unlockTiming.verifySeconds}, {"total_seconds", unlockTotal}}},
             {"peak_memory_mib", peakMemoryMiB()}};
+        if (memory.valid)
+            j["strong_lock_memory"] = {{"base_mib", memory.baseMiB}, {"model_mib", memory.modelMiB},
+                {"gradient_mib", memory.gradientMiB}, {"one_batch_activations_mib", memory.batchMiB},
+                {"lock_peak_above_base_mib", memory.lockMiB}, {"model_multiple", memory.modelMultiple()}};
         if (strongLock)
             j["strong"] = {{"iterations", strongLock->iterations}, {"passes", strongPasses},
                 {"seconds", strongLock->seconds}, {"floor_seconds", double(strongPasses) * *floorAll},
@@ -409,6 +542,12 @@ int cmdBench(const QStringList &args)
           << " ms and fingerprint checks " << fixed((unlockTiming.checkSeconds + unlockTiming.verifySeconds) * 1e3, 3)
           << " ms: " << fixed(unlockTotal * 1e3, 3) << " ms\n"
           << "Peak memory: " << fixed(peakMemoryMiB(), 0) << " MiB\n";
+    if (memory.valid)
+        out() << "Strong lock's peak memory (fresh process) above LibTorch, model and data ("
+              << fixed(memory.baseMiB, 0) << " MiB): " << fixed(memory.lockMiB, 1) << " MiB; model "
+              << fixed(memory.modelMiB, 1) << " MiB, one chunk's activations " << fixed(memory.batchMiB, 1)
+              << " MiB: " << fixed(memory.modelMultiple(), 2) << " x the model's size besides one batch's activations"
+              << " (the input model counted)\n";
     if (peerRun)
         out() << "\nPython peer (PyTorch " << QString::fromStdString(peerRun->torchVersion)
               << ", same lock): " << fixed(peerRun->seconds, 3) << " s; ParamLock is "

@@ -298,8 +298,8 @@ struct LockFlags
     QCommandLineOption maxIter{QStringLiteral("max-iter"), QStringLiteral("Iteration budget I per layer (default 18)."),
         QStringLiteral("N"), QStringLiteral("18")};
     QCommandLineOption batch{QStringLiteral("batch-size"),
-        QStringLiteral("Encryption-set chunk size for forward/backward (default 100)."), QStringLiteral("N"),
-        QStringLiteral("100")};
+        QStringLiteral("Encryption-set chunk size for forward/backward (default 50; recorded in the key)."),
+        QStringLiteral("N"), QStringLiteral("50")};
 
     QList<QCommandLineOption> all() const
     {

@@ -11,6 +11,7 @@ inline SecretKey sampleKey()
     k.settings.mode = "paper";
     k.settings.theta = 0.07;
     k.settings.seed = 42;
+    k.settings.chunkSize = 50;
     k.settings.layers = {"conv1.weight", "fc3.weight"};
     k.settings.randomLayers = 2;
     k.originalFingerprint = std::string(64, 'a');

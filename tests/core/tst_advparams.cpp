@@ -214,6 +214,7 @@ private slots:
         auto third = lockModel(model, data, o, other);
         QVERIFY(third.ok());
         QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.mode, std::string("strong"));
+        QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.chunkSize, o.batchSize); // reproducible
     }
 
     void unlockIsBitExact()

@@ -27,9 +27,18 @@ private slots:
         }
         QCOMPARE(back->settings.layers, k.settings.layers);
         QCOMPARE(back->settings.seed, uint64_t(42));
+        QCOMPARE(back->settings.chunkSize, k.settings.chunkSize);
         QCOMPARE(back->originalFingerprint, k.originalFingerprint);
         QCOMPARE(back->parameterCount, int64_t(61706));
         QCOMPARE(back->toJson(), k.toJson());
+        // Keys written before the chunk size was recorded still read, with "not recorded".
+        std::string old = k.toJson();
+        const auto at = old.find("\"chunk_size\"");
+        QVERIFY(at != std::string::npos);
+        old.erase(at, old.find(',', at) + 1 - at);
+        auto older = SecretKey::fromJson(old);
+        QVERIFY2(older.ok(), older.ok() ? "" : older.error().c_str());
+        QCOMPARE(older->settings.chunkSize, 0);
     }
 
     void fileRoundTripAndNoOverwriteOfInputs()
