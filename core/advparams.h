@@ -120,7 +120,7 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTim
 /**
  * The floor of one lock iteration: seconds of one forward and backward pass
  * of the encryption set (in chunks of `batchSize`) with only `layers`
- * requiring a gradient, the best of `repeats` after a warm-up pass.
+ * requiring a gradient: the median of `repeats` after a warm-up pass.
  */
 Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
     const std::vector<std::string> &layers, int batchSize, int repeats = 3);

@@ -3,6 +3,7 @@
 #include "advparams.h"
 #include "modelimpl.h"
 #include "training.h"
+#include "weightsearch.h"
 
 #include <algorithm>
 #include <chrono>
@@ -229,21 +230,32 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
         const Normalization &norm = model.metadata().normalization;
         constexpr int kBatch = 100;
         std::set<std::pair<size_t, int64_t>> changed;
-        std::vector<torch::Tensor> masks;
+        std::vector<std::vector<int64_t>> excluded(weights.size()); // positions the attack gave up on
         std::vector<double> lows, highs, ranges;
         for (const auto &w : weights) {
-            masks.push_back(torch::ones_like(w.tensor));
             const double lo = w.tensor.min().item<double>(), hi = w.tensor.max().item<double>();
             ranges.push_back(hi - lo);
             lows.push_back(lo + options.alpha * (hi - lo));
             highs.push_back(hi - options.alpha * (hi - lo));
         }
+        auto eligibilityOf = [&](size_t li) {
+            const auto &t = weights[li].tensor;
+            return Eligibility{t.data_ptr<float>(), t.numel(), &excluded[li], false, 0.0f, 0.0f};
+        };
+        auto gradientOf = [&](size_t li) -> const float * {
+            const auto &g = weights[li].tensor.grad();
+            return g.defined() && g.is_contiguous() ? g.data_ptr<float>() : nullptr;
+        };
+        auto steepestIn = [&](size_t li) {
+            const float *g = gradientOf(li);
+            return g ? steepestEligible(g, eligibilityOf(li)) : Steepest{};
+        };
         // One Eq. 3 step against the gradient, clipped like the lock.
         auto stepBack = [&](size_t li, int64_t t, float g) {
             float *data = weights[li].tensor.data_ptr<float>();
             const double candidate = double(data[t]) - options.theta * (g > 0 ? 1.0 : -1.0) * ranges[li];
             if (candidate < lows[li] || candidate > highs[li])
-                masks[li].data_ptr<float>()[t] = 0.0f;
+                excludePosition(excluded[li], t);
             torch::NoGradGuard noGrad;
             data[t] = float(std::clamp(candidate, lows[li], highs[li]));
             changed.insert({li, t});
@@ -257,12 +269,10 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                 for (int it = 0; it < options.iterations; ++it, ++done) {
                     zeroGradients(weights);
                     crossEntropyBackward(impl, data.attacker, norm, kBatch);
-                    const auto g = (weights[li].tensor.grad() * masks[li]).flatten();
-                    const int64_t t = g.abs().argmax().item<int64_t>();
-                    const float gt = g[t].item<float>();
-                    if (gt == 0.0f)
+                    const Steepest s = steepestIn(li);
+                    if (s.index < 0 || s.gradient == 0.0f)
                         break;
-                    stepBack(li, t, gt);
+                    stepBack(li, s.index, s.gradient);
                     if (!progress.advance(double(done + 1) / double(total), "adaptive attack"))
                         return Error{"attack cancelled"};
                 }
@@ -282,15 +292,13 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                 float bestGradient = 0.0f;
                 for (size_t li = 0; li < weights.size(); ++li) {
                     // |g| x range: the loss change of one Eq. 3 step in this layer.
-                    const auto g = (weights[li].tensor.grad() * masks[li]).flatten();
-                    const int64_t t = g.abs().argmax().item<int64_t>();
-                    const float gt = g[t].item<float>();
-                    const double score = std::abs(double(gt)) * ranges[li];
-                    if (score > best) {
+                    const Steepest s = steepestIn(li);
+                    const double score = std::abs(double(s.gradient)) * ranges[li];
+                    if (s.index >= 0 && score > best) {
                         best = score;
                         bestLayer = li;
-                        bestIndex = t;
-                        bestGradient = gt;
+                        bestIndex = s.index;
+                        bestGradient = s.gradient;
                     }
                 }
                 if (bestIndex < 0)
@@ -312,23 +320,20 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                 size_t bestLayer = 0;
                 int64_t bi = -1, bj = -1;
                 for (size_t li = 0; li < weights.size(); ++li) {
-                    const auto g = weights[li].tensor.grad().flatten();
-                    const auto w = weights[li].tensor.detach().flatten();
-                    const auto eligible = masks[li].flatten() > 0;
-                    const auto steep =
-                        std::get<1>(g.abs().masked_fill(~eligible, -1.0f).topk(std::min<int64_t>(kPool, g.numel())));
-                    for (int64_t k = 0; k < steep.numel(); ++k) {
-                        const int64_t i = steep[k].item<int64_t>();
-                        // First-order loss decrease of exchanging w_i and w_j.
-                        const auto decrease =
-                            ((g - g[i]) * (w - w[i])).masked_fill(~eligible, -std::numeric_limits<float>::infinity());
-                        const auto top = decrease.max(0);
-                        const double gain = std::get<0>(top).item<double>();
-                        if (gain > best) {
+                    const float *g = gradientOf(li);
+                    if (!g)
+                        continue;
+                    const Eligibility eligible = eligibilityOf(li);
+                    const std::vector<int64_t> steep = steepestEligibleK(g, eligible, kPool);
+                    // The first-order loss decrease of exchanging w_i and w_j: the lock's search, downhill.
+                    const std::vector<Partner> partners = bestSwapPartners(g, eligible, steep, -1.0f);
+                    for (size_t k = 0; k < steep.size(); ++k) {
+                        const double gain = double(partners[k].score);
+                        if (partners[k].index >= 0 && gain > best) {
                             best = gain;
                             bestLayer = li;
-                            bi = i;
-                            bj = std::get<1>(top).item<int64_t>();
+                            bi = steep[k];
+                            bj = partners[k].index;
                         }
                     }
                 }
@@ -339,8 +344,8 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                     torch::NoGradGuard noGrad;
                     std::swap(d[bi], d[bj]);
                 }
-                masks[bestLayer].data_ptr<float>()[bi] = 0.0f;
-                masks[bestLayer].data_ptr<float>()[bj] = 0.0f;
+                excludePosition(excluded[bestLayer], bi);
+                excludePosition(excluded[bestLayer], bj);
                 changed.insert({bestLayer, bi});
                 changed.insert({bestLayer, bj});
                 if (!progress.advance(double(swapped + 2) / double(options.budget), "adaptive attack"))

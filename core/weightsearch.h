@@ -40,6 +40,14 @@ struct Eligibility
     }
 };
 
+/** Adds a position to a sorted exclusion list (once). */
+inline void excludePosition(std::vector<int64_t> &excluded, int64_t index)
+{
+    const auto at = std::lower_bound(excluded.begin(), excluded.end(), index);
+    if (at == excluded.end() || *at != index)
+        excluded.insert(at, index);
+}
+
 /** The eligible weight with the largest |g| (the first on ties) and its gradient; index -1 if none is eligible. */
 struct Steepest
 {
