@@ -674,40 +674,78 @@ KeyFit checkKey(const Model &model, const SecretKey &key)
     return fit;
 }
 
+namespace {
+
+using Lap = std::chrono::steady_clock::time_point;
+
+double lap(Lap &clock)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - clock).count();
+    clock = now;
+    return seconds;
+}
+
+/** Algorithm 2 on `model`'s own weights after checkKey() said yes; on a mismatch the locked values are put back. */
+Expected<void> applyKey(Model &model, const SecretKey &key, UnlockTiming &t, Lap &clock)
+{
+    ModelImpl &impl = model.impl();
+    std::map<std::string, float *> data;
+    for (const auto &w : impl.weights())
+        data[w.name] = flatData(w.tensor);
+    std::vector<float> lockedValues;
+    lockedValues.reserve(key.entries.size());
+    {
+        torch::NoGradGuard noGrad;
+        for (const KeyEntry &e : key.entries) {
+            float &value = data.at(e.layer)[e.index];
+            lockedValues.push_back(value);
+            value = float(double(value) - e.perturbation);
+        }
+    }
+    t.applySeconds = lap(clock);
+    const bool restoredExactly = model.fingerprint() == key.originalFingerprint;
+    t.verifySeconds = lap(clock);
+    if (!restoredExactly) {
+        torch::NoGradGuard noGrad;
+        for (size_t i = key.entries.size(); i-- > 0;)
+            data.at(key.entries[i].layer)[key.entries[i].index] = lockedValues[i];
+        return Error{"the key does not restore the original weights (fingerprint mismatch after unlocking): "
+                     "the key or the model was altered"};
+    }
+    return {};
+}
+
+} // namespace
+
+Expected<void> unlockInPlace(Model &model, const SecretKey &key, UnlockTiming *timing)
+{
+    UnlockTiming local;
+    UnlockTiming &t = timing ? *timing : local;
+    t = UnlockTiming{};
+    Lap clock = std::chrono::steady_clock::now();
+    const KeyFit fit = checkKey(model, key);
+    t.checkSeconds = lap(clock);
+    if (!fit.fits())
+        return Error{fit.message};
+    return guarded("unlocking failed", [&]() { return applyKey(model, key, t, clock); });
+}
+
 Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing)
 {
     UnlockTiming local;
     UnlockTiming &t = timing ? *timing : local;
-    auto clock = std::chrono::steady_clock::now();
-    auto lap = [&clock](double &into) {
-        const auto now = std::chrono::steady_clock::now();
-        into = std::chrono::duration<double>(now - clock).count();
-        clock = now;
-    };
+    t = UnlockTiming{};
+    Lap clock = std::chrono::steady_clock::now();
     const KeyFit fit = checkKey(locked, key);
-    lap(t.checkSeconds);
+    t.checkSeconds = lap(clock);
     if (!fit.fits())
         return Error{fit.message};
     return guarded("unlocking failed", [&]() -> Expected<Model> {
         Model restored = locked.clone();
-        ModelImpl &impl = restored.impl();
-        std::map<std::string, float *> data;
-        for (const auto &w : impl.weights())
-            data[w.name] = flatData(w.tensor);
-        lap(t.copySeconds);
-        {
-            torch::NoGradGuard noGrad;
-            for (const KeyEntry &e : key.entries) {
-                float &value = data.at(e.layer)[e.index];
-                value = float(double(value) - e.perturbation);
-            }
-        }
-        lap(t.applySeconds);
-        const bool restoredExactly = restored.fingerprint() == key.originalFingerprint;
-        lap(t.verifySeconds);
-        if (!restoredExactly)
-            return Error{"the key does not restore the original weights (fingerprint mismatch after unlocking): "
-                         "the key or the model was altered"};
+        t.copySeconds = lap(clock);
+        if (auto ok = applyKey(restored, key, t, clock); !ok)
+            return Error{ok.error()};
         return restored;
     });
 }

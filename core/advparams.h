@@ -109,13 +109,19 @@ KeyFit checkKey(const Model &model, const SecretKey &key);
 struct UnlockTiming
 {
     double checkSeconds = 0.0; ///< fingerprint of the locked model and the key's entries
-    double copySeconds = 0.0; ///< the private copy of the weights
+    double copySeconds = 0.0; ///< the private copy of the weights (0 in place)
     double applySeconds = 0.0; ///< subtracting the perturbations (Algorithm 2 itself)
     double verifySeconds = 0.0; ///< fingerprint of the result against the original's
 };
 
 /** Algorithm 2: subtracts every perturbation on a copy and verifies the original fingerprint. */
 Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing = nullptr);
+
+/**
+ * Algorithm 2 on the model itself, for callers that own it (a model just read from a file): no copy of the
+ * weights. On any failure the model is left exactly as it was (locked).
+ */
+Expected<void> unlockInPlace(Model &model, const SecretKey &key, UnlockTiming *timing = nullptr);
 
 /**
  * The floor of one lock iteration: seconds of one forward and backward pass

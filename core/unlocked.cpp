@@ -13,10 +13,13 @@ Expected<UnlockedModel> UnlockedModel::open(
     OpenedKey opened = openKeyFile(keyPath, password);
     if (!opened.ok())
         return Error{opened.message};
-    auto locked = Model::load(lockedModelPath);
-    if (!locked)
-        return Error{locked.error()};
-    return unlock(*locked, opened.key);
+    auto model = Model::load(lockedModelPath);
+    if (!model)
+        return Error{model.error()};
+    // Read from the file for this purpose alone: unlocked where it is, without a copy.
+    if (auto unlocked = unlockInPlace(*model, opened.key); !unlocked)
+        return Error{unlocked.error()};
+    return UnlockedModel(std::move(*model));
 }
 
 Expected<UnlockedModel> UnlockedModel::unlock(const Model &locked, const SecretKey &key)

@@ -564,32 +564,33 @@ int cmdUnlock(const QStringList &args)
     if (!key)
         return fail(key.error());
     const auto start = std::chrono::steady_clock::now();
-    auto restored = unlockModel(*model, *key);
+    // The model was just read from the file: unlocking it in place spares a copy of every weight.
+    if (auto unlocked = unlockInPlace(*model, *key); !unlocked)
+        return fail(unlocked.error() + "; nothing was written");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!restored)
-        return fail(restored.error() + "; nothing was written");
+    Model &restored = *model;
     double accuracy = -1.0;
     if (p.isSet(kData)) {
         CliProgress progress(p.isSet(kQuiet));
         auto test = openData(p, Split::Test, progress);
         if (!test)
             return fail(test.error());
-        if (auto ok = completeMetadata(*restored, p, &*test); !ok)
+        if (auto ok = completeMetadata(restored, p, &*test); !ok)
             return fail(ok.error(), Usage);
         EvaluationOptions eval;
         eval.limit = evalLimit;
         ProgressScope scope(progress);
-        auto result = evaluate(*restored, *test, eval, &progress);
+        auto result = evaluate(restored, *test, eval, &progress);
         progress.finish();
         if (!result)
             return fail(result.error());
         accuracy = result->accuracy;
     }
-    if (auto saved = restored->save(outPath, inputs); !saved)
+    if (auto saved = restored.save(outPath, inputs); !saved)
         return fail(saved.error());
-    const bool match = restored->fingerprint() == key->originalFingerprint;
+    const bool match = restored.fingerprint() == key->originalFingerprint;
     if (p.isSet(kJson)) {
-        json j = {{"fingerprint_match", match}, {"fingerprint", restored->fingerprint()},
+        json j = {{"fingerprint_match", match}, {"fingerprint", restored.fingerprint()},
             {"n_entries", key->entries.size()}, {"seconds", seconds}, {"out", outPath}};
         j["accuracy"] = accuracy >= 0.0 ? json(accuracy) : json(nullptr);
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;

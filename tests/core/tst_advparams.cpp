@@ -252,6 +252,22 @@ private slots:
         auto parsed = SecretKey::fromJson(result->key.toJson());
         QVERIFY(parsed.ok());
         QCOMPARE(unlockModel(result->locked, *parsed)->fingerprint(), model.fingerprint());
+
+        // In place: the same bits, without a copy; a key that does not restore the original leaves the model locked.
+        Model target = result->locked.clone();
+        UnlockTiming timing;
+        QVERIFY(unlockInPlace(target, result->key, &timing).ok());
+        QCOMPARE(target.fingerprint(), model.fingerprint());
+        QCOMPARE(timing.copySeconds, 0.0);
+        SecretKey altered = result->key;
+        altered.entries.back().perturbation += 1e-3;
+        Model stays = result->locked.clone();
+        const auto failed = unlockInPlace(stays, altered);
+        QVERIFY(!failed.ok());
+        QVERIFY(QString::fromStdString(failed.error()).contains(QLatin1String("does not restore")));
+        QCOMPARE(stays.fingerprint(), result->locked.fingerprint());
+        QVERIFY(!unlockInPlace(target, result->key).ok()); // already unlocked: refused, untouched
+        QCOMPARE(target.fingerprint(), model.fingerprint());
     }
 
     void savingWritesBothOrNothing()

@@ -198,6 +198,12 @@ private slots:
         QVERIFY(j.value(QLatin1String("evaluation")).toObject().value(QLatin1String("ratio")).toDouble() > 0.0);
         QVERIFY(j.value(QLatin1String("unlock")).toObject().value(QLatin1String("entries")).toInt() > 0);
         QVERIFY(j.value(QLatin1String("threads")).toInt() >= 1);
+        // The memory probe ran in its own process and knows the model's size: 61,706 parameters, of which
+        // 61,470 are conv/FC weights (the rest are biases) that get a gradient.
+        const QJsonObject memory = j.value(QLatin1String("strong_lock_memory")).toObject();
+        QCOMPARE(qRound64(memory.value(QLatin1String("model_mib")).toDouble() * 1048576.0 / 4.0), 61706);
+        QCOMPARE(qRound64(memory.value(QLatin1String("gradient_mib")).toDouble() * 1048576.0 / 4.0), 61470);
+        QVERIFY(memory.value(QLatin1String("lock_peak_above_base_mib")).toDouble() > 0.0);
         qInfo("bench: %s", r.out.constData());
     }
 
