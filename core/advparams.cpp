@@ -40,6 +40,37 @@ float *flatData(const torch::Tensor &t)
     return t.data_ptr<float>();
 }
 
+/** Every conv/FC weight of a model, by name, as raw floats. */
+std::map<std::string, float *> weightData(const ModelImpl &impl)
+{
+    std::map<std::string, float *> data;
+    for (const auto &w : impl.weights())
+        data[w.name] = flatData(w.tensor);
+    return data;
+}
+
+/** Algorithm 2 on raw weights: subtracts every perturbation and returns the values it replaced. */
+std::vector<float> subtractKey(const std::map<std::string, float *> &data, const SecretKey &key)
+{
+    std::vector<float> replaced;
+    replaced.reserve(key.entries.size());
+    torch::NoGradGuard noGrad;
+    for (const KeyEntry &e : key.entries) {
+        float &value = data.at(e.layer)[e.index];
+        replaced.push_back(value);
+        value = float(double(value) - e.perturbation);
+    }
+    return replaced;
+}
+
+/** Undoes subtractKey() exactly: puts the replaced values back, last entry first. */
+void putBack(const std::map<std::string, float *> &data, const SecretKey &key, const std::vector<float> &replaced)
+{
+    torch::NoGradGuard noGrad;
+    for (size_t i = key.entries.size(); i-- > 0;)
+        data.at(key.entries[i].layer)[key.entries[i].index] = replaced[i];
+}
+
 struct Chunk
 {
     torch::Tensor inputs;
@@ -586,22 +617,10 @@ Expected<LockResult> lockModel(
                          "or the gradients vanished"};
 
         // Algorithm 2 applied in place and undone again: proves the key exact without another copy of the model.
-        std::map<std::string, float *> data;
-        for (const LayerState &layer : run.layers)
-            data[layer.report.layer] = layer.data;
-        std::vector<float> lockedValues;
-        lockedValues.reserve(key.entries.size());
-        {
-            torch::NoGradGuard noGrad;
-            for (const KeyEntry &e : key.entries) {
-                float &value = data.at(e.layer)[e.index];
-                lockedValues.push_back(value);
-                value = float(double(value) - e.perturbation);
-            }
-        }
+        const auto data = weightData(impl);
+        const std::vector<float> lockedValues = subtractKey(data, key);
         const bool exact = result.locked.fingerprint() == originalFingerprint;
-        for (size_t i = 0; i < key.entries.size(); ++i)
-            data.at(key.entries[i].layer)[key.entries[i].index] = lockedValues[i];
+        putBack(data, key, lockedValues);
         if (!exact)
             return Error{"internal error: the new key does not restore the original model; nothing was written"};
         return std::move(result);
@@ -689,27 +708,13 @@ double lap(Lap &clock)
 /** Algorithm 2 on `model`'s own weights after checkKey() said yes; on a mismatch the locked values are put back. */
 Expected<void> applyKey(Model &model, const SecretKey &key, UnlockTiming &t, Lap &clock)
 {
-    ModelImpl &impl = model.impl();
-    std::map<std::string, float *> data;
-    for (const auto &w : impl.weights())
-        data[w.name] = flatData(w.tensor);
-    std::vector<float> lockedValues;
-    lockedValues.reserve(key.entries.size());
-    {
-        torch::NoGradGuard noGrad;
-        for (const KeyEntry &e : key.entries) {
-            float &value = data.at(e.layer)[e.index];
-            lockedValues.push_back(value);
-            value = float(double(value) - e.perturbation);
-        }
-    }
+    const auto data = weightData(model.impl());
+    const std::vector<float> lockedValues = subtractKey(data, key);
     t.applySeconds = lap(clock);
     const bool restoredExactly = model.fingerprint() == key.originalFingerprint;
     t.verifySeconds = lap(clock);
     if (!restoredExactly) {
-        torch::NoGradGuard noGrad;
-        for (size_t i = key.entries.size(); i-- > 0;)
-            data.at(key.entries[i].layer)[key.entries[i].index] = lockedValues[i];
+        putBack(data, key, lockedValues);
         return Error{"the key does not restore the original weights (fingerprint mismatch after unlocking): "
                      "the key or the model was altered"};
     }

@@ -5,19 +5,14 @@ Usage: compare_depth.py CLI MODEL DATA [--seeds 0,1,2] [--eval-samples 2000]
 Prints a Markdown table; every number comes from paramlock-cli --json (the attacker holds 10% of the test set).
 """
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from compare_modes import run  # the same paramlock-cli --json runner
+
 LOCKS = [("default (stop at random guess, budget 32)", ["--max-weights", "32"]),
          ("deep (stop at 0.1% on D_e, budget 128)", ["--max-weights", "128", "--target-accuracy", "0.001"])]
-
-
-def run(cli, *args):
-    out = subprocess.run([cli, *args, "--json", "--quiet"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
 
 
 def main():
