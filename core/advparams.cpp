@@ -505,8 +505,25 @@ int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount)
     return std::max<int64_t>(1, std::min<int64_t>(64, parameterCount / 10000));
 }
 
-Expected<LockResult> lockModel(
-    const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress)
+namespace {
+
+/** Puts every touched weight back unless the lock completed: a failed or cancelled lock changes nothing. */
+struct PutBackUnlessDone
+{
+    std::vector<LayerState> &layers;
+    bool done = false;
+    ~PutBackUnlessDone()
+    {
+        if (done)
+            return;
+        for (LayerState &layer : layers)
+            for (const auto &[index, original] : layer.originals)
+                layer.data[index] = original;
+    }
+};
+
+Expected<LockResult> lockWeights(
+    const Model &model, bool inPlace, const Dataset &encryptionSet, const LockOptions &options, Progress &progress)
 {
     if (auto ok = validate(options.settings); !ok)
         return Error{ok.error()};
@@ -521,7 +538,7 @@ Expected<LockResult> lockModel(
 
     return guarded("locking failed", [&]() -> Expected<LockResult> {
         const LockSettings &s = options.settings;
-        result.locked = model.clone();
+        result.locked = inPlace ? model : model.clone();
         ModelImpl &impl = result.locked.impl();
         impl.setTraining(false);
         for (const auto &w : impl.weights())
@@ -564,6 +581,7 @@ Expected<LockResult> lockModel(
             run.layers.push_back(std::move(layer));
         }
 
+        PutBackUnlessDone restoreOnFailure{run.layers};
         const auto start = std::chrono::steady_clock::now();
         const int classes =
             std::max(2, model.metadata().classCount > 0 ? model.metadata().classCount : encryptionSet.classCount);
@@ -623,8 +641,23 @@ Expected<LockResult> lockModel(
         putBack(data, key, lockedValues);
         if (!exact)
             return Error{"internal error: the new key does not restore the original model; nothing was written"};
+        restoreOnFailure.done = true;
         return std::move(result);
     });
+}
+
+} // namespace
+
+Expected<LockResult> lockModel(
+    const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress)
+{
+    return lockWeights(model, false, encryptionSet, options, progress);
+}
+
+Expected<LockResult> lockModelInPlace(
+    Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress)
+{
+    return lockWeights(model, true, encryptionSet, options, progress);
 }
 
 Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,

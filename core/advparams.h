@@ -72,6 +72,14 @@ struct LockResult
 Expected<LockResult> lockModel(
     const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
 
+/**
+ * The same lock on `model`'s own weights, for callers that own the model (one just read from a file): no copy,
+ * so the lock's peak is the model, its gradients and one chunk's activations. `result.locked` shares the weights
+ * with `model`. On failure or cancel every weight is put back bit for bit.
+ */
+Expected<LockResult> lockModelInPlace(
+    Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
+
 /** The encryption set D_e a lock with these settings draws from the training split (reproducible by seed). */
 Expected<Dataset> drawEncryptionSet(const Dataset &train, const LockSettings &settings);
 

@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -179,8 +181,12 @@ std::atomic_bool g_threadsChosen{false};
 void initialiseRuntime()
 {
     std::call_once(g_threadsOnce, [] {
-        if (!g_threadsChosen.load() && torch::get_num_threads() < int(std::thread::hardware_concurrency()))
+        if (g_threadsChosen.load())
+            return;
+        if (torch::get_num_threads() < int(std::thread::hardware_concurrency()))
             configureThreads(0);
+        else if (!std::getenv("OPENBLAS_NUM_THREADS"))
+            setBlasThreads(1);
     });
 }
 
@@ -190,7 +196,28 @@ void configureThreads(int threads)
 {
     const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
     torch::set_num_threads(n);
+    // LibTorch's own OpenMP threads parallelise the work; OpenBLAS's second pool only competes with them (see
+    // setBlasThreads). A user's OPENBLAS_NUM_THREADS is respected.
+    if (!std::getenv("OPENBLAS_NUM_THREADS"))
+        setBlasThreads(1);
     g_threadsChosen.store(true);
+}
+
+bool setBlasThreads(int threads)
+{
+    using SetThreads = void (*)(int);
+    const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (!set)
+        return false;
+    set(std::max(1, threads));
+    return true;
+}
+
+int blasThreads()
+{
+    using GetThreads = int (*)();
+    const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    return get ? get() : 0;
 }
 
 int threadCount()

@@ -19,10 +19,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <random>
 #include <sys/resource.h>
+#include <thread>
 
 namespace paramlock::cli {
 
@@ -95,8 +97,10 @@ int probeMemory(const Model &model, const Dataset &de, const std::vector<std::st
     m.batchMiB = std::max(0.0, statusMiB("VmHWM") - m.baseMiB - m.modelMiB - m.gradientMiB);
     if (!resetPeakMemory())
         return fail("cannot reset the peak memory");
+    // As `lock` does with the model it read: in place (this process is thrown away afterwards).
     Progress quiet;
-    auto locked = lockModel(model, de, strong, quiet);
+    Model own = model;
+    auto locked = lockModelInPlace(own, de, strong, quiet);
     if (!locked)
         return fail(locked.error());
     m.lockMiB = statusMiB("VmHWM") - m.baseMiB;
@@ -186,6 +190,11 @@ Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const
         if (auto ok = writeFileAtomically(dir.filePath(QLatin1String(name)).toStdString(), bytes); !ok)
             return Error{ok.error()};
     QProcess python;
+    // The same BLAS threading as ParamLock's, so that the ratio measures the algorithms, not the thread pools.
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (const int blas = blasThreads(); blas > 0)
+        env.insert(QStringLiteral("OPENBLAS_NUM_THREADS"), QString::number(blas));
+    python.setProcessEnvironment(env);
     python.start(QStringLiteral("/usr/bin/python3"), {script, dir.path()});
     if (!python.waitForStarted())
         return Error{"cannot start /usr/bin/python3 (install python3-torch)"};
@@ -228,7 +237,8 @@ int cmdBench(const QStringList &args)
         QStringLiteral("Strong mode: weight budget (default: min(64, 0.01% of the parameters))."), QStringLiteral("N"),
         QStringLiteral("0"));
     const QCommandLineOption repeats(QStringLiteral("repeats"),
-        QStringLiteral("Repetitions of each floor and lock measurement; the median counts (default 3)."),
+        QStringLiteral("Rounds of floor and lock measurements, each ratio taken within its round; the medians "
+                       "count (default 3)."),
         QStringLiteral("N"), QStringLiteral("3"));
     const QCommandLineOption batchSizes(QStringLiteral("batch-sizes"),
         QStringLiteral("Chunk sizes whose floor (all layers) is compared (default 25,50,100,300)."),
@@ -344,20 +354,125 @@ int cmdBench(const QStringList &args)
     if (p.isSet(memoryProbe))
         return probeMemory(*model, de, allLayers, strongOptions(4));
 
-    // The floor: one pass with the gradient reaching one layer, per layer of the set, and all layers at once.
-    std::map<std::string, double> floorOf;
-    for (const std::string &layer : *layers) {
+    // Floors and locks are measured in rounds, and each ratio is taken within its round: this machine's speed
+    // drifts from one minute to the next, so a lock is compared with the floor measured just before it. A round
+    // times the floor (one pass with the gradient reaching one layer, per layer of the set, and all layers at
+    // once), the paper-mode lock with and without reusing activations, and the strong lock. The ratios reported
+    // are the medians of the rounds' ratios, the times the medians of the rounds' times. Only the first round's
+    // lock results are kept (each holds a copy of the model); the locks pick the same weights every round.
+    struct Round
+    {
+        std::map<std::string, double> floorOf;
+        double floorAll = 0.0;
+        double floorAllBlasPool = 0.0; ///< the same with OpenBLAS's own pool of one thread per core
+        double paper = 0.0, plain = 0.0, strong = 0.0;
+    };
+    std::vector<Round> rounds;
+    std::optional<LockResult> paperLock, plainLock, strongLock;
+    LockOptions plain = paper;
+    plain.reuseActivations = false;
+    auto timeLock = [&](const LockOptions &options, std::optional<LockResult> &keep) -> Expected<double> {
+        auto locked = lockModel(*model, de, options, progress);
+        if (!locked)
+            return Error{locked.error()};
+        const double seconds = locked->seconds;
+        if (!keep)
+            keep = std::move(*locked);
+        return seconds;
+    };
+    auto timeFloor = [&](const std::vector<std::string> &gradientLayers) {
+        return gradientPassSeconds(*model, de, gradientLayers, int(batchSize), 1);
+    };
+    const int blasOwn = blasThreads();
+    const int blasPool = blasOwn > 0 ? std::max(1, int(std::thread::hardware_concurrency())) : 0;
+    for (int64_t r = 0; r < reps; ++r) {
+        Round round;
         stage("timing the floor");
-        auto seconds = gradientPassSeconds(*model, de, {layer}, int(batchSize), int(reps));
+        for (const std::string &layer : *layers) {
+            auto seconds = timeFloor({layer});
+            if (!seconds)
+                return fail(seconds.error());
+            round.floorOf[layer] = *seconds;
+        }
+        auto all = timeFloor(allLayers);
+        if (!all)
+            return fail(all.error());
+        round.floorAll = *all;
+        if (blasPool > 1) {
+            // What running OpenBLAS on the calling thread buys: the same floor with its own pool.
+            setBlasThreads(blasPool);
+            auto pooled = timeFloor(allLayers);
+            setBlasThreads(blasOwn);
+            if (!pooled)
+                return fail(pooled.error());
+            round.floorAllBlasPool = *pooled;
+        }
+        const auto lockFailed = [&](const std::string &why) {
+            return fail(why, progress.cancelled() ? Cancelled : Failed);
+        };
+        stage("locking (paper mode)");
+        auto seconds = timeLock(paper, paperLock);
         if (!seconds)
-            return fail(seconds.error());
-        floorOf[layer] = *seconds;
+            return lockFailed(seconds.error());
+        round.paper = *seconds;
+        // The same lock without reusing the activations below the changed layer: what that optimisation buys.
+        stage("locking (paper mode, full forward every iteration)");
+        if (!(seconds = timeLock(plain, plainLock)))
+            return lockFailed(seconds.error());
+        round.plain = *seconds;
+        if (!p.isSet(skipStrong)) {
+            stage("locking (strong mode)");
+            if (!(seconds = timeLock(strongOptions(budget), strongLock)))
+                return lockFailed(seconds.error());
+            round.strong = *seconds;
+        }
+        rounds.push_back(std::move(round));
     }
-    stage("timing the floor");
-    auto floorAll = gradientPassSeconds(*model, de, allLayers, int(batchSize), int(reps));
-    if (!floorAll)
-        return fail(floorAll.error());
-    // The chunk size matters (cache effects): the same pass in other chunk sizes.
+    bool reuseIdentical = plainLock->steps.size() == paperLock->steps.size();
+    for (size_t i = 0; reuseIdentical && i < plainLock->steps.size(); ++i)
+        reuseIdentical = plainLock->steps[i].layer == paperLock->steps[i].layer
+            && plainLock->steps[i].flatIndex == paperLock->steps[i].flatIndex;
+    // One more pass closes every paper-mode lock: the one that found the loss above T_loss, or the one that
+    // measures the encryption set after the last step. The strong lock's closing pass measures the set too.
+    const int paperPasses = int(paperLock->steps.size()) + 1;
+    const std::string closingLayer = paperLock->steps.empty() ? layers->front() : paperLock->steps.back().layer;
+    const int strongPasses = strongLock ? strongLock->iterations + 1 : 0;
+    auto paperFloorOf = [&](const Round &round) {
+        double floor = round.floorOf.at(closingLayer);
+        for (const LockStep &step : paperLock->steps)
+            floor += round.floorOf.at(step.layer);
+        return floor;
+    };
+    auto medianOf = [&](const std::function<double(const Round &)> &value) {
+        std::vector<double> v;
+        for (const Round &round : rounds)
+            v.push_back(value(round));
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+    };
+    auto perRound = [&](const std::function<double(const Round &)> &value) {
+        json v = json::array();
+        for (const Round &round : rounds)
+            v.push_back(value(round));
+        return v;
+    };
+    const auto paperRatioOf = [&](const Round &round) { return round.paper / paperFloorOf(round); };
+    const auto plainRatioOf = [&](const Round &round) { return round.plain / paperFloorOf(round); };
+    const auto strongRatioOf = [&](const Round &round) {
+        return round.strong / (double(strongPasses) * round.floorAll);
+    };
+    std::map<std::string, double> floorOf;
+    for (const std::string &layer : *layers)
+        floorOf[layer] = medianOf([&](const Round &round) { return round.floorOf.at(layer); });
+    const double floorAll = medianOf([](const Round &round) { return round.floorAll; });
+    const auto blasPoolRatioOf = [](const Round &round) { return round.floorAllBlasPool / round.floorAll; };
+    const double paperFloor = medianOf(paperFloorOf);
+    paperLock->seconds = medianOf([](const Round &round) { return round.paper; });
+    plainLock->seconds = medianOf([](const Round &round) { return round.plain; });
+    if (strongLock)
+        strongLock->seconds = medianOf([](const Round &round) { return round.strong; });
+
+    // The chunk size matters (cache effects): the floor of all layers in other chunk sizes.
     std::vector<std::pair<int, double>> floorByBatch;
     for (const QString &b : p.value(batchSizes).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const int size = b.trimmed().toInt();
@@ -368,56 +483,6 @@ int cmdBench(const QStringList &args)
         if (!seconds)
             return fail(seconds.error());
         floorByBatch.emplace_back(size, *seconds);
-    }
-
-    stage("locking (paper mode)");
-    // Like the floors, each lock counts the median of --repeats runs (they pick the same weights every time).
-    // Only the first run's result is kept (each holds a copy of the model); the others lend their times.
-    auto timedLock = [&](const LockOptions &options) -> Expected<LockResult> {
-        auto first = lockModel(*model, de, options, progress);
-        if (!first)
-            return first;
-        std::vector<double> seconds{first->seconds};
-        for (int64_t r = 1; r < reps; ++r) {
-            auto run = lockModel(*model, de, options, progress);
-            if (!run)
-                return run;
-            seconds.push_back(run->seconds);
-        }
-        std::nth_element(seconds.begin(), seconds.begin() + long(seconds.size() / 2), seconds.end());
-        first->seconds = seconds[seconds.size() / 2];
-        return first;
-    };
-    auto paperLock = timedLock(paper);
-    if (!paperLock)
-        return fail(paperLock.error(), progress.cancelled() ? Cancelled : Failed);
-    double paperFloor = 0.0;
-    for (const LockStep &s : paperLock->steps)
-        paperFloor += floorOf[s.layer];
-    int paperPasses = int(paperLock->steps.size());
-    // The same lock without reusing the activations below the changed layer: what that optimisation buys.
-    LockOptions plain = paper;
-    plain.reuseActivations = false;
-    stage("locking (paper mode, full forward every iteration)");
-    auto plainLock = timedLock(plain);
-    if (!plainLock)
-        return fail(plainLock.error(), progress.cancelled() ? Cancelled : Failed);
-    bool reuseIdentical = plainLock->steps.size() == paperLock->steps.size();
-    for (size_t i = 0; reuseIdentical && i < plainLock->steps.size(); ++i)
-        reuseIdentical = plainLock->steps[i].layer == paperLock->steps[i].layer
-            && plainLock->steps[i].flatIndex == paperLock->steps[i].flatIndex;
-    // One more pass closes every paper-mode lock: the one that found the loss above T_loss, or the one that
-    // measures the encryption set after the last step.
-    paperFloor += floorOf[paperLock->steps.empty() ? layers->front() : paperLock->steps.back().layer];
-    ++paperPasses;
-
-    std::optional<LockResult> strongLock;
-    if (!p.isSet(skipStrong)) {
-        stage("locking (strong mode)");
-        auto locked = timedLock(strongOptions(budget));
-        if (!locked)
-            return fail(locked.error(), progress.cancelled() ? Cancelled : Failed);
-        strongLock = std::move(*locked);
     }
 
     stage("timing evaluation");
@@ -461,10 +526,9 @@ int cmdBench(const QStringList &args)
         peerRun = std::move(*r);
     }
 
-    const double paperRatio = paperLock->seconds / paperFloor;
-    const double plainRatio = plainLock->seconds / paperFloor;
-    const int strongPasses = strongLock ? strongLock->iterations + 1 : 0;
-    const double strongRatio = strongLock ? strongLock->seconds / (double(strongPasses) * *floorAll) : 0.0;
+    const double paperRatio = medianOf(paperRatioOf);
+    const double plainRatio = medianOf(plainRatioOf);
+    const double strongRatio = strongLock ? medianOf(strongRatioOf) : 0.0;
     int samePicks = 0;
     bool identical = false;
     if (peerRun) {
@@ -485,12 +549,18 @@ int cmdBench(const QStringList &args)
             floors[layer] = seconds;
         json j = {{"model", modelPath.toStdString()}, {"parameters", model->parameterCount()},
             {"dataset", dataName.toStdString()}, {"samples", n}, {"batch_size", batchSize}, {"threads", threadCount()},
-            {"floor_seconds", {{"per_layer", floors}, {"all_layers", *floorAll}, {"all_layers_by_chunk", byBatch}}},
+            {"rounds", reps},
+            {"floor_seconds",
+                {{"per_layer", floors}, {"all_layers", floorAll},
+                    {"all_layers_per_round", perRound([](const Round &round) { return round.floorAll; })},
+                    {"all_layers_by_chunk", byBatch}}},
             {"paper",
                 {{"layers", *layers}, {"iterations", paperLock->iterations}, {"passes", paperPasses},
                     {"seconds", paperLock->seconds}, {"floor_seconds", paperFloor}, {"ratio", paperRatio},
-                    {"n_encrypted", paperLock->encryptedCount()}, {"seconds_without_reuse", plainLock->seconds},
-                    {"ratio_without_reuse", plainRatio}, {"reuse_speedup", plainLock->seconds / paperLock->seconds},
+                    {"ratio_per_round", perRound(paperRatioOf)}, {"n_encrypted", paperLock->encryptedCount()},
+                    {"seconds_without_reuse", plainLock->seconds}, {"ratio_without_reuse", plainRatio},
+                    {"ratio_without_reuse_per_round", perRound(plainRatioOf)},
+                    {"reuse_speedup", plainLock->seconds / paperLock->seconds},
                     {"reuse_same_positions", reuseIdentical}}},
             {"evaluation",
                 {{"images", evaluation->total}, {"seconds", evaluation->seconds}, {"raw_forward_seconds", *rawForward},
@@ -500,14 +570,24 @@ int cmdBench(const QStringList &args)
                     {"in_place", true}, {"check_seconds", unlockTiming.checkSeconds},
                     {"verify_seconds", unlockTiming.verifySeconds}, {"total_seconds", unlockTotal}}},
             {"peak_memory_mib", peakMemoryMiB()}};
+        if (blasOwn > 0)
+            j["blas"] = {{"threads", blasOwn}};
+        if (blasPool > 1) {
+            j["blas"]["pool_threads"] = blasPool;
+            j["blas"]["floor_all_layers_with_pool"] =
+                medianOf([](const Round &round) { return round.floorAllBlasPool; });
+            j["blas"]["with_pool_per_round"] = perRound([](const Round &round) { return round.floorAllBlasPool; });
+            j["blas"]["pool_slowdown"] = medianOf(blasPoolRatioOf);
+        }
         if (memory.valid)
             j["strong_lock_memory"] = {{"base_mib", memory.baseMiB}, {"model_mib", memory.modelMiB},
                 {"gradient_mib", memory.gradientMiB}, {"one_batch_activations_mib", memory.batchMiB},
                 {"lock_peak_above_base_mib", memory.lockMiB}, {"model_multiple", memory.modelMultiple()}};
         if (strongLock)
             j["strong"] = {{"iterations", strongLock->iterations}, {"passes", strongPasses},
-                {"seconds", strongLock->seconds}, {"floor_seconds", double(strongPasses) * *floorAll},
-                {"ratio", strongRatio}, {"n_encrypted", strongLock->encryptedCount()}};
+                {"seconds", strongLock->seconds}, {"floor_seconds", double(strongPasses) * floorAll},
+                {"ratio", strongRatio}, {"ratio_per_round", perRound(strongRatioOf)},
+                {"n_encrypted", strongLock->encryptedCount()}};
         if (peerRun)
             j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
                 {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
@@ -520,16 +600,21 @@ int cmdBench(const QStringList &args)
           << "Data:       " << dataName << ", N = " << n << " in chunks of " << batchSize << ", " << threadCount()
           << " threads\n\n"
           << "Floor (one forward+backward of the encryption set, gradient only to the layer; median of " << reps
-          << "):\n";
+          << " rounds):\n";
     for (const std::string &layer : *layers)
         out() << "  " << QString::fromStdString(layer).leftJustified(28) << fixed(floorOf[layer] * 1000.0, 2)
               << " ms\n";
-    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(*floorAll * 1000.0, 2) << " ms\n";
+    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(floorAll * 1000.0, 2) << " ms\n";
+    if (blasPool > 1)
+        out() << "  " << QStringLiteral("all, OpenBLAS pool of %1").arg(blasPool).leftJustified(28)
+              << fixed(medianOf([](const Round &round) { return round.floorAllBlasPool; }) * 1000.0, 2) << " ms ("
+              << fixed(medianOf(blasPoolRatioOf), 2) << " x, median of the rounds; ParamLock runs OpenBLAS on "
+              << blasOwn << " thread" << (blasOwn == 1 ? "" : "s") << ")\n";
     for (const auto &[size, seconds] : floorByBatch)
         out() << "  " << QStringLiteral("all layers, chunks of %1").arg(size).leftJustified(28)
               << fixed(seconds * 1000.0, 2) << " ms\n";
     out() << "\n";
-    out() << "Lock               passes   seconds   floor x passes   ratio\n";
+    out() << "Lock               passes   seconds   floor x passes   ratio (median of the rounds' ratios)\n";
     out() << "  paper mode       " << QString::number(paperPasses).rightJustified(6) << "   "
           << fixed(paperLock->seconds, 3).rightJustified(7) << "   " << fixed(paperFloor, 3).rightJustified(14) << "   "
           << fixed(paperRatio, 2) << "\n";
@@ -541,8 +626,7 @@ int cmdBench(const QStringList &args)
     if (strongLock)
         out() << "  strong mode      " << QString::number(strongPasses).rightJustified(6) << "   "
               << fixed(strongLock->seconds, 3).rightJustified(7) << "   "
-              << fixed(double(strongPasses) * *floorAll, 3).rightJustified(14) << "   " << fixed(strongRatio, 2)
-              << "\n";
+              << fixed(double(strongPasses) * floorAll, 3).rightJustified(14) << "   " << fixed(strongRatio, 2) << "\n";
     out() << "\nEvaluation of " << evaluation->total << " images: " << fixed(evaluation->seconds, 3)
           << " s; raw forward " << fixed(*rawForward, 3) << " s; ratio " << fixed(evaluation->seconds / *rawForward, 2)
           << "\n"

@@ -408,9 +408,10 @@ struct LockRun
     double accuracyAfter = -1.0;
 };
 
-/** Shared by lock and demo: sample D_e, evaluate, lock, evaluate. */
+/** Shared by lock and demo: sample D_e, evaluate, lock, evaluate. `inPlace` locks `model`'s own weights (the
+ * caller no longer needs the original) instead of a copy. */
 Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const LockOptions &options,
-    int64_t evalLimit, CliProgress &progress)
+    int64_t evalLimit, CliProgress &progress, bool inPlace = false)
 {
     auto drawn = drawEncryptionSet(train, options.settings);
     if (!drawn)
@@ -425,7 +426,8 @@ Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const
     if (!before)
         return Error{before.error()};
     run.accuracyBefore = before->accuracy;
-    auto locked = lockModel(run.model, encryptionSet, options, progress);
+    auto locked = inPlace ? lockModelInPlace(run.model, encryptionSet, options, progress)
+                          : lockModel(run.model, encryptionSet, options, progress);
     progress.finish();
     if (!locked)
         return Error{locked.error()};
@@ -494,7 +496,8 @@ int cmdLock(const QStringList &args)
         return code;
     auto &[model, train, test] = *inputs;
 
-    auto run = runLock(model, train, std::move(test), lockOptions, evalLimit, progress);
+    // The model read from the file is locked itself: no second copy of the weights (the file stays as it was).
+    auto run = runLock(model, train, std::move(test), lockOptions, evalLimit, progress, true);
     if (!run)
         return fail(run.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
     const std::vector<std::string> inputFiles = {modelPath, p.value(kData).toStdString()};

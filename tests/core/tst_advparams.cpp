@@ -406,6 +406,55 @@ private slots:
         QCOMPARE(model.fingerprint(), before);
     }
 
+    void inPlaceLockMatchesTheCopyAndCancelPutsBack_data()
+    {
+        QTest::addColumn<QString>("mode");
+        QTest::newRow("paper") << QStringLiteral("paper");
+        QTest::newRow("strong") << QStringLiteral("strong");
+    }
+
+    void inPlaceLockMatchesTheCopyAndCancelPutsBack()
+    {
+        QFETCH(QString, mode);
+        const Dataset data = randomImages(20, 1, 28, 10, 1);
+        const Model original = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
+        const std::string before = original.fingerprint();
+        LockOptions o = paperOptions({}, 2);
+        o.settings.mode = mode.toStdString();
+        o.settings.allLayers = true;
+        o.settings.maxWeights = 6;
+        o.settings.targetAccuracy = 1e-9; // strong: spend the budget (a random LeNet is at random guess already)
+        Progress quiet;
+        auto copied = lockModel(original, data, o, quiet);
+        QVERIFY2(copied.ok(), copied.ok() ? "" : copied.error().c_str());
+
+        // The same key and locked weights, but on the model's own weights: no copy.
+        Model own = original.clone();
+        Progress again;
+        auto inPlace = lockModelInPlace(own, data, o, again);
+        QVERIFY2(inPlace.ok(), inPlace.ok() ? "" : inPlace.error().c_str());
+        QCOMPARE(own.fingerprint(), copied->key.lockedFingerprint);
+        QCOMPARE(inPlace->locked.fingerprint(), own.fingerprint());
+        QCOMPARE(inPlace->key.toJson().size(), copied->key.toJson().size());
+        QCOMPARE(inPlace->key.entries.size(), copied->key.entries.size());
+        for (size_t i = 0; i < inPlace->key.entries.size(); ++i) {
+            QCOMPARE(inPlace->key.entries[i].index, copied->key.entries[i].index);
+            QCOMPARE(inPlace->key.entries[i].perturbation, copied->key.entries[i].perturbation);
+        }
+        QVERIFY(unlockInPlace(own, inPlace->key).ok());
+        QCOMPARE(own.fingerprint(), before);
+
+        // Cancelled after its first step, of several: every weight it had changed is put back bit for bit.
+        QVERIFY(copied->steps.size() >= 2);
+        RecordingProgress cancelling;
+        cancelling.cancelAt = 1;
+        auto cancelled = lockModelInPlace(own, data, o, cancelling);
+        QVERIFY(!cancelled.ok());
+        QVERIFY(QString::fromStdString(cancelled.error()).contains(QLatin1String("cancelled")));
+        QCOMPARE(cancelling.steps.size(), size_t(1));
+        QCOMPARE(own.fingerprint(), before);
+    }
+
     void refusesBadSettings_data()
     {
         QTest::addColumn<QString>("what");

@@ -4,6 +4,7 @@
 #include <QCryptographicHash>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QThread>
 #include <QJsonArray>
 #include <QDir>
 #include <QProcess>
@@ -187,7 +188,7 @@ private slots:
         // The bench's own checks: the plain PyTorch loop and ParamLock pick the same weights in the same order,
         // and reusing activations changes no pick. The timings are printed, never asserted (noisy machines).
         const Run r = cli({QStringLiteral("bench"), QStringLiteral("--peer"), QStringLiteral("--repeats"),
-            QStringLiteral("1"), QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--max-iter"),
+            QStringLiteral("2"), QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--max-iter"),
             QStringLiteral("6"), QStringLiteral("--json")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject j = r.json();
@@ -198,6 +199,20 @@ private slots:
         QVERIFY(j.value(QLatin1String("evaluation")).toObject().value(QLatin1String("ratio")).toDouble() > 0.0);
         QVERIFY(j.value(QLatin1String("unlock")).toObject().value(QLatin1String("entries")).toInt() > 0);
         QVERIFY(j.value(QLatin1String("threads")).toInt() >= 1);
+        // Two rounds, each with its own ratio; the reported ratio is their median (of two: the mean).
+        QCOMPARE(j.value(QLatin1String("rounds")).toInt(), 2);
+        const QJsonObject paper = j.value(QLatin1String("paper")).toObject();
+        const QJsonArray perRound = paper.value(QLatin1String("ratio_per_round")).toArray();
+        QCOMPARE(perRound.size(), 2);
+        QCOMPARE(paper.value(QLatin1String("ratio")).toDouble(),
+            0.5 * (perRound.at(0).toDouble() + perRound.at(1).toDouble()));
+        QCOMPARE(
+            j.value(QLatin1String("strong")).toObject().value(QLatin1String("ratio_per_round")).toArray().size(), 2);
+        // Debian's LibTorch multiplies matrices with OpenBLAS: ParamLock keeps it off a second thread pool.
+        const QJsonObject blas = j.value(QLatin1String("blas")).toObject();
+        QCOMPARE(blas.value(QLatin1String("threads")).toInt(), 1);
+        if (QThread::idealThreadCount() > 1)
+            QVERIFY(blas.value(QLatin1String("floor_all_layers_with_pool")).toDouble() > 0.0);
         // The memory probe ran in its own process and knows the model's size: 61,706 parameters, of which
         // 61,470 are conv/FC weights (the rest are biases) that get a gradient.
         const QJsonObject memory = j.value(QLatin1String("strong_lock_memory")).toObject();
