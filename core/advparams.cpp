@@ -356,13 +356,15 @@ Expected<void> runPaperMode(LockRun &run)
 }
 
 /** A swap of two weights' values inside one layer. */
-struct Swap
+
+/** The `pool` best distinct swaps of this iteration over all layers (see swapSearch). */
+std::vector<Swap> bestSwaps(const LockRun &run, int64_t pool)
 {
-    double gain = 0.0; ///< first-order objective increase
-    size_t layer = 0;
-    int64_t first = 0;
-    int64_t second = 0;
-};
+    std::vector<SwapLayer> layers;
+    for (const LayerState &l : run.layers)
+        layers.push_back({l.gradient(), l.eligibility()});
+    return swapSearch(layers, pool);
+}
 
 /**
  * ParamLock's strong mode. Each step swaps the values of two weights of one
@@ -414,36 +416,7 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
             break;
         }
 
-        std::vector<Swap> swaps;
-        for (size_t li = 0; li < run.layers.size(); ++li) {
-            const LayerState &l = run.layers[li];
-            const float *g = l.gradient();
-            if (!g)
-                continue;
-            const Eligibility eligible = l.eligibility();
-            // Partners are searched for the weights with the steepest gradients, all in one pass over the layer.
-            const std::vector<int64_t> firsts = steepestEligibleK(g, eligible, pool);
-            const std::vector<Partner> partners = bestSwapPartners(g, eligible, firsts);
-            for (size_t c = 0; c < partners.size(); ++c) {
-                const int64_t i = firsts[c];
-                const double gain = double(partners[c].score);
-                const int64_t j = partners[c].index;
-                if (gain > 0.0 && j >= 0 && j != i)
-                    swaps.push_back({gain, li, i, j});
-            }
-        }
-        std::sort(swaps.begin(), swaps.end(), [](const Swap &a, const Swap &b) { return a.gain > b.gain; });
-        // The same pair can be found from both ends.
-        std::vector<Swap> distinct;
-        for (const Swap &c : swaps) {
-            const bool seen = std::any_of(distinct.begin(), distinct.end(), [&](const Swap &d) {
-                return d.layer == c.layer && std::minmax(d.first, d.second) == std::minmax(c.first, c.second);
-            });
-            if (!seen)
-                distinct.push_back(c);
-            if (int64_t(distinct.size()) == pool)
-                break;
-        }
+        const std::vector<Swap> distinct = bestSwaps(run, pool);
         if (distinct.empty()) {
             result.notes.push_back("no swap raises the objective any further");
             break;

@@ -229,4 +229,76 @@ std::vector<Partner> bestSwapPartners(
     return result;
 }
 
+std::vector<Swap> swapSearch(const std::vector<SwapLayer> &layers, int64_t pool, int64_t *searched)
+{
+    struct Candidates
+    {
+        size_t layer = 0;
+        std::vector<int64_t> firsts;
+        double steepest = 0.0; ///< G
+        bool bounded = false; ///< unbounded layers are never pruned
+        double span = 0.0; ///< upper - lower
+    };
+    std::vector<Candidates> found;
+    for (size_t li = 0; li < layers.size(); ++li) {
+        const SwapLayer &l = layers[li];
+        if (!l.gradient)
+            continue;
+        Candidates c;
+        c.layer = li;
+        c.firsts = steepestEligibleK(l.gradient, l.eligibility, pool);
+        if (c.firsts.empty())
+            continue;
+        for (int64_t i : c.firsts)
+            c.steepest = std::max(c.steepest, double(std::fabs(l.gradient[i])));
+        c.bounded = l.eligibility.bounded;
+        c.span = double(l.eligibility.upper) - double(l.eligibility.lower);
+        found.push_back(std::move(c));
+    }
+    // The scores are float products: a margin of a few units in their last place, and more.
+    constexpr double kSlack = 1.001;
+    const auto bound = [](const Candidates &c, double g) {
+        return c.bounded ? (g + c.steepest) * c.span * kSlack : std::numeric_limits<double>::infinity();
+    };
+    std::sort(found.begin(), found.end(),
+        [&](const Candidates &a, const Candidates &b) { return bound(a, a.steepest) > bound(b, b.steepest); });
+
+    std::vector<Swap> best; // distinct pairs, in betterSwap order, at most `pool`
+    const auto threshold = [&] {
+        return int64_t(best.size()) < pool ? -std::numeric_limits<double>::infinity() : best.back().gain;
+    };
+    int64_t count = 0;
+    for (const Candidates &c : found) {
+        const SwapLayer &l = layers[c.layer];
+        std::vector<int64_t> worth;
+        for (int64_t i : c.firsts)
+            if (bound(c, std::fabs(l.gradient[i])) >= threshold())
+                worth.push_back(i);
+        count += int64_t(worth.size());
+        if (worth.empty())
+            continue;
+        const std::vector<Partner> partners = bestSwapPartners(l.gradient, l.eligibility, worth);
+        for (size_t k = 0; k < partners.size(); ++k) {
+            const Swap swap{double(partners[k].score), c.layer, worth[k], partners[k].index};
+            if (!(swap.gain > 0.0) || swap.second < 0 || swap.second == swap.first)
+                continue;
+            // The same pair can be found from both ends (with the same gain): one entry, the first in order.
+            const auto same = std::find_if(best.begin(), best.end(), [&](const Swap &d) {
+                return d.layer == swap.layer && std::minmax(d.first, d.second) == std::minmax(swap.first, swap.second);
+            });
+            if (same != best.end()) {
+                if (!betterSwap(swap, *same))
+                    continue;
+                best.erase(same);
+            }
+            best.insert(std::upper_bound(best.begin(), best.end(), swap, betterSwap), swap);
+            if (int64_t(best.size()) > pool)
+                best.pop_back();
+        }
+    }
+    if (searched)
+        *searched = count;
+    return best;
+}
+
 } // namespace paramlock

@@ -75,4 +75,42 @@ struct Partner
 std::vector<Partner> bestSwapPartners(
     const float *gradient, const Eligibility &eligibility, const std::vector<int64_t> &candidates, float sign = 1.0f);
 
+/** One layer of a joint swap search: its gradient (nullptr: skipped) and which weights may move (bounded). */
+struct SwapLayer
+{
+    const float *gradient = nullptr;
+    Eligibility eligibility;
+};
+
+/** An exchange of the values of two weights of one layer. */
+struct Swap
+{
+    double gain = 0.0; ///< first-order objective change, sign x (g_i - g_j)(w_j - w_i)
+    size_t layer = 0; ///< index into the layers searched
+    int64_t first = 0; ///< i, one of the layer's steepest
+    int64_t second = 0; ///< j, its best partner
+};
+
+/** Swaps in a total order: larger gain first, then layer and positions (whatever order they were found in). */
+inline bool betterSwap(const Swap &a, const Swap &b)
+{
+    if (a.gain != b.gain)
+        return a.gain > b.gain;
+    if (a.layer != b.layer)
+        return a.layer < b.layer;
+    return std::pair(a.first, a.second) < std::pair(b.first, b.second);
+}
+
+/**
+ * The strong lock's step: the `pool` best distinct swaps with a positive gain over all layers, in betterSwap
+ * order. In each layer the `pool` steepest eligible weights are the candidates, each with its best partner
+ * (bestSwapPartners). That partner pass is most of an iteration's work beyond the forward and backward passes
+ * on large layers, so it is skipped where it cannot matter: in a bounded layer (every layer of the strong lock),
+ * swapping w_i with an eligible w_j gains at most (|g_i| + G)(upper - lower), G being the steepest eligible |g|,
+ * and a candidate whose bound is below the pool-th best gain found so far cannot enter the pool. Layers are
+ * searched in decreasing order of their bound. The result is exactly that of searching every candidate;
+ * `searched`, if given, receives how many candidates were.
+ */
+std::vector<Swap> swapSearch(const std::vector<SwapLayer> &layers, int64_t pool, int64_t *searched = nullptr);
+
 } // namespace paramlock

@@ -2,6 +2,7 @@
 """Paper mode vs strong mode on one model, several seeds, with the attacks of Tables III-V.
 
 Usage: compare_modes.py CLI MODEL DATA [--seeds 0,1,2,3,4] [--max-weights N] [--finetune-epochs 100]
+                        [--modes paper,strong] [--eval-samples N] [--attack-eval-samples N]
 Prints a Markdown table; every number comes from paramlock-cli --json.
 """
 import argparse
@@ -25,13 +26,15 @@ def main():
     p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--max-weights", default="0")
     p.add_argument("--finetune-epochs", type=int, default=100)
+    p.add_argument("--modes", default="paper,strong")
+    p.add_argument("--attack-eval-samples", default="0", help="images of the attacker's judge set scored (0: all)")
     p.add_argument("--eval-samples", default="0")
     p.add_argument("--extra", default="", help="extra lock flags, e.g. '--input-mean 0.286 --input-std 0.353'")
     a = p.parse_args()
     extra = a.extra.split()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("paper", "strong"):
+        for mode in a.modes.split(","):
             for seed in a.seeds.split(","):
                 locked, key, unlocked = (str(Path(tmp) / f"{mode}{seed}{s}") for s in (".pt", ".json", "-u.pt"))
                 flags = ["--mode", mode, "--seed", seed, "--eval-samples", a.eval_samples] + extra
@@ -42,10 +45,12 @@ def main():
                 unl = run(a.cli, "unlock", "--model", locked, "--key", key, "--out", unlocked, "--data", a.data,
                           "--eval-samples", a.eval_samples, *extra)
                 adaptive = {v: run(a.cli, "attack", "--kind", "adaptive", "--variant", v, "--model", locked,
-                                   "--key", key, "--data", a.data, "--seed", seed, *extra)
+                                   "--key", key, "--data", a.data, "--seed", seed,
+                                   "--eval-samples", a.attack_eval_samples, *extra)
                             for v in ("paper", "global", "swap")}
                 ft = run(a.cli, "attack", "--kind", "finetune", "--model", locked, "--data", a.data, "--seed", seed,
-                         "--epochs", str(a.finetune_epochs), "--report-every", "10", *extra)
+                         "--epochs", str(a.finetune_epochs), "--report-every", "10",
+                         "--eval-samples", a.attack_eval_samples, *extra)
                 ft_at = {int(pt["x"]): pt["accuracy"] for pt in ft["points"]}
                 det = run(a.cli, "attack", "--kind", "detect", "--model", locked, "--key", key)
                 worst_mean = max(abs(l["mean_change"]) / l["std"] for l in det["layers"])

@@ -140,6 +140,65 @@ private slots:
         }
     }
 
+    void swapSearchMatchesSearchingEveryCandidate_data()
+    {
+        QTest::addColumn<int>("pool");
+        QTest::addColumn<bool>("bounded");
+        QTest::newRow("pool 1") << 1 << true;
+        QTest::newRow("pool 3") << 3 << true;
+        QTest::newRow("pool 8") << 8 << true;
+        QTest::newRow("pool 8, unbounded (nothing skipped)") << 8 << false;
+    }
+    void swapSearchMatchesSearchingEveryCandidate()
+    {
+        QFETCH(int, pool);
+        QFETCH(bool, bounded);
+        // Three layers whose gradients differ in scale by 10x and 100x: with bounds, the steep layer fills the
+        // pool and the others cannot beat it, so their partners are not searched; the result is the same.
+        std::vector<Layer> layers = {makeLayer(5), makeLayer(6), makeLayer(7)};
+        const float scales[] = {0.01f, 1.0f, 0.1f};
+        std::vector<SwapLayer> search;
+        for (size_t li = 0; li < layers.size(); ++li) {
+            for (float &g : layers[li].g)
+                g *= scales[li];
+            search.push_back({layers[li].g.data(), eligibility(layers[li], bounded)});
+        }
+        int64_t searched = -1;
+        const std::vector<Swap> got = swapSearch(search, pool, &searched);
+
+        std::vector<Swap> all; // every candidate of every layer with its best partner
+        for (size_t li = 0; li < search.size(); ++li) {
+            const std::vector<int64_t> firsts = steepestEligibleK(search[li].gradient, search[li].eligibility, pool);
+            const std::vector<Partner> partners = bestSwapPartners(search[li].gradient, search[li].eligibility, firsts);
+            for (size_t k = 0; k < firsts.size(); ++k)
+                if (partners[k].score > 0.0f && partners[k].index >= 0 && partners[k].index != firsts[k])
+                    all.push_back({double(partners[k].score), li, firsts[k], partners[k].index});
+        }
+        std::sort(all.begin(), all.end(), betterSwap);
+        std::vector<Swap> expected;
+        for (const Swap &c : all) {
+            const bool seen = std::any_of(expected.begin(), expected.end(), [&](const Swap &d) {
+                return d.layer == c.layer && std::minmax(d.first, d.second) == std::minmax(c.first, c.second);
+            });
+            if (!seen && int(expected.size()) < pool)
+                expected.push_back(c);
+        }
+        QCOMPARE(got.size(), expected.size());
+        QCOMPARE(int(got.size()), pool);
+        for (size_t k = 0; k < got.size(); ++k) {
+            QCOMPARE(got[k].gain, expected[k].gain);
+            QCOMPARE(got[k].layer, expected[k].layer);
+            QCOMPARE(got[k].first, expected[k].first);
+            QCOMPARE(got[k].second, expected[k].second);
+        }
+        QVERIFY(got.front().layer == 1); // the steep layer
+        // With bounds, at least the 100x shallower layer was skipped; without, every candidate was searched.
+        if (bounded)
+            QVERIFY(searched >= pool && searched <= 2 * pool);
+        else
+            QCOMPARE(searched, int64_t(3 * pool));
+    }
+
     void nothingEligibleFindsNothing()
     {
         Layer l;
