@@ -3,6 +3,7 @@
 
 Usage: compare_modes.py CLI MODEL DATA [--seeds 0,1,2,3,4] [--max-weights N] [--finetune-epochs 100]
                         [--modes paper,strong] [--eval-samples N] [--attack-eval-samples N]
+                        [--adaptive-iterations 18]
 Prints a Markdown table; every number comes from paramlock-cli --json.
 """
 import argparse
@@ -27,6 +28,8 @@ def main():
     p.add_argument("--max-weights", default="0")
     p.add_argument("--finetune-epochs", type=int, default=100)
     p.add_argument("--modes", default="paper,strong")
+    p.add_argument("--adaptive-iterations", default="18",
+                   help="adaptive attacks' steps per layer (global: x layers in total); lower it for deep models")
     p.add_argument("--attack-eval-samples", default="0", help="images of the attacker's judge set scored (0: all)")
     p.add_argument("--eval-samples", default="0")
     p.add_argument("--extra", default="", help="extra lock flags, e.g. '--input-mean 0.286 --input-std 0.353'")
@@ -46,7 +49,8 @@ def main():
                           "--eval-samples", a.eval_samples, *extra)
                 adaptive = {v: run(a.cli, "attack", "--kind", "adaptive", "--variant", v, "--model", locked,
                                    "--key", key, "--data", a.data, "--seed", seed,
-                                   "--eval-samples", a.attack_eval_samples, *extra)
+                                   "--eval-samples", a.attack_eval_samples,
+                                   "--iterations", a.adaptive_iterations, *extra)
                             for v in ("paper", "global", "swap")}
                 ft = run(a.cli, "attack", "--kind", "finetune", "--model", locked, "--data", a.data, "--seed", seed,
                          "--epochs", str(a.finetune_epochs), "--report-every", "10",
