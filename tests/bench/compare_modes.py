@@ -64,7 +64,7 @@ def main():
                              adaptive["paper"]["accuracy_after"], adaptive["global"]["accuracy_after"],
                              adaptive["swap"]["accuracy_after"], ft_at.get(1), ft_at.get(10),
                              ft_at.get(a.finetune_epochs), worst_mean, worst_std])
-                print(f"done {mode} {seed}", file=sys.stderr)
+                print(f"done {mode} {seed}: {rows[-1]}", file=sys.stderr, flush=True)
     pct = lambda x: "–" if x is None else f"{100 * x:.2f}"
     print("| mode | seed | before % | locked % | unlocked % | bit-exact | n_e | proportion % | lock s "
           "| adaptive paper % | adaptive global % | adaptive swap % | fine-tune 1 ep % | 10 ep % | "
