@@ -355,8 +355,6 @@ Expected<void> runPaperMode(LockRun &run)
     return {};
 }
 
-/** A swap of two weights' values inside one layer. */
-
 /** The `pool` best distinct swaps of this iteration over all layers (see swapSearch). */
 std::vector<Swap> bestSwaps(const LockRun &run, int64_t pool)
 {

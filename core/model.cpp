@@ -178,6 +178,16 @@ private:
 std::once_flag g_threadsOnce;
 std::atomic_bool g_threadsChosen{false};
 
+/**
+ * LibTorch's own OpenMP threads parallelise the work; OpenBLAS's second pool only competes with them (see
+ * setBlasThreads). A user's OPENBLAS_NUM_THREADS is respected.
+ */
+void keepBlasOnCallingThread()
+{
+    if (!std::getenv("OPENBLAS_NUM_THREADS"))
+        setBlasThreads(1);
+}
+
 void initialiseRuntime()
 {
     std::call_once(g_threadsOnce, [] {
@@ -185,8 +195,8 @@ void initialiseRuntime()
             return;
         if (torch::get_num_threads() < int(std::thread::hardware_concurrency()))
             configureThreads(0);
-        else if (!std::getenv("OPENBLAS_NUM_THREADS"))
-            setBlasThreads(1);
+        else
+            keepBlasOnCallingThread();
     });
 }
 
@@ -196,10 +206,7 @@ void configureThreads(int threads)
 {
     const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
     torch::set_num_threads(n);
-    // LibTorch's own OpenMP threads parallelise the work; OpenBLAS's second pool only competes with them (see
-    // setBlasThreads). A user's OPENBLAS_NUM_THREADS is respected.
-    if (!std::getenv("OPENBLAS_NUM_THREADS"))
-        setBlasThreads(1);
+    keepBlasOnCallingThread();
     g_threadsChosen.store(true);
 }
 

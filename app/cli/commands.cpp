@@ -408,8 +408,10 @@ struct LockRun
     double accuracyAfter = -1.0;
 };
 
-/** Shared by lock and demo: sample D_e, evaluate, lock, evaluate. `inPlace` locks `model`'s own weights (the
- * caller no longer needs the original) instead of a copy. */
+/**
+ * Shared by lock and demo: sample D_e, evaluate, lock, evaluate. `inPlace` locks `model`'s own weights (for
+ * callers that no longer need the original) instead of a copy.
+ */
 Expected<LockRun> runLock(Model model, const Dataset &train, Dataset test, const LockOptions &options,
     int64_t evalLimit, CliProgress &progress, bool inPlace = false)
 {
