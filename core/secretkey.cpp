@@ -40,7 +40,7 @@ std::string SecretKey::toJson() const
         {"class_balanced", settings.classBalanced}, {"seed", settings.seed}, {"random_layers", settings.randomLayers},
         {"all_layers", settings.allLayers}, {"max_weights", settings.maxWeights},
         {"target_accuracy", settings.targetAccuracy}, {"candidates", settings.candidates},
-        {"chunk_size", settings.chunkSize}, {"layers", settings.layers}};
+        {"lookahead", settings.lookahead}, {"chunk_size", settings.chunkSize}, {"layers", settings.layers}};
     j["encryption_set_seed"] = settings.seed;
     j["model"] = {{"fingerprint_original", originalFingerprint}, {"fingerprint_locked", lockedFingerprint},
         {"n_params", parameterCount}};
@@ -89,6 +89,7 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
         key.settings.maxWeights = wholeOr(s, "max_weights", 0, 0, INT64_MAX);
         key.settings.targetAccuracy = s.value("target_accuracy", 0.0);
         key.settings.candidates = int(wholeOr(s, "candidates", 8, 0, INT32_MAX));
+        key.settings.lookahead = s.value("lookahead", false);
         key.settings.chunkSize = int(wholeOr(s, "chunk_size", 0, 0, INT32_MAX));
         key.settings.layers = s.at("layers").get<std::vector<std::string>>();
         const json &m = j.at("model");

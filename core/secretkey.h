@@ -32,8 +32,10 @@ struct LockSettings
     bool allLayers = false; ///< every conv/FC layer
     // Strong mode only.
     int64_t maxWeights = 0; ///< weight budget (0: min(64, 0.01% of the parameters))
-    double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: random guess)
+    double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: 0.8 x random guess)
     int candidates = 8; ///< the seed draws the weight among this many best candidates
+    /** Measure each candidate's real gain with a forward pass before the draw (false in keys made before it). */
+    bool lookahead = true;
     /** Chunk size of the encryption-set passes (0: not recorded). Sums in another chunking can differ in the last
      *  bits of a float and, rarely, pick another weight: a lock is reproduced with the same chunk size. */
     int chunkSize = 0;

@@ -113,9 +113,14 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
     std::vector<std::vector<std::string>> settings = {{"mode", s.mode},
         {"encryption set", std::to_string(s.samples) + " training images, seed " + std::to_string(s.seed)},
         {"layers", std::to_string(s.layers.size()) + " conv/FC layers"}, {"alpha (clip margin)", num(s.alpha, 3)}};
-    if (strong)
+    if (strong) {
         settings.push_back({"weight budget", s.maxWeights > 0 ? std::to_string(s.maxWeights) : "min(64, 0.01%)"});
-    else
+        settings.push_back({"lookahead",
+            s.lookahead
+                ? "real gain of the " + std::to_string(s.candidates) + " best first-order swaps measured each step ("
+                    + std::to_string(r.lookaheadPasses) + " forward passes)"
+                : "off: drawn by the first-order gain"});
+    } else
         settings.insert(settings.end(),
             {{"theta", num(s.theta, 3)}, {"T_loss", num(s.lossThreshold, 2)},
                 {"iterations per layer I", std::to_string(s.maxIterations)}});

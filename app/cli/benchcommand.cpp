@@ -374,10 +374,11 @@ int cmdBench(const QStringList &args)
         std::map<std::string, double> floorOf;
         double floorAll = 0.0;
         double floorAllBlasPool = 0.0; ///< the same with OpenBLAS's own pool of one thread per core
-        double paper = 0.0, plain = 0.0, strong = 0.0;
+        double forward = 0.0; ///< the forward pass alone, no gradient (one lookahead measurement)
+        double paper = 0.0, plain = 0.0, strong = 0.0, firstOrder = 0.0;
     };
     std::vector<Round> rounds;
-    std::optional<LockResult> paperLock, plainLock, strongLock;
+    std::optional<LockResult> paperLock, plainLock, strongLock, firstOrderLock;
     LockOptions plain = paper;
     plain.reuseActivations = false;
     auto timeLock = [&](const LockOptions &options, std::optional<LockResult> &keep) -> Expected<double> {
@@ -407,6 +408,10 @@ int cmdBench(const QStringList &args)
         if (!all)
             return fail(all.error());
         round.floorAll = *all;
+        auto forward = timeFloor({});
+        if (!forward)
+            return fail(forward.error());
+        round.forward = *forward;
         if (blasPool > 1) {
             // What running OpenBLAS on the calling thread buys: the same floor with its own pool.
             setBlasThreads(blasPool);
@@ -434,6 +439,13 @@ int cmdBench(const QStringList &args)
             if (!(seconds = timeLock(strongOptions(budget), strongLock)))
                 return lockFailed(seconds.error());
             round.strong = *seconds;
+            // Without measuring the candidates' real gain: what the lookahead costs per step and saves in steps.
+            stage("locking (strong mode, first-order draw)");
+            LockOptions firstOrder = strongOptions(budget);
+            firstOrder.settings.lookahead = false;
+            if (!(seconds = timeLock(firstOrder, firstOrderLock)))
+                return lockFailed(seconds.error());
+            round.firstOrder = *seconds;
         }
         rounds.push_back(std::move(round));
     }
@@ -446,6 +458,8 @@ int cmdBench(const QStringList &args)
     const int paperPasses = int(paperLock->steps.size()) + 1;
     const std::string closingLayer = paperLock->steps.empty() ? layers->front() : paperLock->steps.back().layer;
     const int strongPasses = strongLock ? strongLock->iterations + 1 : 0;
+    const int64_t lookaheadPasses = strongLock ? strongLock->lookaheadPasses : 0;
+    const int firstOrderPasses = firstOrderLock ? firstOrderLock->iterations + 1 : 0;
     auto paperFloorOf = [&](const Round &round) {
         double floor = round.floorOf.at(closingLayer);
         for (const LockStep &step : paperLock->steps)
@@ -466,19 +480,27 @@ int cmdBench(const QStringList &args)
     };
     const auto paperRatioOf = [&](const Round &round) { return round.paper / paperFloorOf(round); };
     const auto plainRatioOf = [&](const Round &round) { return round.plain / paperFloorOf(round); };
-    const auto strongRatioOf = [&](const Round &round) {
-        return round.strong / (double(strongPasses) * round.floorAll);
+    // The strong lock's floor: its gradient passes, plus one forward pass per candidate it measured.
+    const auto strongFloorOf = [&](const Round &round) {
+        return double(strongPasses) * round.floorAll + double(lookaheadPasses) * round.forward;
+    };
+    const auto strongRatioOf = [&](const Round &round) { return round.strong / strongFloorOf(round); };
+    const auto firstOrderRatioOf = [&](const Round &round) {
+        return round.firstOrder / (double(firstOrderPasses) * round.floorAll);
     };
     std::map<std::string, double> floorOf;
     for (const std::string &layer : *layers)
         floorOf[layer] = medianOf([&](const Round &round) { return round.floorOf.at(layer); });
     const double floorAll = medianOf([](const Round &round) { return round.floorAll; });
+    const double forwardFloor = medianOf([](const Round &round) { return round.forward; });
     const auto blasPoolRatioOf = [](const Round &round) { return round.floorAllBlasPool / round.floorAll; };
     const double paperFloor = medianOf(paperFloorOf);
     paperLock->seconds = medianOf([](const Round &round) { return round.paper; });
     plainLock->seconds = medianOf([](const Round &round) { return round.plain; });
-    if (strongLock)
+    if (strongLock) {
         strongLock->seconds = medianOf([](const Round &round) { return round.strong; });
+        firstOrderLock->seconds = medianOf([](const Round &round) { return round.firstOrder; });
+    }
 
     // The chunk size matters (cache effects): the floor of all layers in other chunk sizes.
     std::vector<std::pair<int, double>> floorByBatch;
@@ -555,6 +577,8 @@ int cmdBench(const QStringList &args)
     const double paperRatio = medianOf(paperRatioOf);
     const double plainRatio = medianOf(plainRatioOf);
     const double strongRatio = strongLock ? medianOf(strongRatioOf) : 0.0;
+    const double strongFloor = strongLock ? medianOf(strongFloorOf) : 0.0;
+    const double firstOrderRatio = strongLock ? medianOf(firstOrderRatioOf) : 0.0;
     int samePicks = 0;
     bool identical = false;
     if (peerRun) {
@@ -577,7 +601,7 @@ int cmdBench(const QStringList &args)
             {"dataset", dataName.toStdString()}, {"samples", n}, {"batch_size", batchSize}, {"threads", threadCount()},
             {"rounds", reps},
             {"floor_seconds",
-                {{"per_layer", floors}, {"all_layers", floorAll},
+                {{"per_layer", floors}, {"all_layers", floorAll}, {"forward_only", forwardFloor},
                     {"all_layers_per_round", perRound([](const Round &round) { return round.floorAll; })},
                     {"all_layers_by_chunk", byBatch}}},
             {"paper",
@@ -611,9 +635,14 @@ int cmdBench(const QStringList &args)
                 {"lock_peak_above_base_mib", memory.lockMiB}, {"model_multiple", memory.modelMultiple()}};
         if (strongLock)
             j["strong"] = {{"iterations", strongLock->iterations}, {"passes", strongPasses},
-                {"seconds", strongLock->seconds}, {"floor_seconds", double(strongPasses) * floorAll},
+                {"lookahead_passes", lookaheadPasses}, {"seconds", strongLock->seconds}, {"floor_seconds", strongFloor},
                 {"ratio", strongRatio}, {"ratio_per_round", perRound(strongRatioOf)},
-                {"n_encrypted", strongLock->encryptedCount()}};
+                {"n_encrypted", strongLock->encryptedCount()},
+                {"first_order",
+                    {{"iterations", firstOrderLock->iterations}, {"passes", firstOrderPasses},
+                        {"seconds", firstOrderLock->seconds}, {"floor_seconds", double(firstOrderPasses) * floorAll},
+                        {"ratio", firstOrderRatio}, {"ratio_per_round", perRound(firstOrderRatioOf)},
+                        {"n_encrypted", firstOrderLock->encryptedCount()}}}};
         if (peerRun)
             j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
                 {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
@@ -631,6 +660,8 @@ int cmdBench(const QStringList &args)
         out() << "  " << QString::fromStdString(layer).leftJustified(28) << fixed(floorOf[layer] * 1000.0, 2)
               << " ms\n";
     out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(floorAll * 1000.0, 2) << " ms\n";
+    out() << "  " << QStringLiteral("forward only, no gradient").leftJustified(28) << fixed(forwardFloor * 1000.0, 2)
+          << " ms\n";
     if (blasPool > 1)
         out() << "  " << QStringLiteral("all, OpenBLAS pool of %1").arg(blasPool).leftJustified(28)
               << fixed(medianOf([](const Round &round) { return round.floorAllBlasPool; }) * 1000.0, 2) << " ms ("
@@ -649,10 +680,16 @@ int cmdBench(const QStringList &args)
           << fixed(plainRatio, 2)
           << "   (reusing the activations below the layer: " << fixed(plainLock->seconds / paperLock->seconds, 2)
           << "x, positions " << (reuseIdentical ? "identical" : "DIFFER") << ")\n";
-    if (strongLock)
+    if (strongLock) {
         out() << "  strong mode      " << QString::number(strongPasses).rightJustified(6) << "   "
-              << fixed(strongLock->seconds, 3).rightJustified(7) << "   "
-              << fixed(double(strongPasses) * floorAll, 3).rightJustified(14) << "   " << fixed(strongRatio, 2) << "\n";
+              << fixed(strongLock->seconds, 3).rightJustified(7) << "   " << fixed(strongFloor, 3).rightJustified(14)
+              << "   " << fixed(strongRatio, 2) << "   (and " << lookaheadPasses << " forward passes measuring "
+              << "candidates; " << strongLock->encryptedCount() << " weights)\n";
+        out() << "  strong, 1st order" << QString::number(firstOrderPasses).rightJustified(6) << "   "
+              << fixed(firstOrderLock->seconds, 3).rightJustified(7) << "   "
+              << fixed(double(firstOrderPasses) * floorAll, 3).rightJustified(14) << "   " << fixed(firstOrderRatio, 2)
+              << "   (without the lookahead; " << firstOrderLock->encryptedCount() << " weights)\n";
+    }
     out() << "\nEvaluation of " << evaluation->total << " images: " << fixed(evaluation->seconds, 3)
           << " s; raw forward " << fixed(*rawForward, 3) << " s; ratio " << fixed(evalRatio, 2) << "\n"
           << "Unlock of " << forUnlock.key.entries.size() << " entries in place: apply "

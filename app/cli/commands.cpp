@@ -269,11 +269,15 @@ struct LockFlags
         QStringLiteral("Strong mode: change at most N weights (default min(64, 0.01% of the parameters))."),
         QStringLiteral("N"), QStringLiteral("0")};
     QCommandLineOption targetAccuracy{QStringLiteral("target-accuracy"),
-        QStringLiteral("Strong mode: stop once the encryption-set accuracy is at most X (default: random guess)."),
+        QStringLiteral("Strong mode: stop once the encryption-set accuracy is at most X (default: 0.8 x random guess, "
+                       "a margin for the images the lock never saw)."),
         QStringLiteral("X"), QStringLiteral("0")};
     QCommandLineOption candidates{QStringLiteral("candidates"),
         QStringLiteral("Strong mode: the seed picks each weight among the N best candidates (default 8)."),
         QStringLiteral("N"), QStringLiteral("8")};
+    QCommandLineOption noLookahead{QStringLiteral("no-lookahead"),
+        QStringLiteral("Strong mode: draw by the first-order gain alone, without measuring each candidate's real "
+                       "gain (faster per step, more weights).")};
     QCommandLineOption layers{QStringLiteral("layers"),
         QStringLiteral("Layers to encrypt, comma-separated (names from 'info')."), QStringLiteral("LIST")};
     QCommandLineOption randomLayers{QStringLiteral("random-layers"),
@@ -304,7 +308,7 @@ struct LockFlags
     QList<QCommandLineOption> all() const
     {
         return {outModel, outKey, mode, layers, randomLayers, allLayers, samples, balanced, theta, alpha, tLoss,
-            maxIter, maxWeights, targetAccuracy, candidates, batch};
+            maxIter, maxWeights, targetAccuracy, candidates, noLookahead, batch};
     }
 
     std::optional<std::string> read(const QCommandLineParser &p, LockOptions &o) const
@@ -322,6 +326,7 @@ struct LockFlags
         o.batchSize = int(p.value(batch).toLongLong());
         s.seed = p.value(kSeed).toULongLong();
         s.classBalanced = p.isSet(balanced);
+        s.lookahead = !p.isSet(noLookahead);
         for (auto [opt, target] : {std::pair{&theta, &s.theta}, {&alpha, &s.alpha}, {&tLoss, &s.lossThreshold},
                  {&targetAccuracy, &s.targetAccuracy}}) {
             bool ok = false;

@@ -3,7 +3,7 @@
 
 Usage: compare_modes.py CLI MODEL DATA [--seeds 0,1,2,3,4] [--max-weights N] [--finetune-epochs 100]
                         [--modes paper,strong] [--eval-samples N] [--attack-eval-samples N]
-                        [--adaptive-iterations 18]
+                        [--adaptive-iterations 18] [--extra FLAGS] [--lock-extra FLAGS]
 Prints a Markdown table; every number comes from paramlock-cli --json.
 """
 import argparse
@@ -32,7 +32,8 @@ def main():
                    help="adaptive attacks' steps per layer (global: x layers in total); lower it for deep models")
     p.add_argument("--attack-eval-samples", default="0", help="images of the attacker's judge set scored (0: all)")
     p.add_argument("--eval-samples", default="0")
-    p.add_argument("--extra", default="", help="extra lock flags, e.g. '--input-mean 0.286 --input-std 0.353'")
+    p.add_argument("--extra", default="", help="extra flags of every command, e.g. '--input-mean 0.286 --input-std 0.353'")
+    p.add_argument("--lock-extra", default="", help="extra flags of the lock alone, e.g. '--no-lookahead'")
     a = p.parse_args()
     extra = a.extra.split()
     rows = []
@@ -44,7 +45,7 @@ def main():
                 if mode == "strong":
                     flags += ["--max-weights", a.max_weights]
                 lock = run(a.cli, "lock", "--model", a.model, "--data", a.data, "--out-model", locked,
-                           "--out-key", key, *flags)
+                           "--out-key", key, *flags, *a.lock_extra.split())
                 unl = run(a.cli, "unlock", "--model", locked, "--key", key, "--out", unlocked, "--data", a.data,
                           "--eval-samples", a.eval_samples, *extra)
                 adaptive = {v: run(a.cli, "attack", "--kind", "adaptive", "--variant", v, "--model", locked,

@@ -186,6 +186,14 @@ private slots:
         QCOMPARE(strongModeBudget(LockSettings{}, 61706), int64_t(6)); // 0.01%
         QCOMPARE(strongModeBudget(LockSettings{}, 25000000), int64_t(64));
         QVERIFY(evaluate(result->locked, data)->accuracy < evaluate(model, data)->accuracy - 0.3);
+        // It stops at 0.8 x random guess on the encryption set, or at the budget above it.
+        QCOMPARE(strongModeTarget(o.settings, 5), 0.16);
+        QCOMPARE(strongModeTarget(o.settings, 10), 0.08);
+        o.settings.targetAccuracy = 0.3;
+        QCOMPARE(strongModeTarget(o.settings, 10), 0.3);
+        o.settings.targetAccuracy = 0.0;
+        QCOMPARE(result->reachedThreshold, result->finalAccuracy <= 0.16);
+        QCOMPARE(evaluate(result->locked, data)->accuracy, result->finalAccuracy);
 
         // Swaps: the layer holds exactly the same values, so its histogram, mean and std do not move.
         auto before = *model.weights("fc.weight");
@@ -215,6 +223,44 @@ private slots:
         QVERIFY(third.ok());
         QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.mode, std::string("strong"));
         QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.chunkSize, o.batchSize); // reproducible
+        // Every step measured between one and `candidates` swaps with a forward pass.
+        QVERIFY(result->lookaheadPasses >= result->iterations);
+        QVERIFY(result->lookaheadPasses <= int64_t(result->iterations) * o.settings.candidates);
+    }
+
+    void lookaheadMeasuresTheCandidatesBeforeTheDraw()
+    {
+        const Dataset data = separableImages(150, 5);
+        const Model model = trainedLinear(data);
+        LockOptions o;
+        o.settings.mode = "strong";
+        o.settings.allLayers = true;
+        o.settings.maxWeights = 2; // one swap
+        o.settings.candidates = 1;
+        Progress quiet;
+        // With one candidate, measuring it changes nothing when it raises the objective, as the best first-order
+        // swap of a trained model does.
+        auto measured = lockModel(model, data, o, quiet);
+        QVERIFY2(measured.ok(), measured.ok() ? "" : measured.error().c_str());
+        QCOMPARE(measured->lookaheadPasses, int64_t(1));
+        o.settings.lookahead = false;
+        auto firstOrder = lockModel(model, data, o, quiet);
+        QVERIFY(firstOrder.ok());
+        QCOMPARE(firstOrder->lookaheadPasses, int64_t(0));
+        QVERIFY(!SecretKey::fromJson(firstOrder->key.toJson())->settings.lookahead);
+        QCOMPARE(measured->locked.fingerprint(), firstOrder->locked.fingerprint());
+        // With eight it measures up to eight at every step (fewer where fewer swaps raise the first-order
+        // objective), more than one on the whole, and still reaches the target.
+        o.settings.candidates = 8;
+        o.settings.maxWeights = 40;
+        o.settings.lookahead = true;
+        auto eight = lockModel(model, data, o, quiet);
+        QVERIFY2(eight.ok(), eight.ok() ? "" : eight.error().c_str());
+        QVERIFY(eight->reachedThreshold);
+        QVERIFY(eight->iterations > 1);
+        QVERIFY(eight->lookaheadPasses > eight->iterations);
+        QVERIFY(eight->lookaheadPasses <= int64_t(eight->iterations) * 8);
+        QCOMPARE(unlockModel(eight->locked, eight->key)->fingerprint(), model.fingerprint());
     }
 
     void unlockIsBitExact()

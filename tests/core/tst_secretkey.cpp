@@ -39,6 +39,12 @@ private slots:
         auto older = SecretKey::fromJson(old);
         QVERIFY2(older.ok(), older.ok() ? "" : older.error().c_str());
         QCOMPARE(older->settings.chunkSize, 0);
+        // And those written before the strong mode's lookahead were made without it.
+        QVERIFY(back->settings.lookahead);
+        const auto la = old.find("\"lookahead\"");
+        QVERIFY(la != std::string::npos);
+        old.erase(la, old.find(',', la) + 1 - la);
+        QVERIFY(!SecretKey::fromJson(old)->settings.lookahead);
     }
 
     void fileRoundTripAndNoOverwriteOfInputs()

@@ -206,8 +206,20 @@ private slots:
         QCOMPARE(perRound.size(), 2);
         QCOMPARE(paper.value(QLatin1String("ratio")).toDouble(),
             0.5 * (perRound.at(0).toDouble() + perRound.at(1).toDouble()));
-        QCOMPARE(
-            j.value(QLatin1String("strong")).toObject().value(QLatin1String("ratio_per_round")).toArray().size(), 2);
+        const QJsonObject strong = j.value(QLatin1String("strong")).toObject();
+        QCOMPARE(strong.value(QLatin1String("ratio_per_round")).toArray().size(), 2);
+        // Every step of the strong lock measured at least one candidate with a forward pass, priced at the
+        // forward-only floor; the same lock without the lookahead is timed beside it.
+        QVERIFY(strong.value(QLatin1String("lookahead_passes")).toInt()
+            >= strong.value(QLatin1String("iterations")).toInt());
+        QVERIFY(
+            j.value(QLatin1String("floor_seconds")).toObject().value(QLatin1String("forward_only")).toDouble() > 0.0);
+        QCOMPARE(strong.value(QLatin1String("first_order"))
+                     .toObject()
+                     .value(QLatin1String("ratio_per_round"))
+                     .toArray()
+                     .size(),
+            2);
         // Debian's LibTorch multiplies matrices with OpenBLAS: ParamLock keeps it off a second thread pool.
         const QJsonObject blas = j.value(QLatin1String("blas")).toObject();
         QCOMPARE(blas.value(QLatin1String("threads")).toInt(), 1);
