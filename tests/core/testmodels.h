@@ -1,6 +1,7 @@
 #pragma once
 
 // Tiny models and synthetic data shared by the core tests.
+#include "advparams.h"
 #include "dataset.h"
 #include "model.h"
 #include "progress.h"
@@ -80,6 +81,16 @@ inline Model trainedLinear(const Dataset &data)
     options.batchSize = 16;
     train(model, data, nullptr, options, quiet);
     return model;
+}
+
+/** A strong-mode lock among all conv/FC layers with a budget of `maxWeights`, the rest at the defaults. */
+inline LockOptions strongLock(int64_t maxWeights)
+{
+    LockOptions o;
+    o.settings.mode = "strong";
+    o.settings.allLayers = true;
+    o.settings.maxWeights = maxWeights;
+    return o;
 }
 
 } // namespace paramlock::testing

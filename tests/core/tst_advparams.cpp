@@ -172,10 +172,7 @@ private slots:
         const Model model = trainedLinear(data);
         QVERIFY(evaluate(model, data)->accuracy > 0.9);
 
-        LockOptions o;
-        o.settings.mode = "strong";
-        o.settings.allLayers = true;
-        o.settings.maxWeights = 10;
+        LockOptions o = strongLock(10);
         o.settings.seed = 3;
         RecordingProgress progress;
         auto result = lockModel(model, data, o, progress);
@@ -232,10 +229,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 5);
         const Model model = trainedLinear(data);
-        LockOptions o;
-        o.settings.mode = "strong";
-        o.settings.allLayers = true;
-        o.settings.maxWeights = 2; // one swap
+        LockOptions o = strongLock(2); // one swap
         o.settings.candidates = 1;
         Progress quiet;
         // With one candidate, measuring it changes nothing when it raises the objective, as the best first-order

@@ -99,10 +99,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 5);
         const Model model = trainedLinear(data);
-        LockOptions lock;
-        lock.settings.mode = "strong";
-        lock.settings.allLayers = true;
-        lock.settings.maxWeights = 2; // exactly one swap
+        LockOptions lock = strongLock(2); // exactly one swap
         lock.settings.candidates = 1;
         Progress quiet;
         auto locked = lockModel(model, data, lock, quiet);
@@ -139,10 +136,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 7);
         const Model model = trainedLinear(data);
-        LockOptions lock;
-        lock.settings.mode = "strong";
-        lock.settings.allLayers = true;
-        lock.settings.maxWeights = 6;
+        LockOptions lock = strongLock(6);
         Progress quiet;
         auto locked = lockModel(model, data, lock, quiet);
         QVERIFY(locked.ok());

@@ -43,10 +43,7 @@ private slots:
     {
         const Dataset data = separableImages(90, 9);
         const Model model = trainedLinear(data);
-        LockOptions o;
-        o.settings.mode = "strong";
-        o.settings.allLayers = true;
-        o.settings.maxWeights = 8;
+        LockOptions o = strongLock(8);
         o.settings.targetAccuracy = 0.01;
         Progress quiet;
         auto sweep = encryptedCountSweep(model, data, data, o, {0, 2, 4, 8}, quiet);
