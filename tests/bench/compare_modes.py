@@ -37,6 +37,8 @@ def main():
     a = p.parse_args()
     extra = a.extra.split()
     rows = []
+    # The fine-tune columns: after 1, 10 and the last epoch, each once.
+    ft_epochs = sorted({e for e in (1, 10, a.finetune_epochs) if e <= a.finetune_epochs})
     with tempfile.TemporaryDirectory() as tmp:
         for mode in a.modes.split(","):
             for seed in a.seeds.split(","):
@@ -63,18 +65,20 @@ def main():
                 rows.append([mode, seed, lock["accuracy_before"], lock["accuracy_after"], unl["accuracy"],
                              unl["fingerprint_match"], lock["n_encrypted"], lock["proportion"], lock["seconds"],
                              adaptive["paper"]["accuracy_after"], adaptive["global"]["accuracy_after"],
-                             adaptive["swap"]["accuracy_after"], ft_at.get(1), ft_at.get(10),
-                             ft_at.get(a.finetune_epochs), worst_mean, worst_std])
+                             adaptive["swap"]["accuracy_after"], [ft_at.get(e) for e in ft_epochs],
+                             worst_mean, worst_std])
                 print(f"done {mode} {seed}: {rows[-1]}", file=sys.stderr, flush=True)
     pct = lambda x: "–" if x is None else f"{100 * x:.2f}"
+    ft_head = " | ".join(("fine-tune " if i == 0 else "") + f"{e} ep %" for i, e in enumerate(ft_epochs))
     print("| mode | seed | before % | locked % | unlocked % | bit-exact | n_e | proportion % | lock s "
-          "| adaptive paper % | adaptive global % | adaptive swap % | fine-tune 1 ep % | 10 ep % | "
-          f"{a.finetune_epochs} ep % | max mean shift (% std) | max std shift (% std) |")
-    print("|" + "---|" * 17)
+          f"| adaptive paper % | adaptive global % | adaptive swap % | {ft_head} "
+          "| max mean shift (% std) | max std shift (% std) |")
+    print("|" + "---|" * (14 + len(ft_epochs)))
     for r in rows:
+        ft_cells = " | ".join(pct(x) for x in r[12])
         print(f"| {r[0]} | {r[1]} | {pct(r[2])} | {pct(r[3])} | {pct(r[4])} | {r[5]} | {r[6]} | {100 * r[7]:.5f} "
-              f"| {r[8]:.2f} | {pct(r[9])} | {pct(r[10])} | {pct(r[11])} | {pct(r[12])} | {pct(r[13])} "
-              f"| {pct(r[14])} | {100 * r[15]:.4f} | {100 * r[16]:.4f} |")
+              f"| {r[8]:.2f} | {pct(r[9])} | {pct(r[10])} | {pct(r[11])} | {ft_cells} "
+              f"| {100 * r[13]:.4f} | {100 * r[14]:.4f} |")
 
 
 if __name__ == "__main__":
