@@ -1,6 +1,7 @@
 #include "analysispage.h"
 
 #include "charts.h"
+#include "job.h"
 #include "report.h"
 
 #include <QApplication>
@@ -12,44 +13,17 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
-#include <QMutex>
 #include <QProgressBar>
 #include <QRegularExpression>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QTimer>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace paramlock {
 
-/** Progress shared with the worker: it writes, the GUI polls (no signal storm). */
-class AnalysisPage::WorkerProgress : public Progress
-{
-public:
-    bool advance(double fraction, const std::string &label) override
-    {
-        QMutexLocker lock(&m_mutex);
-        m_fraction = fraction;
-        m_label = label;
-        return !cancelled();
-    }
-    std::pair<double, QString> read()
-    {
-        QMutexLocker lock(&m_mutex);
-        return {m_fraction, QString::fromStdString(m_label)};
-    }
-
-private:
-    QMutex m_mutex;
-    double m_fraction = 0.0;
-    std::string m_label;
-};
-
-AnalysisPage::AnalysisPage(QWidget *parent)
-    : QWidget(parent), m_poll(new QTimer(this)), m_watcher(new QFutureWatcher<Expected<Analysis>>(this))
+AnalysisPage::AnalysisPage(QWidget *parent) : QWidget(parent), m_job(new Job(this))
 {
     auto *intro = new QLabel(tr("<b>How strong is this lock?</b> Each attack runs on the locked model as someone "
                                 "without the key would; the experiments repeat the paper's figures. Results collect "
@@ -57,10 +31,8 @@ AnalysisPage::AnalysisPage(QWidget *parent)
         this);
     intro->setWordWrap(true);
     m_kind = new QComboBox(this);
-    for (const std::string &kind : analysisKinds())
-        m_kind->addItem(QString::fromStdString(analysisName(kind)), QString::fromStdString(kind));
-    m_kind->setToolTip(tr("Fine-tuning, pruning, norm clipping, the adaptive attack and the detection test attack "
-                          "the lock; the sweeps reproduce the paper's Figs. 5-7 (they lock again)."));
+    m_kind->setToolTip(tr("Fine-tuning, pruning and norm clipping attack any lock; a method adds its own (AdvParams: "
+                          "the adaptive attack, the detection test and the paper's Figs. 5-7, which lock again)."));
     m_epochs = new QSpinBox(this);
     m_epochs->setRange(1, 200);
     m_epochs->setValue(10);
@@ -123,58 +95,37 @@ AnalysisPage::AnalysisPage(QWidget *parent)
     connect(m_cancel, &QPushButton::clicked, this, &AnalysisPage::cancel);
     connect(m_export, &QPushButton::clicked, this, &AnalysisPage::exportWithDialog);
     connect(m_list, &QListWidget::currentRowChanged, this, &AnalysisPage::show);
-    connect(m_poll, &QTimer::timeout, this, [this] {
-        if (!m_worker)
-            return;
-        const auto [fraction, label] = m_worker->read();
+    connect(m_job, &Job::progressChanged, this, [this](double fraction, const QString &label) {
         m_progress->setValue(int(fraction * 1000.0));
         m_progress->setFormat(label.isEmpty() ? QStringLiteral("%p%") : label + QStringLiteral(" — %p%"));
     });
-    connect(m_watcher, &QFutureWatcherBase::finished, this, [this] {
-        m_poll->stop();
-        const QString kind = m_kind->currentData().toString();
-        Expected<Analysis> result = m_watcher->result();
-        const bool cancelled = m_worker && m_worker->cancelled();
-        m_worker.reset();
-        m_progress->setValue(result ? 1000 : 0);
+    connect(m_job, &Job::failed, this, [this](const QString &message) {
+        m_progress->setValue(0);
         m_progress->setFormat(QStringLiteral("%p%"));
-        if (!result) {
-            m_status->setText(cancelled ? tr("Cancelled; nothing changed.") : QString::fromStdString(result.error()));
-            updateButtons();
-            emit failed(QString::fromStdString(result.error()));
-            return;
-        }
-        m_results.push_back(std::move(*result));
-        const Analysis &a = m_results.back();
-        m_list->addItem(QString::fromStdString(analysisName(a.kind)) + tr(" (%1 s)").arg(a.seconds, 0, 'f', 1));
-        m_list->setCurrentRow(m_list->count() - 1);
-        m_status->setText(tr("Done in %1 s.").arg(a.seconds, 0, 'f', 1));
+        m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
         updateButtons();
-        emit finished(QString::fromStdString(a.kind));
+        emit failed(message);
     });
-    m_poll->setInterval(100);
     updateButtons();
 }
 
-AnalysisPage::~AnalysisPage()
-{
-    cancel();
-    m_watcher->waitForFinished();
-}
+AnalysisPage::~AnalysisPage() = default;
 
-void AnalysisPage::setLock(const Model &original, std::shared_ptr<const LockOutcome> outcome, const Dataset &train,
-    const Dataset &test, const QString &modelName)
+void AnalysisPage::setLock(const Model &original, std::shared_ptr<const LockOutcome> outcome,
+    std::shared_ptr<const Dataset> train, std::shared_ptr<const Dataset> test, const QString &modelName)
 {
     cancel();
-    m_watcher->waitForFinished();
+    m_job->wait();
     m_original = original;
     m_outcome = std::move(outcome);
-    m_test = std::make_shared<const Dataset>(test);
+    m_test = std::move(test);
     m_modelName = modelName;
-    m_datasetName = QString::fromStdString(test.name);
-    // The same encryption set the lock used: the draw is reproducible from its settings.
-    auto drawn = drawEncryptionSet(train, m_outcome->result.key.settings);
-    m_encryptionSet = drawn ? std::make_shared<const Dataset>(std::move(*drawn)) : nullptr;
+    m_datasetName = QString::fromStdString(m_test->name);
+    // The training images the lock itself used: not drawn again.
+    m_encryptionSet = std::make_shared<const Dataset>(lockSample(*m_outcome, *train));
+    m_kind->clear();
+    for (const AnalysisSpec &spec : analysisSpecs(m_outcome->result.key.method))
+        m_kind->addItem(QString::fromStdString(spec.name), QString::fromStdString(spec.kind));
     m_results.clear();
     m_list->clear();
     m_table->clear();
@@ -196,7 +147,7 @@ void AnalysisPage::setEvaluationLimit(int images)
 
 bool AnalysisPage::isRunning() const
 {
-    return m_watcher->isRunning();
+    return m_job->isRunning();
 }
 
 void AnalysisPage::run(const QString &kind)
@@ -212,28 +163,35 @@ void AnalysisPage::run(const QString &kind)
     AnalysisContext context;
     context.evalLimit = m_evalImages->value();
     context.fineTuneEpochs = m_epochs->value();
-    context.seed = m_outcome->result.key.settings.seed;
-    context.options.settings = m_outcome->result.key.settings;
-    m_worker = std::make_shared<WorkerProgress>();
+    context.seed = m_outcome->request.seed;
     m_status->setText(tr("Running %1…").arg(m_kind->currentText()));
     m_progress->setValue(0);
-    m_poll->start();
-    m_watcher->setFuture(
-        QtConcurrent::run([worker = m_worker, outcome = m_outcome, original = m_original, de = m_encryptionSet,
-                              test = m_test, context, kind = kind.toStdString()]() mutable -> Expected<Analysis> {
+    m_job->start<Analysis>(
+        [outcome = m_outcome, original = m_original, sample = m_encryptionSet, test = m_test, context,
+            kind = kind.toStdString()](Progress &progress) mutable -> Expected<Analysis> {
             context.original = &original;
             context.lock = &outcome->result;
-            context.encryptionSet = de.get();
+            context.encryptionSet = sample.get();
             context.test = test.get();
-            return runAnalysis(kind, context, *worker);
-        }));
+            return runAnalysis(kind, context, progress);
+        },
+        [this](Analysis result) {
+            m_progress->setValue(1000);
+            m_progress->setFormat(QStringLiteral("%p%"));
+            m_results.push_back(std::move(result));
+            const Analysis &a = m_results.back();
+            m_list->addItem(QString::fromStdString(analysisName(a.kind)) + tr(" (%1 s)").arg(a.seconds, 0, 'f', 1));
+            m_list->setCurrentRow(m_list->count() - 1);
+            m_status->setText(tr("Done in %1 s.").arg(a.seconds, 0, 'f', 1));
+            updateButtons();
+            emit finished(QString::fromStdString(a.kind));
+        });
     updateButtons();
 }
 
 void AnalysisPage::cancel()
 {
-    if (m_worker)
-        m_worker->cancel();
+    m_job->cancel();
 }
 
 void AnalysisPage::show(int index)

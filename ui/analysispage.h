@@ -2,10 +2,9 @@
 
 #include "analysis.h"
 #include "dataset.h"
-#include "lockjob.h"
+#include "lockworkflow.h"
 #include "model.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
 #include <memory>
@@ -18,11 +17,11 @@ class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QTableWidget;
-class QTimer;
 
 namespace paramlock {
 
 class AnalysisChart;
+class Job;
 
 /**
  * "How strong is this lock?": runs the experiments and attacks on the last
@@ -37,9 +36,9 @@ public:
     explicit AnalysisPage(QWidget *parent = nullptr);
     ~AnalysisPage() override;
 
-    /** The lock to analyse; `train` provides the encryption set for the sweeps. */
-    void setLock(const Model &original, std::shared_ptr<const LockOutcome> outcome, const Dataset &train,
-        const Dataset &test, const QString &modelName);
+    /** The lock to analyse; the sweeps reuse the training images the lock used, taken from `train`. */
+    void setLock(const Model &original, std::shared_ptr<const LockOutcome> outcome,
+        std::shared_ptr<const Dataset> train, std::shared_ptr<const Dataset> test, const QString &modelName);
     bool hasLock() const { return m_outcome != nullptr; }
 
     /** Starts one analysis ("finetune", "prune", ...); finished() or failed() follows. */
@@ -59,7 +58,6 @@ signals:
     void failed(const QString &message);
 
 private:
-    class WorkerProgress;
     void show(int index);
     void updateButtons();
     void exportWithDialog();
@@ -84,9 +82,7 @@ private:
     AnalysisChart *m_chart;
     QLabel *m_explanation;
     QTableWidget *m_table;
-    QTimer *m_poll;
-    std::shared_ptr<WorkerProgress> m_worker;
-    QFutureWatcher<Expected<Analysis>> *m_watcher;
+    Job *m_job;
 };
 
 } // namespace paramlock

@@ -17,42 +17,46 @@ const QColor kAccent(44, 160, 44);
 
 LossChart::LossChart(QWidget *parent) : ChartWidget(tr("Encryption-set loss while locking"), parent)
 {
-    plot()->xAxis->setLabel(tr("iteration"));
-    plot()->yAxis->setLabel(tr("cross-entropy loss (nats, log scale)"));
     // Log scale: the loss starts near 0.1 and the paper's threshold is 15.
     plot()->yAxis->setScaleType(QCPAxis::stLogarithmic);
     plot()->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     plot()->yAxis->setNumberFormat(QStringLiteral("gb"));
-    start(15.0, true);
+    start(LockChartSpec{});
 }
 
-void LossChart::start(double lossThreshold, bool showThreshold)
+void LossChart::start(const LockChartSpec &spec)
 {
     m_steps.clear();
     m_markers = 0;
+    setTitle(QString::fromStdString(spec.title));
+    plot()->xAxis->setLabel(QString::fromStdString(spec.xLabel));
+    plot()->yAxis->setLabel(tr("%1 (log scale)").arg(QString::fromStdString(spec.yLabel)));
     plot()->clearGraphs();
     plot()->clearItems();
+    const bool showThreshold = spec.threshold > 0.0;
     QCPGraph *loss = plot()->addGraph();
-    loss->setName(tr("loss on the encryption set"));
+    loss->setName(tr("loss on the lock's own data"));
     loss->setPen(QPen(kBefore, 2));
     loss->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
     QCPGraph *threshold = plot()->addGraph();
-    threshold->setName(showThreshold ? tr("T_loss = %1").arg(lossThreshold) : tr("layer change"));
+    threshold->setName(showThreshold
+            ? tr("%1 = %2").arg(QString::fromStdString(spec.thresholdLabel)).arg(spec.threshold)
+            : tr("next stage (layer)"));
     threshold->setPen(showThreshold ? QPen(kAfter, 1.5, Qt::DashLine) : QPen(Qt::gray, 1, Qt::DotLine));
     if (showThreshold) {
         auto *line = new QCPItemStraightLine(plot());
-        line->point1->setCoords(0, lossThreshold);
-        line->point2->setCoords(1, lossThreshold);
+        line->point1->setCoords(0, spec.threshold);
+        line->point2->setCoords(1, spec.threshold);
         line->setPen(threshold->pen());
     }
     plot()->xAxis->setRange(0, 10);
-    plot()->yAxis->setRange(0.05, showThreshold ? lossThreshold * 1.5 : 5.0);
+    plot()->yAxis->setRange(0.05, showThreshold ? spec.threshold * 1.5 : 5.0);
     replot();
 }
 
 void LossChart::addStep(const LockStep &step)
 {
-    if (!m_steps.empty() && step.layerIndex != m_steps.back().layerIndex) {
+    if (!m_steps.empty() && step.stageIndex != m_steps.back().stageIndex) {
         auto *marker = new QCPItemStraightLine(plot());
         marker->point1->setCoords(step.iteration - 0.5, 0);
         marker->point2->setCoords(step.iteration - 0.5, 1);
@@ -71,14 +75,14 @@ void LossChart::addStep(const LockStep &step)
 
 QString LossChart::csv() const
 {
-    QString text = QStringLiteral("iteration,layer,flat_index,loss,step\n");
+    QString text = QStringLiteral("iteration,stage,index,loss,change\n");
     for (const LockStep &s : m_steps)
         text += QStringLiteral("%1,%2,%3,%4,%5\n")
                     .arg(s.iteration)
-                    .arg(QString::fromStdString(s.layer))
-                    .arg(s.flatIndex)
+                    .arg(QString::fromStdString(s.stage))
+                    .arg(s.index)
                     .arg(s.loss, 0, 'g', 8)
-                    .arg(s.step, 0, 'g', 8);
+                    .arg(s.change, 0, 'g', 8);
     return text;
 }
 

@@ -1,21 +1,23 @@
 #pragma once
 
-#include "advparams.h"
 #include "analysis.h"
+#include "lockresult.h"
+#include "progress.h"
+#include "protectionmethod.h"
 #include "chartwidget.h"
 
 #include <vector>
 
 namespace paramlock {
 
-/** The encryption-set loss per iteration, with the T_loss line and a marker where the layer changes. */
+/** The lock's loss per step, with the method's threshold (T_loss) and a marker where the stage (layer) changes. */
 class LossChart : public ChartWidget
 {
     Q_OBJECT
 public:
     explicit LossChart(QWidget *parent = nullptr);
 
-    void start(double lossThreshold, bool showThreshold);
+    void start(const LockChartSpec &spec);
     void addStep(const LockStep &step);
     int pointCount() const { return int(m_steps.size()); }
     int layerMarkerCount() const { return m_markers; }

@@ -1,47 +1,31 @@
 #pragma once
 
-#include "advparams.h"
-#include "dataset.h"
-#include "model.h"
-#include "progress.h"
+#include "job.h"
+#include "lockworkflow.h"
 
-#include <QFuture>
 #include <QObject>
 
 #include <memory>
 
 namespace paramlock {
 
-/** What a lock run produced, shared read-only with the views. */
-struct LockOutcome
-{
-    LockResult result;
-    double accuracyBefore = 0.0;
-    double accuracyAfter = 0.0;
-    int64_t testSamples = 0;
-    std::vector<int32_t> predictionsBefore; ///< for the first test images
-    std::vector<int32_t> predictionsAfter;
-};
-
 /**
- * Runs evaluate -> lock -> evaluate in a worker thread. Progress and every
- * lock iteration arrive as queued signals; cancel() flips an atomic flag that
- * the engine reads between two iterations. The input model is never changed.
+ * The lock workflow (check, evaluate, lock, evaluate) as a Job: progress and every lock step arrive as queued
+ * signals, cancel() takes effect between two iterations, and the input model is never changed.
  */
 class LockJob : public QObject
 {
     Q_OBJECT
 public:
     explicit LockJob(QObject *parent = nullptr);
-    ~LockJob() override;
 
     /** Starts the run; false if one is already running. */
-    bool start(const Model &model, const Dataset &encryptionSet, const Dataset &test, const LockOptions &options,
-        int64_t evalLimit = 0, int previewCount = 12);
-    void cancel();
-    bool isRunning() const;
+    bool start(const Model &model, std::shared_ptr<const Dataset> train, std::shared_ptr<const Dataset> test,
+        const ProtectionMethod &method, const LockRequest &request, const WorkflowOptions &options);
+    void cancel() { m_job->cancel(); }
+    bool isRunning() const { return m_job->isRunning(); }
     /** Blocks until the worker has finished (for tests and shutdown). */
-    void wait();
+    void wait() { m_job->wait(); }
 
 signals:
     void progressChanged(double fraction, const QString &label);
@@ -50,12 +34,9 @@ signals:
     void failed(const QString &message);
 
 private:
-    class Sink;
-    std::shared_ptr<Sink> m_sink;
-    QFuture<void> m_future;
+    Job *m_job;
 };
 
 } // namespace paramlock
 
-Q_DECLARE_METATYPE(paramlock::LockStep)
 Q_DECLARE_METATYPE(std::shared_ptr<const paramlock::LockOutcome>)

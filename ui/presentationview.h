@@ -1,6 +1,6 @@
 #pragma once
 
-#include "lockjob.h"
+#include "lockworkflow.h"
 
 #include <QDialog>
 

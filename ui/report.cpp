@@ -2,6 +2,8 @@
 
 #include "atomicfile.h"
 #include "charts.h"
+#include "protectionmethod.h"
+#include "text.h"
 #include "version.h"
 
 #include <QBuffer>
@@ -64,17 +66,49 @@ QString table(const std::vector<std::string> &columns, const std::vector<std::ve
     return html + QStringLiteral("</table>");
 }
 
-std::string num(double v, int decimals)
+/** The settings table of a lock, from its method's parameter table: what the key says it was made with. */
+std::vector<std::vector<std::string>> settingsRows(const LockResult &r, const ProtectionMethod *method)
 {
-    return QString::number(v, 'f', decimals).toStdString();
+    std::vector<std::vector<std::string>> rows;
+    if (!method)
+        return {{"method", r.key.method + " (unknown to this ParamLock)"}};
+    rows.push_back({"method", method->name() + (r.key.mode.empty() ? std::string() : ", " + r.key.mode + " mode")});
+    auto request = method->requestOf(r.key);
+    if (!request)
+        return rows;
+    for (const ParameterSpec &spec : method->parameters()) {
+        const ParameterValue *v = request->values.find(spec.name);
+        if (!v || spec.name == "mode" || !spec.usedIn(r.key.mode))
+            continue;
+        const bool zero =
+            (spec.type == ParameterType::Integer || spec.type == ParameterType::Real) && realOf(*v) == 0.0;
+        std::string text = zero && !spec.zeroMeans.empty() ? spec.zeroMeans : parameterText(spec, *v);
+        if (!spec.unit.empty() && !(zero && !spec.zeroMeans.empty()))
+            text += " " + spec.unit;
+        rows.push_back({spec.label, text});
+    }
+    rows.push_back({"seed", std::to_string(request->seed)});
+    rows.push_back({"layers worked on", std::to_string(r.layers.size()) + " conv/FC layers"});
+    return rows;
+}
+
+/** The help of the key's mode, as the method's parameter table words it. */
+std::string modeHelp(const LockResult &r, const ProtectionMethod *method)
+{
+    if (!method)
+        return {};
+    if (const ParameterSpec *mode = findParameter(method->parameters(), "mode"))
+        for (const ChoiceSpec &c : mode->choices)
+            if (c.id == r.key.mode)
+                return c.help;
+    return method->summary();
 }
 
 /** The HTML with each chart's <img src> produced by `source` (a data URI for HTML, a resource name for PDF). */
 QString buildHtml(const ReportData &d, const std::function<QString(int)> &source)
 {
     const LockResult &r = *d.lock;
-    const LockSettings &s = r.key.settings;
-    const bool strong = s.mode == "strong";
+    const ProtectionMethod *method = methodById(r.key.method);
     int image = 0;
     auto figure = [&](const QString &caption) {
         const QString html = QStringLiteral("<p align=\"center\"><img src=\"%1\" width=\"%2\"><br><i>%3</i></p>")
@@ -99,32 +133,18 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
              .arg(d.testSamples)
              .arg(d.datasetName.toHtmlEscaped(), pct(d.accuracyBefore), pct(d.accuracyAfter),
                  pct(1.0 / double(std::max(2, d.original->metadata().classCount))), pct(d.accuracyUnlocked));
-    h += QStringLiteral("<p>ParamLock changed <b>%1</b> of the model's %2 parameters (%3%). A model file copied "
+    h += QStringLiteral("<p>ParamLock changed <b>%1</b> of the model's %2 parameters (%3). A model file copied "
                         "without the secret key behaves like the locked model; the key restores the original bit "
                         "for bit. %4</p>")
              .arg(r.encryptedCount())
              .arg(r.key.parameterCount)
-             .arg(100.0 * double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 0, 'f', 5)
-             .arg(strong ? QStringLiteral("In strong mode the lock swaps the values of pairs of weights inside a "
-                                          "layer, so every layer keeps exactly the same set of values.")
-                         : QStringLiteral("In paper mode (AdvParams, Algorithm 1) each changed weight moves inside "
-                                          "its layer's range."));
+             .arg(QString::fromStdString(
+                 percentText(double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5)))
+             .arg(esc(modeHelp(r, method)));
     h += QStringLiteral("<h2>The lock</h2>");
-    std::vector<std::vector<std::string>> settings = {{"mode", s.mode},
-        {"encryption set", std::to_string(s.samples) + " training images, seed " + std::to_string(s.seed)},
-        {"layers", std::to_string(s.layers.size()) + " conv/FC layers"}, {"alpha (clip margin)", num(s.alpha, 3)}};
-    if (strong) {
-        settings.push_back({"weight budget", s.maxWeights > 0 ? std::to_string(s.maxWeights) : "min(64, 0.01%)"});
-        settings.push_back({"lookahead",
-            s.lookahead
-                ? "real gain of the " + std::to_string(s.candidates) + " best first-order swaps measured each step ("
-                    + std::to_string(r.lookaheadPasses) + " forward passes)"
-                : "off: drawn by the first-order gain"});
-    } else
-        settings.insert(settings.end(),
-            {{"theta", num(s.theta, 3)}, {"T_loss", num(s.lossThreshold, 2)},
-                {"iterations per layer I", std::to_string(s.maxIterations)}});
-    settings.push_back({"lock time", num(r.seconds, 2) + " s, " + std::to_string(r.iterations) + " iterations"});
+    std::vector<std::vector<std::string>> settings = settingsRows(r, method);
+    settings.push_back({"lock time", fixedText(r.seconds, 2) + " s, " + std::to_string(r.iterations) + " iterations"});
+    settings.push_back({"why it stopped", r.stopReason});
     settings.push_back({"original model fingerprint (SHA-256)", r.key.originalFingerprint});
     settings.push_back({"locked model fingerprint (SHA-256)", r.key.lockedFingerprint});
     h += table({"setting", "value"}, settings);
@@ -139,9 +159,9 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
         if (l.positions.empty())
             continue;
         const double std0 = l.stdBefore > 0.0 ? l.stdBefore : 1.0;
-        stealth.push_back({l.layer, std::to_string(l.positions.size()), num(l.meanBefore, 6),
-            num(100.0 * (l.meanAfter - l.meanBefore) / std0, 4) + "%", num(l.stdBefore, 6),
-            num(100.0 * (l.stdAfter - l.stdBefore) / std0, 4) + "%"});
+        stealth.push_back({l.layer, std::to_string(l.positions.size()), fixedText(l.meanBefore, 6),
+            percentText((l.meanAfter - l.meanBefore) / std0, 4), fixedText(l.stdBefore, 6),
+            percentText((l.stdAfter - l.stdBefore) / std0, 4)});
     }
     h += table({"layer", "changed weights", "mean", "mean change (of std)", "std", "std change (of std)"}, stealth);
 
@@ -155,10 +175,9 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
         h += table(a.columns, a.rows);
         h += QStringLiteral("<p><small>Computed in %1 s.</small></p>").arg(a.seconds, 0, 'f', 1);
     }
-    h += QStringLiteral("<hr><p><small>Method: Xue et al., AdvParams (IEEE TETC 2022); ParamLock's strong mode is "
-                        "described in its README. Accuracies are measured on the test split; attackers hold %1 of "
+    h += QStringLiteral("<hr><p><small>Method: %1. Accuracies are measured on the test split; attackers hold %2 of "
                         "it and are scored on the rest.</small></p></body></html>")
-             .arg(QStringLiteral("10%"));
+             .arg(method ? esc(method->citation()) : esc(r.key.method), QStringLiteral("10%"));
     return h;
 }
 

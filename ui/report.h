@@ -1,7 +1,7 @@
 #pragma once
 
-#include "advparams.h"
 #include "analysis.h"
+#include "lockresult.h"
 #include "expected.h"
 #include "model.h"
 

@@ -1,5 +1,7 @@
 #include "cliutil.h"
 
+#include "text.h"
+
 #include <csignal>
 
 namespace paramlock::cli {
@@ -226,9 +228,33 @@ std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgres
     return LockInputs{std::move(*model), std::move(*train), std::move(*test)};
 }
 
+Expected<std::vector<double>> numberList(const QString &text, const char *flag)
+{
+    std::vector<double> values;
+    for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        values.push_back(part.trimmed().toDouble(&ok));
+        if (!ok)
+            return Error{
+                std::string("--") + flag + " expects comma-separated numbers, got \"" + text.toStdString() + "\""};
+    }
+    if (values.empty())
+        return Error{std::string("--") + flag + " is empty"};
+    return values;
+}
+
+WorkflowOptions workflowOptions(const QCommandLineParser &p, int64_t evalLimit)
+{
+    WorkflowOptions options;
+    options.evalLimit = evalLimit;
+    options.allowUntrained = p.isSet(kAllowUntrained);
+    options.allowUntrainedHint = "pass --allow-untrained";
+    return options;
+}
+
 QString percent(double fraction)
 {
-    return QString::number(fraction * 100.0, 'f', 2) + QLatin1Char('%');
+    return QString::fromStdString(percentText(fraction));
 }
 
 QString joined(const std::vector<std::string> &items)

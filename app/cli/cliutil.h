@@ -3,6 +3,7 @@
 // What every paramlock-cli command shares: output streams, exit codes, option parsing, progress.
 
 #include "dataset.h"
+#include "lockworkflow.h"
 #include "expected.h"
 #include "model.h"
 #include "progress.h"
@@ -121,6 +122,14 @@ inline const QCommandLineOption kQuiet(
     {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
 inline const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
     QStringLiteral("N"), QStringLiteral("0"));
+inline const QCommandLineOption kKey(
+    {QStringLiteral("k"), QStringLiteral("key")}, QStringLiteral("Secret key file."), QStringLiteral("FILE"));
+inline const QCommandLineOption kAllowWeak(QStringLiteral("allow-weak"),
+    QStringLiteral("Keep a lock that did not reach its target or still scores above 1.2 x random guess (refused by "
+                   "default)."));
+inline const QCommandLineOption kAllowUntrained(QStringLiteral("allow-untrained"),
+    QStringLiteral("Lock a model that scores no better than 1.5 x random guess (usually an untrained model, or the "
+                   "wrong dataset or normalisation; refused by default)."));
 inline const QCommandLineOption kEvalSamples(QStringLiteral("eval-samples"),
     QStringLiteral("Evaluate on the first N test images only (default: all)."), QStringLiteral("N"),
     QStringLiteral("0"));
@@ -147,6 +156,12 @@ struct LockInputs
 /** Reads them; on failure prints the error, sets `exitCode` and returns nothing. */
 std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgress &progress, int &exitCode);
 
+/** A comma-separated list of numbers, e.g. --rates 0,0.1,0.5. */
+Expected<std::vector<double>> numberList(const QString &text, const char *flag);
+/** The lock workflow's options the flags set: --eval-samples (already read) and --allow-untrained. */
+WorkflowOptions workflowOptions(const QCommandLineParser &p, int64_t evalLimit);
+
+/** "91.07%". */
 QString percent(double fraction);
 QString joined(const std::vector<std::string> &items);
 

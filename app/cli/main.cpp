@@ -1,6 +1,8 @@
 #include "cliutil.h"
 #include "commands.h"
 
+#include "protectionmethod.h"
+
 #include <QApplication>
 #include <QCoreApplication>
 #include <QTextStream>
@@ -32,8 +34,11 @@ int main(int argc, char *argv[])
     if (args.size() < 2 || args[1] == QLatin1String("--help") || args[1] == QLatin1String("-h")
         || args[1] == QLatin1String("help")) {
         out << "Usage: paramlock-cli COMMAND [options]\n\n"
-               "Locks trained neural networks with AdvParams: a few weights are perturbed so the model\n"
-               "becomes useless; the secret key restores it bit for bit.\n\nCommands:\n"
+               "Locks trained neural networks so that only key holders can use them.\n\nMethods:\n";
+        for (const paramlock::ProtectionMethod *m : paramlock::methods())
+            out << "  " << QString::fromStdString(m->id()).leftJustified(10) << " "
+                << QString::fromStdString(m->summary()) << "\n";
+        out << "\nCommands:\n"
             << paramlock::cli::commandSummary() << "\nRun 'paramlock-cli COMMAND --help' for a command's options.\n";
         return args.size() < 2 ? 2 : 0;
     }

@@ -28,17 +28,17 @@ int main(int argc, char *argv[])
     const QCommandLineOption run(QStringLiteral("run"), QStringLiteral("With --demo: start locking at once."));
     const QCommandLineOption unlock(
         QStringLiteral("unlock"), QStringLiteral("With --run: unlock with the new key once the lock is done."));
-    const QCommandLineOption mode(QStringLiteral("mode"), QStringLiteral("Lock mode: strong or paper."),
-        QStringLiteral("MODE"), QStringLiteral("strong"));
-    const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size (default 300)."),
-        QStringLiteral("N"), QStringLiteral("300"));
+    const QCommandLineOption set(QStringLiteral("set"),
+        QStringLiteral("With --demo: one of the lock method's settings, as on the command line (e.g. mode=paper); "
+                       "may be repeated."),
+        QStringLiteral("NAME=VALUE"));
     const QCommandLineOption present(
         QStringLiteral("present"), QStringLiteral("With --run: open the presentation once the lock is done."));
     const QCommandLineOption attacks(QStringLiteral("attacks"),
         QStringLiteral("With --run: run these analyses on the Attacks & Report page once the lock is done "
                        "(comma-separated, e.g. prune,adaptive)."),
         QStringLiteral("LIST"));
-    parser.addOptions({demo, run, unlock, mode, samples, present, attacks});
+    parser.addOptions({demo, run, unlock, set, present, attacks});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -48,7 +48,11 @@ int main(int argc, char *argv[])
     window.show();
     if (parser.isSet(demo)) {
         window.tryDemo();
-        window.setLockSettings(parser.value(mode), parser.value(samples).toInt());
+        for (const QString &assignment : parser.values(set)) {
+            const qsizetype at = assignment.indexOf(QLatin1Char('='));
+            if (at < 1 || !window.setParameter(assignment.left(at).toStdString(), assignment.mid(at + 1).toStdString()))
+                qWarning("ignoring --set %s: no such setting or value", qPrintable(assignment));
+        }
         if (parser.isSet(present))
             QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window,
                 [&window] { QTimer::singleShot(500, &window, [&window] { window.present(1); }); });
@@ -66,17 +70,8 @@ int main(int argc, char *argv[])
             QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window, next);
             QObject::connect(window.analysisPage(), &paramlock::AnalysisPage::finished, &window, next);
         }
-        if (parser.isSet(run)) {
-            // Once the dataset has been read in the background.
-            auto *poll = new QTimer(&window);
-            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll] {
-                if (window.datasetReady()) {
-                    poll->stop();
-                    window.runLock();
-                }
-            });
-            poll->start(100);
-        }
+        if (parser.isSet(run)) // once the dataset has been read in the background
+            QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] { window.runLock(); });
     } else if (!parser.positionalArguments().isEmpty()) {
         window.openModel(parser.positionalArguments().first());
     }

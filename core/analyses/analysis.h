@@ -1,8 +1,12 @@
 #pragma once
 
-#include "advparams.h"
+// Every attack and experiment as one result the front ends show alike: a chart, a table and a sentence. The generic
+// attacks run on any Lock method; a method adds its own analyses through the seam (ProtectionMethod::analyses()).
+
+#include "attacks.h"
 #include "dataset.h"
 #include "expected.h"
+#include "lockresult.h"
 #include "model.h"
 #include "progress.h"
 
@@ -40,29 +44,40 @@ struct Analysis
     double seconds = 0.0;
 };
 
+/** An analysis a front end can offer: its kind, its name, and whether a report runs it by default. */
+struct AnalysisSpec
+{
+    std::string kind;
+    std::string name;
+    bool inReport = false;
+};
+
 /** What an analysis runs on: the original model, the lock made from it, and the data. */
 struct AnalysisContext
 {
     const Model *original = nullptr;
     const LockResult *lock = nullptr; ///< the locked model and its key (the key only scores hits)
-    const Dataset *encryptionSet = nullptr; ///< for the sweeps
+    const Dataset *encryptionSet = nullptr; ///< the training images the lock used, for the sweeps
     const Dataset *test = nullptr;
-    LockOptions options; ///< the settings the lock was made with
     int64_t evalLimit = 0; ///< evaluate on the first N test images (0: all)
     double attackerFraction = 0.1; ///< share of the test set the attacker holds (the paper: 10%)
     int fineTuneEpochs = 10;
     uint64_t seed = 0;
 };
 
-/** "finetune", "prune", "clip", "adaptive", "detect", "t-loss", "layers", "n-e". */
-std::vector<std::string> analysisKinds();
-/** A short human name for a kind, e.g. "Fine-tuning attack". */
+/** The analyses for locks of a method: the generic attacks, then the method's own ("": the generic ones alone). */
+std::vector<AnalysisSpec> analysisSpecs(const std::string &method = {});
+/** Their kinds. */
+std::vector<std::string> analysisKinds(const std::string &method = {});
+/** A short human name for a kind of any method, e.g. "Fine-tuning attack". */
 std::string analysisName(const std::string &kind);
 
-/** Runs one analysis; cancellable through `progress`. */
+/** Runs one analysis of the lock's method; cancellable through `progress`. */
 Expected<Analysis> runAnalysis(const std::string &kind, const AnalysisContext &context, Progress &progress);
 
-/** Formats a fraction as a percentage with two decimals ("91.07%"). */
-std::string percentText(double fraction);
+/** An analysis with its kind, the accuracy axis and the random-guess line set: where every analysis starts. */
+Analysis emptyAnalysis(const std::string &kind, const AnalysisContext &context);
+/** "10% of the test set (1000 labelled images)": the attacker's data, for explanations. */
+std::string attackerShare(const AnalysisContext &context, const AttackerSplit &split);
 
 } // namespace paramlock

@@ -6,19 +6,17 @@
 
 namespace paramlock {
 
-/** One iteration of the encryption loop, as reported to the progress sink. */
+/** One step of a lock (an iteration or an epoch, as the method counts them), as reported to the progress sink. */
 struct LockStep
 {
     int iteration = 0; ///< 0-based, over the whole run
-    int layerIndex = 0; ///< position in the encrypted layer set
-    std::string layer; ///< parameter name, e.g. "features.0.weight"
-    int64_t flatIndex = -1; ///< weight picked in this iteration (-1: none, loss above threshold)
-    double step = 0.0; ///< perturbation applied this iteration (after clipping)
-    double loss = 0.0; ///< cross-entropy on the encryption set before the step
-    bool masked = false; ///< the weight hit the clip bound and will not be picked again
-    float value = 0.0f; ///< the weight's value after the step
-    int64_t partnerIndex = -1; ///< strong mode: the weight swapped with it, in the same layer
-    float partnerValue = 0.0f; ///< and its value after the swap
+    int stageIndex = 0; ///< which stage of the lock (AdvParams: the layer's position in the set)
+    std::string stage; ///< its name, e.g. "features.0.weight" or "epoch 3"
+    int64_t index = -1; ///< the weight this step changed, flat in `stage` (-1: none, or many)
+    double change = 0.0; ///< what the step added to it
+    double loss = 0.0; ///< the method's objective on its own data, before the step
+    double accuracy = -1.0; ///< accuracy on the method's own data, where it measures one; -1 otherwise
+    int64_t changed = 0; ///< distinct weights changed so far
 };
 
 /**
@@ -39,7 +37,7 @@ public:
         return !cancelled();
     }
 
-    /** One encryption iteration. Return false to stop. */
+    /** One step of a lock. Return false to stop. */
     virtual bool lockStep(const LockStep &step)
     {
         (void)step;

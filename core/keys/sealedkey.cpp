@@ -115,11 +115,11 @@ json headerOf(const SecretKey &key, const std::string &recipient)
 {
     return json{{"recipient", recipient}, {"key_id", randomHex(8)},
         {"issued_at", QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString()}, {"method", key.method},
-        {"mode", key.settings.mode},
+        {"mode", key.mode},
         {"model",
             {{"fingerprint_original", key.originalFingerprint}, {"fingerprint_locked", key.lockedFingerprint},
                 {"n_params", key.parameterCount}}},
-        {"entries", int64_t(key.entries.size())}, {"created_at", key.createdAt}, {"created_by", key.createdBy}};
+        {"entries", key.secretCount}, {"created_at", key.createdAt}, {"created_by", key.createdBy}};
 }
 
 OpenedKey failed(KeyError error, std::string message)
@@ -134,11 +134,11 @@ KeyFileInfo infoOfPlain(const SecretKey &key)
 {
     KeyFileInfo info;
     info.method = key.method;
-    info.mode = key.settings.mode;
+    info.mode = key.mode;
     info.originalFingerprint = key.originalFingerprint;
     info.lockedFingerprint = key.lockedFingerprint;
     info.parameterCount = key.parameterCount;
-    info.entryCount = int64_t(key.entries.size());
+    info.entryCount = key.secretCount;
     info.createdAt = key.createdAt;
     info.createdBy = key.createdBy;
     return info;
@@ -351,7 +351,8 @@ OpenedKey openKey(const std::string &text, const std::string &password)
     wipe(plain);
     if (!key)
         return failed(KeyError::Corrupt, key.error());
-    if (key->lockedFingerprint != info->lockedFingerprint || key->originalFingerprint != info->originalFingerprint)
+    if (key->lockedFingerprint != info->lockedFingerprint || key->originalFingerprint != info->originalFingerprint
+        || key->method != info->method)
         return failed(KeyError::Tampered, "the key file was tampered with: its header names another model");
     OpenedKey opened;
     opened.key = std::move(*key);

@@ -7,48 +7,86 @@
 
 #include <climits>
 #include <cstring>
-#include <set>
 
 namespace paramlock {
 
 using nlohmann::json;
 using namespace jsonfields;
 
-std::string SecretKey::entriesChecksum() const
+namespace {
+
+/** The envelope without its checksum: what the checksum covers. */
+json envelope(const SecretKey &key)
 {
+    json payload = json::parse(key.payload.empty() ? std::string("{}") : key.payload);
+    return json{{"format", SecretKey::kFormat}, {"version", SecretKey::kVersion}, {"method", key.method},
+        {"mode", key.mode},
+        {"model",
+            {{"fingerprint_original", key.originalFingerprint}, {"fingerprint_locked", key.lockedFingerprint},
+                {"n_params", key.parameterCount}}},
+        {"secret_count", key.secretCount}, {"created_at", key.createdAt}, {"created_by", key.createdBy},
+        {"payload", std::move(payload)}};
+}
+
+std::string checksumOf(const json &envelopeWithoutChecksum)
+{
+    return sha256Hex(envelopeWithoutChecksum.dump());
+}
+
+void readModelBlock(const json &j, SecretKey &key)
+{
+    const json &m = j.at("model");
+    key.originalFingerprint = m.at("fingerprint_original").get<std::string>();
+    key.lockedFingerprint = m.at("fingerprint_locked").get<std::string>();
+    key.parameterCount = whole(m.at("n_params"), "n_params", 0, INT64_MAX);
+}
+
+/**
+ * A version-1 key: AdvParams' format before the envelope. Its checksum covered the entries (layer, index and the
+ * perturbation's bits) and both fingerprints; its settings and entries become the payload, marked version 1.
+ */
+Expected<SecretKey> fromVersion1(const json &j)
+{
+    SecretKey key;
+    key.fileVersion = 1;
+    key.method = j.at("method").get<std::string>();
+    key.createdAt = j.value("created_at", std::string());
+    key.createdBy = j.value("created_by", std::string());
+    readModelBlock(j, key);
+    const json &settings = j.at("settings");
+    key.mode = settings.at("mode").get<std::string>();
+    const json &entries = j.at("entries");
+    if (!entries.is_array())
+        return Error{"key file is malformed: its entries are not a list"};
     std::string canonical;
-    for (const KeyEntry &e : entries) {
+    for (const json &e : entries) {
+        const double perturbation = e.at("perturbation").get<double>();
         uint64_t bits = 0;
-        static_assert(sizeof(bits) == sizeof(e.perturbation));
-        std::memcpy(&bits, &e.perturbation, sizeof(bits));
-        canonical += e.layer + '\n' + std::to_string(e.index) + '\n' + std::to_string(bits) + '\n';
+        static_assert(sizeof(bits) == sizeof(perturbation));
+        std::memcpy(&bits, &perturbation, sizeof(bits));
+        canonical += e.at("layer").get<std::string>() + '\n'
+            + std::to_string(whole(e.at("index"), "an entry's index", INT64_MIN, INT64_MAX)) + '\n'
+            + std::to_string(bits) + '\n';
     }
-    canonical += originalFingerprint + '\n' + lockedFingerprint + '\n';
-    return sha256Hex(canonical);
+    canonical += key.originalFingerprint + '\n' + key.lockedFingerprint + '\n';
+    if (j.at("entries_sha256").get<std::string>() != sha256Hex(canonical))
+        return Error{"key file was modified or is corrupt: its entries do not match their checksum"};
+    key.secretCount = int64_t(entries.size());
+    key.payload = json{{"version", 1}, {"settings", settings}, {"entries", entries}}.dump();
+    return key;
+}
+
+} // namespace
+
+std::string SecretKey::checksum() const
+{
+    return checksumOf(envelope(*this));
 }
 
 std::string SecretKey::toJson() const
 {
-    json j;
-    j["format"] = kFormat;
-    j["version"] = kVersion;
-    j["method"] = method;
-    j["created_at"] = createdAt;
-    j["created_by"] = createdBy;
-    j["settings"] = {{"mode", settings.mode}, {"theta", settings.theta}, {"alpha", settings.alpha},
-        {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"samples", settings.samples},
-        {"class_balanced", settings.classBalanced}, {"seed", settings.seed}, {"random_layers", settings.randomLayers},
-        {"all_layers", settings.allLayers}, {"max_weights", settings.maxWeights},
-        {"target_accuracy", settings.targetAccuracy}, {"candidates", settings.candidates},
-        {"lookahead", settings.lookahead}, {"chunk_size", settings.chunkSize}, {"layers", settings.layers}};
-    j["encryption_set_seed"] = settings.seed;
-    j["model"] = {{"fingerprint_original", originalFingerprint}, {"fingerprint_locked", lockedFingerprint},
-        {"n_params", parameterCount}};
-    json list = json::array();
-    for (const KeyEntry &e : entries)
-        list.push_back({{"layer", e.layer}, {"index", e.index}, {"perturbation", e.perturbation}});
-    j["entries"] = std::move(list);
-    j["entries_sha256"] = entriesChecksum();
+    json j = envelope(*this);
+    j["sha256"] = checksumOf(j);
     return j.dump(1) + "\n";
 }
 
@@ -69,45 +107,26 @@ Expected<SecretKey> SecretKey::fromJson(const std::string &text)
                 + std::to_string(kVersion) + "); update ParamLock"};
         if (version < 1)
             return Error{"key file version " + std::to_string(version) + " is invalid"};
+        if (version == 1)
+            return fromVersion1(j);
         SecretKey key;
         key.method = j.at("method").get<std::string>();
-        if (key.method != "advparams")
-            return Error{"key uses the method \"" + key.method + "\", which this ParamLock cannot unlock"};
-        key.createdAt = j.value("created_at", std::string());
-        key.createdBy = j.value("created_by", std::string());
-        const json &s = j.at("settings");
-        key.settings.mode = s.at("mode").get<std::string>();
-        key.settings.theta = s.at("theta").get<double>();
-        key.settings.alpha = s.at("alpha").get<double>();
-        key.settings.lossThreshold = s.at("t_loss").get<double>();
-        key.settings.maxIterations = int(whole(s.at("max_iter"), "max_iter", 0, INT32_MAX));
-        key.settings.samples = whole(s.at("samples"), "samples", 0, INT64_MAX);
-        key.settings.classBalanced = s.value("class_balanced", false);
-        key.settings.seed = unsignedWhole(s.at("seed"), "seed");
-        key.settings.randomLayers = int(wholeOr(s, "random_layers", 0, 0, INT32_MAX));
-        key.settings.allLayers = s.value("all_layers", false);
-        key.settings.maxWeights = wholeOr(s, "max_weights", 0, 0, INT64_MAX);
-        key.settings.targetAccuracy = s.value("target_accuracy", 0.0);
-        key.settings.candidates = int(wholeOr(s, "candidates", 8, 0, INT32_MAX));
-        key.settings.lookahead = s.value("lookahead", false);
-        key.settings.chunkSize = int(wholeOr(s, "chunk_size", 0, 0, INT32_MAX));
-        key.settings.layers = s.at("layers").get<std::vector<std::string>>();
-        const json &m = j.at("model");
-        key.originalFingerprint = m.at("fingerprint_original").get<std::string>();
-        key.lockedFingerprint = m.at("fingerprint_locked").get<std::string>();
-        key.parameterCount = whole(m.at("n_params"), "n_params", 0, INT64_MAX);
-        std::set<std::pair<std::string, int64_t>> seen;
-        for (const json &e : j.at("entries")) {
-            KeyEntry entry{e.at("layer").get<std::string>(),
-                whole(e.at("index"), "an entry's index", INT64_MIN, INT64_MAX), e.at("perturbation").get<double>()};
-            if (entry.index < 0)
-                return Error{"key entry for " + entry.layer + " has a negative index"};
-            if (!seen.insert({entry.layer, entry.index}).second)
-                return Error{"key lists " + entry.layer + "[" + std::to_string(entry.index) + "] twice"};
-            key.entries.push_back(std::move(entry));
-        }
-        if (j.at("entries_sha256").get<std::string>() != key.entriesChecksum())
-            return Error{"key file was modified or is corrupt: its entries do not match their checksum"};
+        key.mode = j.at("mode").get<std::string>();
+        readModelBlock(j, key);
+        key.secretCount = whole(j.at("secret_count"), "secret_count", 0, INT64_MAX);
+        key.createdAt = j.at("created_at").get<std::string>();
+        key.createdBy = j.at("created_by").get<std::string>();
+        const json &payload = j.at("payload");
+        if (!payload.is_object())
+            return Error{"key file is malformed: its payload is not an object"};
+        key.payload = payload.dump();
+        json unsigned_ = j;
+        unsigned_.erase("sha256");
+        if (j.at("sha256").get<std::string>() != checksumOf(unsigned_))
+            return Error{"key file was modified or is corrupt: its contents do not match their checksum"};
+        // Only the fields the envelope defines are covered by its checksum as written by toJson().
+        if (unsigned_ != envelope(key))
+            return Error{"key file has fields this ParamLock does not know; it was not written by ParamLock"};
         return key;
     } catch (const json::exception &e) {
         return Error{std::string("key file is incomplete or malformed: ") + e.what()};

@@ -8,60 +8,37 @@
 
 namespace paramlock {
 
-/** One encrypted weight: where it is and what was added to it (Eq. 5). */
-struct KeyEntry
-{
-    std::string layer; ///< weight parameter name, e.g. "features.0.weight"
-    int64_t index = 0; ///< flat (row-major) index into that weight
-    double perturbation = 0.0; ///< locked value minus original value, exact in double
-};
-
-/** The hyperparameters a key was made with, recorded for reproduction. */
-struct LockSettings
-{
-    std::string mode = "paper"; ///< "paper" (Algorithm 1 as written) or "strong" (ParamLock's)
-    double theta = 0.07;
-    double alpha = 0.05;
-    double lossThreshold = 15.0;
-    int maxIterations = 18;
-    int64_t samples = 300;
-    bool classBalanced = false;
-    uint64_t seed = 0; ///< encryption-set and layer-choice seed
-    std::vector<std::string> layers; ///< the encrypted layer set, in encryption order
-    int randomLayers = 0; ///< k when the set was drawn at random, else 0
-    bool allLayers = false; ///< every conv/FC layer
-    // Strong mode only.
-    int64_t maxWeights = 0; ///< weight budget (0: min(64, 0.01% of the parameters))
-    double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: 0.8 x random guess)
-    int candidates = 8; ///< the seed draws the weight among this many best candidates
-    /** Measure each candidate's real gain with a forward pass before the draw (false in keys made before it). */
-    bool lookahead = true;
-    /** Chunk size of the encryption-set passes (0: not recorded). Sums in another chunking can differ in the last
-     *  bits of a float and, rarely, pick another weight: a lock is reproduced with the same chunk size. */
-    int chunkSize = 0;
-};
-
 /**
- * The secret key: positions and perturbations of the encrypted weights, with
- * fingerprints that tie it to one model. Whoever holds it unlocks the model.
+ * The secret key of a lock: an envelope every method shares (which method, which model, who made it) around the
+ * method's own payload (AdvParams: its settings and the positions and perturbations of the changed weights). Whoever
+ * holds it restores the model.
+ *
+ * Version 2 on disk:
+ *     {"format": "paramlock-key", "version": 2, "method": "advparams", "mode": "strong",
+ *      "model": {"fingerprint_original": ..., "fingerprint_locked": ..., "n_params": ...}, "secret_count": 26,
+ *      "created_at": ..., "created_by": ..., "payload": {...the method's...}, "sha256": ...}
+ * where sha256 covers everything else. Version-1 keys (AdvParams' own format before the envelope) still open: their
+ * settings and entries become a payload of version 1.
  */
 struct SecretKey
 {
     static constexpr const char *kFormat = "paramlock-key";
-    static constexpr int kVersion = 1;
+    static constexpr int kVersion = 2;
 
-    std::string method = "advparams";
-    LockSettings settings;
-    std::string originalFingerprint; ///< SHA-256 (hex) of the original conv/FC weights
-    std::string lockedFingerprint; ///< SHA-256 (hex) of the locked conv/FC weights
+    std::string method; ///< the id of the method that made it
+    std::string mode; ///< the method's mode ("strong", "paper"); empty for a method without modes
+    std::string originalFingerprint; ///< SHA-256 (hex) of the original model's conv/FC weights
+    std::string lockedFingerprint; ///< SHA-256 (hex) of the locked model's
     int64_t parameterCount = 0; ///< all parameters of the model
+    int64_t secretCount = 0; ///< what the payload holds: changed weights for AdvParams
     std::string createdAt; ///< ISO 8601, UTC
     std::string createdBy; ///< application and version
-    std::vector<KeyEntry> entries;
+    std::string payload; ///< the method's payload, as JSON text (an object)
+    int fileVersion = kVersion; ///< the version it was read from (1: converted from the old format)
 
-    /** Serialises to the versioned JSON format, with a checksum over the entries. */
+    /** Serialises to version 2 with a checksum over everything. */
     std::string toJson() const;
-    /** Parses and validates; refuses other formats, newer versions and edited entries. */
+    /** Parses and validates; refuses other formats, newer versions and edited keys. */
     static Expected<SecretKey> fromJson(const std::string &text);
 
     /** Reads a key file. */
@@ -69,8 +46,8 @@ struct SecretKey
     /** Writes atomically; refuses to overwrite any of `protectedPaths`. */
     Expected<void> save(const std::string &path, const std::vector<std::string> &protectedPaths = {}) const;
 
-    /** SHA-256 (hex) over the entries, independent of JSON formatting. */
-    std::string entriesChecksum() const;
+    /** SHA-256 (hex) of the key's canonical JSON: what the file's checksum is. */
+    std::string checksum() const;
 };
 
 } // namespace paramlock

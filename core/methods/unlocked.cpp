@@ -1,6 +1,6 @@
 #include "unlocked.h"
 
-#include "advparams.h"
+#include "unlock.h"
 #include "imagedecoding.h"
 
 #include <QImageReader>
@@ -13,6 +13,8 @@ Expected<UnlockedModel> UnlockedModel::open(
     OpenedKey opened = openKeyFile(keyPath, password);
     if (!opened.ok())
         return Error{opened.message};
+    if (auto ok = checkKeyMethod(opened.key); !ok)
+        return Error{keyPath + ": " + ok.error()};
     auto model = Model::load(lockedModelPath);
     if (!model)
         return Error{model.error()};

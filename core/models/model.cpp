@@ -381,6 +381,14 @@ std::vector<std::string> Model::layerNames() const
     return out;
 }
 
+std::vector<std::string> Model::parameterNames() const
+{
+    std::vector<std::string> out;
+    for (const auto &p : d->parameters())
+        out.push_back(p.first);
+    return out;
+}
+
 int64_t Model::parameterCount() const
 {
     int64_t n = 0;

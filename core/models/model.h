@@ -79,6 +79,8 @@ public:
     std::vector<std::string> layerNames() const;
     /** All parameters (weights, biases, BatchNorm affine), buffers excluded. */
     int64_t parameterCount() const;
+    /** Their names, in model order. */
+    std::vector<std::string> parameterNames() const;
     /** SHA-256 (hex) of the conv/FC weights: names, shapes and raw bytes. */
     std::string fingerprint() const;
 

@@ -32,6 +32,78 @@ Expected<void> checkCompatible(const Model &model, const Dataset &data)
     return {};
 }
 
+namespace {
+
+/** The reason in a LibTorch error, without TorchScript's traceback: its last "...Error: " line. */
+std::string reasonOf(const std::string &what)
+{
+    std::string reason;
+    size_t start = 0;
+    while (start < what.size()) {
+        size_t end = what.find('\n', start);
+        if (end == std::string::npos)
+            end = what.size();
+        const std::string line = what.substr(start, end - start);
+        const size_t at = line.find("Error: ");
+        if (at != std::string::npos)
+            reason = line.substr(at + 7);
+        start = end + 1;
+    }
+    if (reason.empty())
+        reason = what.substr(0, what.find('\n'));
+    while (!reason.empty() && (reason.back() == ' ' || reason.back() == '.'))
+        reason.pop_back();
+    return reason;
+}
+
+/** Runs one batch of `size` images; empty on success, else the reason. */
+std::string tryBatch(ModelImpl &impl, const Model &model, const Dataset &data, int64_t size)
+{
+    try {
+        c10::InferenceMode inference;
+        const auto logits = impl.forward(inputTensor(data, 0, size, model.metadata().normalization));
+        if (logits.dim() != 2 || logits.size(0) != size)
+            return "its output has shape " + c10::str(logits.sizes()) + ", expected [" + std::to_string(size)
+                + ", classes]";
+        return {};
+    } catch (const c10::Error &e) {
+        return reasonOf(e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        return reasonOf(e.what());
+    }
+}
+
+} // namespace
+
+Expected<void> checkRuns(const Model &model, const Dataset &data)
+{
+    if (auto ok = checkCompatible(model, data); !ok)
+        return ok;
+    ModelImpl &impl = model.impl();
+    impl.setTraining(false);
+    const int64_t batch = std::min<int64_t>(2, data.size());
+    const std::string failure = tryBatch(impl, model, data, batch);
+    if (failure.empty())
+        return {};
+    const std::string shape =
+        std::to_string(data.channels) + "x" + std::to_string(data.height) + "x" + std::to_string(data.width);
+    if (batch > 1 && tryBatch(impl, model, data, 1).empty())
+        return Error{"the model runs on one image but fails on a batch of " + std::to_string(batch) + " " + shape
+            + " images (" + failure + "): it was probably exported with torch.jit.trace, which can freeze the batch "
+            + "size; export it with torch.jit.script, or trace it without turning a tensor's size into a number"};
+    return Error{"the model cannot run on the " + data.name + " images: a batch of " + std::to_string(batch) + " "
+        + shape + " images failed (" + failure + "); does the model expect another number of channels or "
+        + "another image size?"};
+}
+
+Expected<void> checkFiniteWeights(const Model &model)
+{
+    for (const auto &w : model.impl().weights())
+        if (!torch::isfinite(w.tensor).all().item<bool>())
+            return Error{"the model's weight " + w.name + " contains NaN or infinite values"};
+    return {};
+}
+
 Expected<Evaluation> evaluate(
     const Model &model, const Dataset &data, const EvaluationOptions &options, Progress *progress)
 {

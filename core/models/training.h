@@ -56,6 +56,15 @@ Expected<double> accuracyOn(const Model &model, const Dataset &data, int64_t lim
 /** Checks that a dataset fits the model's declared input shape and class count. */
 Expected<void> checkCompatible(const Model &model, const Dataset &data);
 
+/**
+ * Runs a batch of two images (then one) through the model: one sentence naming the input shape and the batch when
+ * it fails, with the hint that a traced model may have frozen its batch size; never a TorchScript traceback.
+ */
+Expected<void> checkRuns(const Model &model, const Dataset &data);
+
+/** Refuses NaN and infinite conv/FC weights, naming the layer. */
+Expected<void> checkFiniteWeights(const Model &model);
+
 /** A training recipe. The presets follow the AdvParams paper (METHODS.md). */
 struct TrainOptions
 {

@@ -83,14 +83,65 @@ inline Model trainedLinear(const Dataset &data)
     return model;
 }
 
-/** A strong-mode lock among all conv/FC layers with a budget of `maxWeights`, the rest at the defaults. */
-inline LockOptions strongLock(int64_t maxWeights)
+/**
+ * Ten classes of 28x28 images a LeNet-5 learns in a few epochs: class c is a bright 7x7 block at its own place
+ * in a noisy image.
+ */
+inline Dataset blockImages(int count, unsigned seed)
 {
-    LockOptions o;
-    o.settings.mode = "strong";
+    Dataset data;
+    data.name = "blocks";
+    data.channels = 1;
+    data.height = 28;
+    data.width = 28;
+    data.classCount = 10;
+    std::mt19937 rng{seed};
+    std::normal_distribution<double> noise(40.0, 25.0);
+    for (int i = 0; i < count; ++i) {
+        const int c = i % 10;
+        const int top = (c / 5) * 14 + 3, left = (c % 5) * 5 + 1;
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x) {
+                const bool block = y >= top && y < top + 7 && x >= left && x < left + 7;
+                data.pixels.push_back(uint8_t(std::clamp(noise(rng) + (block ? 160.0 : 0.0), 0.0, 255.0)));
+            }
+        data.labels.push_back(c);
+    }
+    return data;
+}
+
+/** A LeNet-5 trained on `data` (blockImages): over 90% right. */
+inline Model trainedLeNet(const Dataset &data, uint64_t seed)
+{
+    Model model = *Model::create("lenet5", imageMeta(1, 28, 10), seed);
+    Progress quiet;
+    TrainOptions options;
+    options.epochs = 6;
+    options.batchSize = 32;
+    options.learningRate = 0.05;
+    options.seed = seed;
+    train(model, data, nullptr, options, quiet);
+    return model;
+}
+
+/** A strong-mode lock among all conv/FC layers with a budget of `maxWeights`, the rest at the defaults. */
+inline AdvParamsOptions strongLock(int64_t maxWeights)
+{
+    AdvParamsOptions o;
+    o.settings.mode = LockMode::Strong;
     o.settings.allLayers = true;
     o.settings.maxWeights = maxWeights;
     return o;
+}
+
+/** A key whose AdvParams payload was edited (as a careless tool would, keeping the envelope valid). */
+template<typename Edit> SecretKey editedKey(SecretKey key, Edit edit)
+{
+    AdvParamsKey secret = *AdvParamsKey::of(key);
+    edit(secret);
+    key.payload = secret.toPayload();
+    key.secretCount = int64_t(secret.entries.size());
+    return key;
 }
 
 } // namespace paramlock::testing

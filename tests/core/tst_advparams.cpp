@@ -1,4 +1,5 @@
 #include "advparams.h"
+#include "unlock.h"
 #include "testmodels.h"
 #include "training.h"
 
@@ -86,12 +87,19 @@ Model handModel(const std::vector<float> &w)
     return m;
 }
 
-LockOptions paperOptions(std::vector<std::string> layers = {}, int randomLayers = 0)
+AdvParamsOptions paperOptions(std::vector<std::string> layers = {}, int randomLayers = 0)
 {
-    LockOptions o;
+    AdvParamsOptions o;
+    o.settings.mode = LockMode::Paper;
     o.settings.layers = std::move(layers);
     o.settings.randomLayers = randomLayers;
     return o;
+}
+
+/** A key written to JSON and read back, as its payload. */
+AdvParamsKey reread(const SecretKey &key)
+{
+    return *AdvParamsKey::of(*SecretKey::fromJson(key.toJson()));
 }
 
 uint32_t bits(float f)
@@ -113,7 +121,7 @@ private slots:
         const std::vector<float> w0 = {0.85f, -1.0f, 1.0f, 0.2f, -0.3f, 0.5f};
         const Model model = handModel(w0);
         const Dataset data = handData();
-        LockOptions o = paperOptions({"fc.weight"});
+        AdvParamsOptions o = paperOptions({"fc.weight"});
         o.settings.maxIterations = 6;
         o.settings.theta = 0.07;
         o.settings.alpha = 0.05;
@@ -131,7 +139,7 @@ private slots:
         ref.w.assign(w0.begin(), w0.end());
         int maskedSteps = 0;
         QCOMPARE(result->steps.size(), size_t(6));
-        for (const LockStep &step : result->steps) {
+        for (const AdvParamsStep &step : result->steps) {
             const auto g = ref.gradient(data);
             QVERIFY2(std::abs(step.loss - ref.loss) < 1e-5, qPrintable(QString::number(step.loss)));
             int64_t best = -1;
@@ -172,7 +180,7 @@ private slots:
         const Model model = trainedLinear(data);
         QVERIFY(evaluate(model, data)->accuracy > 0.9);
 
-        LockOptions o = strongLock(10);
+        AdvParamsOptions o = strongLock(10);
         o.settings.seed = 3;
         RecordingProgress progress;
         auto result = lockModel(model, data, o, progress);
@@ -180,8 +188,10 @@ private slots:
         QVERIFY(result->encryptedCount() > 0);
         QVERIFY(result->encryptedCount() <= 10); // the budget
         QCOMPARE(strongModeBudget(o.settings, 1000000), int64_t(10));
-        QCOMPARE(strongModeBudget(LockSettings{}, 61706), int64_t(6)); // 0.01%
-        QCOMPARE(strongModeBudget(LockSettings{}, 25000000), int64_t(64));
+        // The default budget: 0.01% of the parameters, between 64 and 4096.
+        QCOMPARE(strongModeBudget(AdvParamsSettings{}, 61706), int64_t(64));
+        QCOMPARE(strongModeBudget(AdvParamsSettings{}, 11200000), int64_t(1120));
+        QCOMPARE(strongModeBudget(AdvParamsSettings{}, 100000000), int64_t(4096));
         QVERIFY(evaluate(result->locked, data)->accuracy < evaluate(model, data)->accuracy - 0.3);
         // It stops at 0.8 x random guess on the encryption set, or at the budget above it.
         QCOMPARE(strongModeTarget(o.settings, 5), 0.16);
@@ -189,7 +199,7 @@ private slots:
         o.settings.targetAccuracy = 0.3;
         QCOMPARE(strongModeTarget(o.settings, 10), 0.3);
         o.settings.targetAccuracy = 0.0;
-        QCOMPARE(result->reachedThreshold, result->finalAccuracy <= 0.16);
+        QCOMPARE(result->reachedTarget, result->finalAccuracy <= 0.16);
         QCOMPARE(evaluate(result->locked, data)->accuracy, result->finalAccuracy);
 
         // Swaps: the layer holds exactly the same values, so its histogram, mean and std do not move.
@@ -218,8 +228,8 @@ private slots:
         Progress other;
         auto third = lockModel(model, data, o, other);
         QVERIFY(third.ok());
-        QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.mode, std::string("strong"));
-        QCOMPARE(SecretKey::fromJson(third->key.toJson())->settings.chunkSize, o.batchSize); // reproducible
+        QCOMPARE(reread(third->key).settings.mode, LockMode::Strong);
+        QCOMPARE(reread(third->key).settings.chunkSize, o.settings.chunkSize); // reproducible
         // Every step measured between one and `candidates` swaps with a forward pass.
         QVERIFY(result->lookaheadPasses >= result->iterations);
         QVERIFY(result->lookaheadPasses <= int64_t(result->iterations) * o.settings.candidates);
@@ -229,7 +239,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 5);
         const Model model = trainedLinear(data);
-        LockOptions o = strongLock(2); // one swap
+        AdvParamsOptions o = strongLock(2); // one swap
         o.settings.candidates = 1;
         Progress quiet;
         // With one candidate, measuring it changes nothing when it raises the objective, as the best first-order
@@ -241,7 +251,7 @@ private slots:
         auto firstOrder = lockModel(model, data, o, quiet);
         QVERIFY(firstOrder.ok());
         QCOMPARE(firstOrder->lookaheadPasses, int64_t(0));
-        QVERIFY(!SecretKey::fromJson(firstOrder->key.toJson())->settings.lookahead);
+        QVERIFY(!reread(firstOrder->key).settings.lookahead);
         QCOMPARE(measured->locked.fingerprint(), firstOrder->locked.fingerprint());
         // With eight it measures up to eight at every step (fewer where fewer swaps raise the first-order
         // objective), more than one on the whole, and still reaches the target.
@@ -250,7 +260,7 @@ private slots:
         o.settings.lookahead = true;
         auto eight = lockModel(model, data, o, quiet);
         QVERIFY2(eight.ok(), eight.ok() ? "" : eight.error().c_str());
-        QVERIFY(eight->reachedThreshold);
+        QVERIFY(eight->reachedTarget);
         QVERIFY(eight->iterations > 1);
         QVERIFY(eight->lookaheadPasses > eight->iterations);
         QVERIFY(eight->lookaheadPasses <= int64_t(eight->iterations) * 8);
@@ -261,14 +271,14 @@ private slots:
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         const Dataset data = randomImages(40, 1, 28, 10, 4);
-        LockOptions o = paperOptions({}, 3);
+        AdvParamsOptions o = paperOptions({}, 3);
         o.settings.seed = 11;
         o.settings.maxIterations = 10;
         Progress progress;
         auto result = lockModel(model, data, o, progress);
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
         QVERIFY(result->encryptedCount() > 0);
-        QCOMPARE(result->key.settings.layers.size(), size_t(3));
+        QCOMPARE(result->secret.settings.layers.size(), size_t(3));
         QVERIFY(result->locked.fingerprint() != model.fingerprint());
         QCOMPARE(result->key.originalFingerprint, model.fingerprint());
         QCOMPARE(result->key.lockedFingerprint, result->locked.fingerprint());
@@ -299,8 +309,8 @@ private slots:
         QVERIFY(unlockInPlace(target, result->key, &timing).ok());
         QCOMPARE(target.fingerprint(), model.fingerprint());
         QCOMPARE(timing.copySeconds, 0.0);
-        SecretKey altered = result->key;
-        altered.entries.back().perturbation += 1e-3;
+        const SecretKey altered =
+            editedKey(result->key, [](AdvParamsKey &k) { k.entries.back().perturbation += 1e-3; });
         Model stays = result->locked.clone();
         const auto failed = unlockInPlace(stays, altered);
         QVERIFY(!failed.ok());
@@ -313,7 +323,7 @@ private slots:
     void savingWritesBothOrNothing()
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
-        LockOptions o = paperOptions({"fc3.weight"});
+        AdvParamsOptions o = paperOptions({"fc3.weight"});
         o.settings.maxIterations = 2;
         Progress progress;
         auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
@@ -359,9 +369,9 @@ private slots:
         const int channels = architecture == QLatin1String("resnet56") ? 3 : 1;
         const Model model = *Model::create(architecture.toStdString(), imageMeta(channels, side, 10), 3);
         const Dataset data = randomImages(12, channels, side, 10, 4);
-        LockOptions options;
-        options.batchSize = 5;
-        options.settings.mode = mode.toStdString();
+        AdvParamsOptions options;
+        options.settings.chunkSize = 5;
+        options.settings.mode = *modeFromId(mode.toStdString());
         options.settings.maxIterations = 2;
         options.settings.seed = 9;
         if (mode == QLatin1String("paper"))
@@ -377,9 +387,9 @@ private slots:
         auto plain = lockModel(model, data, options, quiet);
         QVERIFY2(reused.ok() && plain.ok(),
             reused.ok() ? (plain.ok() ? "" : plain.error().c_str()) : reused.error().c_str());
-        QVERIFY(!reused->key.entries.empty());
+        QVERIFY(!reused->secret.entries.empty());
         QCOMPARE(reused->key.toJson().size(), plain->key.toJson().size());
-        QCOMPARE(reused->key.entriesChecksum(), plain->key.entriesChecksum());
+        QCOMPARE(reused->key.payload, plain->key.payload); // the same settings and entries
         QCOMPARE(reused->locked.fingerprint(), plain->locked.fingerprint());
     }
 
@@ -387,18 +397,18 @@ private slots:
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         const Dataset data = randomImages(30, 1, 28, 10, 4);
-        LockOptions o = paperOptions({}, 2);
+        AdvParamsOptions o = paperOptions({}, 2);
         o.settings.seed = 5;
         o.settings.maxIterations = 5;
         Progress p1, p2, p3;
         auto a = lockModel(model, data, o, p1);
         auto b = lockModel(model, data, o, p2);
         QVERIFY(a.ok() && b.ok());
-        QCOMPARE(a->key.settings.layers, b->key.settings.layers);
-        QCOMPARE(a->key.entries.size(), b->key.entries.size());
-        for (size_t i = 0; i < a->key.entries.size(); ++i) {
-            QCOMPARE(a->key.entries[i].index, b->key.entries[i].index);
-            QVERIFY(a->key.entries[i].perturbation == b->key.entries[i].perturbation);
+        QCOMPARE(a->secret.settings.layers, b->secret.settings.layers);
+        QCOMPARE(a->secret.entries.size(), b->secret.entries.size());
+        for (size_t i = 0; i < a->secret.entries.size(); ++i) {
+            QCOMPARE(a->secret.entries[i].index, b->secret.entries[i].index);
+            QVERIFY(a->secret.entries[i].perturbation == b->secret.entries[i].perturbation);
         }
         QCOMPARE(a->locked.fingerprint(), b->locked.fingerprint());
         o.settings.seed = 6;
@@ -410,7 +420,7 @@ private slots:
     void stopsAtTheLossThreshold()
     {
         const Model model = handModel({0.85f, -1.0f, 1.0f, 0.2f, -0.3f, 0.5f});
-        LockOptions o = paperOptions({"fc.weight"});
+        AdvParamsOptions o = paperOptions({"fc.weight"});
         o.settings.maxIterations = 50;
         Progress probe;
         auto first = lockModel(model, handData(), o, probe);
@@ -425,10 +435,10 @@ private slots:
         RecordingProgress progress;
         auto result = lockModel(model, handData(), o, progress);
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
-        QVERIFY(result->reachedThreshold);
+        QVERIFY(result->reachedTarget);
         QCOMPARE(result->iterations, int(i));
         QCOMPARE(progress.steps.size(), i + 1); // the last report carries the loss that stopped it
-        QCOMPARE(progress.steps.back().flatIndex, int64_t(-1));
+        QCOMPARE(progress.steps.back().index, int64_t(-1)); // no weight picked
         QVERIFY(result->finalLoss > o.settings.lossThreshold);
     }
 
@@ -438,7 +448,7 @@ private slots:
         const std::string before = model.fingerprint();
         RecordingProgress progress;
         progress.cancelAt = 2;
-        LockOptions o = paperOptions({}, 2);
+        AdvParamsOptions o = paperOptions({}, 2);
         auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
         QVERIFY(!result.ok());
         QVERIFY(QString::fromStdString(result.error()).contains(QLatin1String("cancelled")));
@@ -459,8 +469,8 @@ private slots:
         const Dataset data = randomImages(20, 1, 28, 10, 1);
         const Model original = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         const std::string before = original.fingerprint();
-        LockOptions o = paperOptions({}, 2);
-        o.settings.mode = mode.toStdString();
+        AdvParamsOptions o = paperOptions({}, 2);
+        o.settings.mode = *modeFromId(mode.toStdString());
         o.settings.allLayers = true;
         o.settings.maxWeights = 6;
         o.settings.targetAccuracy = 1e-9; // strong: spend the budget (a random LeNet is at random guess already)
@@ -476,10 +486,10 @@ private slots:
         QCOMPARE(own.fingerprint(), copied->key.lockedFingerprint);
         QCOMPARE(inPlace->locked.fingerprint(), own.fingerprint());
         QCOMPARE(inPlace->key.toJson().size(), copied->key.toJson().size());
-        QCOMPARE(inPlace->key.entries.size(), copied->key.entries.size());
-        for (size_t i = 0; i < inPlace->key.entries.size(); ++i) {
-            QCOMPARE(inPlace->key.entries[i].index, copied->key.entries[i].index);
-            QCOMPARE(inPlace->key.entries[i].perturbation, copied->key.entries[i].perturbation);
+        QCOMPARE(inPlace->secret.entries.size(), copied->secret.entries.size());
+        for (size_t i = 0; i < inPlace->secret.entries.size(); ++i) {
+            QCOMPARE(inPlace->secret.entries[i].index, copied->secret.entries[i].index);
+            QCOMPARE(inPlace->secret.entries[i].perturbation, copied->secret.entries[i].perturbation);
         }
         QVERIFY(unlockInPlace(own, inPlace->key).ok());
         QCOMPARE(own.fingerprint(), before);
@@ -523,7 +533,7 @@ private slots:
         QFETCH(QString, expected);
         Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         Dataset data = randomImages(10, 1, 28, 10, 1);
-        LockOptions o = paperOptions({"conv1.weight"});
+        AdvParamsOptions o = paperOptions({"conv1.weight"});
         if (what == QLatin1String("empty"))
             o.settings.layers.clear();
         else if (what == QLatin1String("unknown"))
@@ -535,7 +545,7 @@ private slots:
         else if (what == QLatin1String("alpha"))
             o.settings.alpha = 0.5;
         else if (what == QLatin1String("mode"))
-            o.settings.mode = "magic";
+            o.settings.mode = static_cast<LockMode>(7);
         else if (what == QLatin1String("nan")) {
             auto w = *model.weights("fc2.weight");
             w[3] = std::nanf("");
@@ -552,7 +562,7 @@ private slots:
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         std::vector<std::string> notes;
-        LockSettings s;
+        AdvParamsSettings s;
         s.randomLayers = 6;
         auto layers = resolveLayerSet(model, s, &notes);
         QVERIFY(layers.ok());
@@ -564,7 +574,7 @@ private slots:
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         const Model other = *Model::create("lenet5", imageMeta(1, 28, 10), 4);
-        LockOptions o = paperOptions({"fc3.weight"});
+        AdvParamsOptions o = paperOptions({"fc3.weight"});
         o.settings.maxIterations = 3;
         Progress progress;
         auto result = lockModel(model, randomImages(20, 1, 28, 10, 1), o, progress);
@@ -576,15 +586,12 @@ private slots:
         QVERIFY(QString::fromStdString(foreign.message).contains(QLatin1String("different model")));
         QVERIFY(!unlockModel(other, result->key).ok());
 
-        SecretKey outOfRange = result->key;
-        outOfRange.entries[0].index = 840;
+        const SecretKey outOfRange = editedKey(result->key, [](AdvParamsKey &k) { k.entries[0].index = 840; });
         QCOMPARE(checkKey(result->locked, outOfRange).state, KeyFit::State::BadEntries);
-        SecretKey wrongLayer = result->key;
-        wrongLayer.entries[0].layer = "fc9.weight";
+        const SecretKey wrongLayer = editedKey(result->key, [](AdvParamsKey &k) { k.entries[0].layer = "fc9.weight"; });
         QVERIFY(QString::fromStdString(unlockModel(result->locked, wrongLayer).error())
                     .contains(QLatin1String("fc9.weight")));
-        SecretKey tampered = result->key;
-        tampered.entries[0].perturbation *= 2.0;
+        const SecretKey tampered = editedKey(result->key, [](AdvParamsKey &k) { k.entries[0].perturbation *= 2.0; });
         auto bad = unlockModel(result->locked, tampered);
         QVERIFY(!bad.ok());
         QVERIFY(QString::fromStdString(bad.error()).contains(QLatin1String("fingerprint mismatch")));

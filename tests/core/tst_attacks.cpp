@@ -1,4 +1,5 @@
 #include "advparams.h"
+#include "advparamsattacks.h"
 #include "attacks.h"
 #include "testmodels.h"
 #include "training.h"
@@ -99,7 +100,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 5);
         const Model model = trainedLinear(data);
-        LockOptions lock = strongLock(2); // exactly one swap
+        AdvParamsOptions lock = strongLock(2); // exactly one swap
         lock.settings.candidates = 1;
         Progress quiet;
         auto locked = lockModel(model, data, lock, quiet);
@@ -136,7 +137,7 @@ private slots:
     {
         const Dataset data = separableImages(150, 7);
         const Model model = trainedLinear(data);
-        LockOptions lock = strongLock(6);
+        AdvParamsOptions lock = strongLock(6);
         Progress quiet;
         auto locked = lockModel(model, data, lock, quiet);
         QVERIFY(locked.ok());

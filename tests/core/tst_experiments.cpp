@@ -18,8 +18,8 @@ private slots:
     {
         const Dataset data = separableImages(90, 9);
         const Model model = trainedLinear(data);
-        LockOptions o;
-        o.settings.mode = "paper";
+        AdvParamsOptions o;
+        o.settings.mode = LockMode::Paper;
         o.settings.allLayers = true;
         o.settings.maxIterations = 12;
         Progress quiet;
@@ -35,7 +35,7 @@ private slots:
         QCOMPARE(sweep->points[2].encrypted, full->encryptedCount());
         QCOMPARE(sweep->points[2].accuracy, evaluate(full->locked, data)->accuracy);
         QVERIFY(sweep->points[1].encrypted <= sweep->points[2].encrypted);
-        o.settings.mode = "strong";
+        o.settings.mode = LockMode::Strong;
         QVERIFY(!lossThresholdSweep(model, data, data, o, {1.0}, quiet).ok());
     }
 
@@ -43,7 +43,7 @@ private slots:
     {
         const Dataset data = separableImages(90, 9);
         const Model model = trainedLinear(data);
-        LockOptions o = strongLock(8);
+        AdvParamsOptions o = strongLock(8);
         o.settings.targetAccuracy = 0.01;
         Progress quiet;
         auto sweep = encryptedCountSweep(model, data, data, o, {0, 2, 4, 8}, quiet);
@@ -61,8 +61,8 @@ private slots:
     {
         const Dataset data = separableImages(30, 9);
         const Model model = trainedLinear(data);
-        LockOptions o;
-        o.settings.mode = "paper";
+        AdvParamsOptions o;
+        o.settings.mode = LockMode::Paper;
         o.settings.maxIterations = 3;
         Progress quiet;
         auto sweep = perLayerSweep(model, data, data, o, quiet);

@@ -1,6 +1,7 @@
 // The bad-input matrix: every way a user can hand ParamLock a wrong file, through the CLI.
 // Each case must fail with a specific message and a non-zero exit, leave every input byte-identical and write nothing.
 #include "clirunner.h"
+#include "advparams.h"
 #include "secretkey.h"
 
 #include <QDirIterator>
@@ -101,9 +102,9 @@ private slots:
         writeFile(in(QStringLiteral("wrong.txt")), "wrong password\n");
         Run r = cli({QStringLiteral("lock"), QStringLiteral("-m"), in(QStringLiteral("lenet.pt")), QStringLiteral("-d"),
             QStringLiteral("fashion-mnist"), QStringLiteral("--max-weights"), QStringLiteral("8"),
-            QStringLiteral("--eval-samples"), QStringLiteral("200"), QStringLiteral("--out-model"),
-            in(QStringLiteral("locked.pt")), QStringLiteral("--out-key"), in(QStringLiteral("plain.key")),
-            QStringLiteral("-q")});
+            QStringLiteral("--allow-weak"), QStringLiteral("--eval-samples"), QStringLiteral("200"),
+            QStringLiteral("--out-model"), in(QStringLiteral("locked.pt")), QStringLiteral("--out-key"),
+            in(QStringLiteral("plain.key")), QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         QVERIFY2(r.err.contains("written without a password"), r.err.constData());
         r = cli({QStringLiteral("key"), QStringLiteral("issue"), QStringLiteral("--key"),
@@ -115,11 +116,16 @@ private slots:
         // Keys edited with a valid checksum (as a careless tool would write them) and without one.
         auto key = SecretKey::load(in(QStringLiteral("plain.key")).toStdString());
         QVERIFY(key.ok());
-        SecretKey badIndex = *key;
-        badIndex.entries[0].index = 1000000000;
+        auto edited = [&](auto edit) {
+            SecretKey k = *key;
+            AdvParamsKey secret = *AdvParamsKey::of(k);
+            edit(secret);
+            k.payload = secret.toPayload();
+            return k;
+        };
+        const SecretKey badIndex = edited([](AdvParamsKey &k) { k.entries[0].index = 1000000000; });
         QVERIFY(badIndex.save(in(QStringLiteral("badindex.key")).toStdString()).ok());
-        SecretKey badLayer = *key;
-        badLayer.entries[0].layer = "features.99.weight";
+        const SecretKey badLayer = edited([](AdvParamsKey &k) { k.entries[0].layer = "features.99.weight"; });
         QVERIFY(badLayer.save(in(QStringLiteral("badlayer.key")).toStdString()).ok());
         QByteArray tampered = readFile(in(QStringLiteral("plain.key")));
         const int at = int(tampered.indexOf("\"perturbation\": ")) + 17;
@@ -243,7 +249,7 @@ private slots:
             << split(QStringLiteral("ulimit:64 unlock -m {in}/locked.pt -k {in}/plain.key -o {out}/u.pt")) << 1
             << QStringLiteral("file-size limit");
         QTest::newRow("full disk while locking: key removed again")
-            << split(QStringLiteral("ulimit:64 lock -m {in}/lenet.pt -d fashion-mnist --max-weights 4 "
+            << split(QStringLiteral("ulimit:64 lock -m {in}/lenet.pt -d fashion-mnist --max-weights 4 --allow-weak "
                                     "--eval-samples 100 -q --out-model {out}/l.pt --out-key {out}/l.key"))
             << 1 << QStringLiteral("file-size limit");
     }

@@ -14,10 +14,13 @@ private slots:
     void lossChartPlotsStepsAndLayerChanges()
     {
         LossChart chart;
-        chart.start(15.0, true);
-        chart.addStep({0, 0, "conv1.weight", 3, 0.1, 0.5, false});
-        chart.addStep({1, 0, "conv1.weight", 7, -0.1, 0.9, true});
-        chart.addStep({2, 1, "fc1.weight", 2, 0.2, 1.7, false});
+        LockChartSpec spec;
+        spec.threshold = 15.0;
+        spec.thresholdLabel = "T_loss";
+        chart.start(spec);
+        chart.addStep({0, 0, "conv1.weight", 3, 0.1, 0.5});
+        chart.addStep({1, 0, "conv1.weight", 7, -0.1, 0.9});
+        chart.addStep({2, 1, "fc1.weight", 2, 0.2, 1.7});
         QCOMPARE(chart.pointCount(), 3);
         QCOMPARE(chart.layerMarkerCount(), 1);
         QCPGraph *loss = chart.plot()->graph(0);
@@ -27,7 +30,7 @@ private slots:
         const QStringList lines = chart.csv().trimmed().split(QLatin1Char('\n'));
         QCOMPARE(lines.size(), 4);
         QCOMPARE(lines[2], QStringLiteral("1,conv1.weight,7,0.9,-0.1"));
-        chart.start(15.0, true);
+        chart.start(spec);
         QCOMPARE(chart.pointCount(), 0);
     }
 

@@ -2,6 +2,34 @@
 
 #include "../core/testmodels.h"
 
+namespace {
+
+/** A paper-mode request of AdvParams, as the lock page would make it. */
+paramlock::LockRequest paperRequest(int randomLayers, int maxIterations, double lossThreshold, int samples)
+{
+    paramlock::LockRequest request;
+    request.values.set("mode", std::string("paper"));
+    paramlock::LayerSelection layers;
+    layers.kind = paramlock::LayerSelection::Kind::Random;
+    layers.random = randomLayers;
+    request.values.set("layers", layers);
+    request.values.set("max-iter", int64_t(maxIterations));
+    request.values.set("t-loss", lossThreshold);
+    request.values.set("samples", int64_t(samples));
+    return request;
+}
+
+/** The job's options in the tests: a random model on random data is at random guess, and that is the point. */
+paramlock::WorkflowOptions untrainedAllowed()
+{
+    paramlock::WorkflowOptions options;
+    options.allowUntrained = true;
+    options.previewCount = 12;
+    return options;
+}
+
+} // namespace
+
 #include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QtTest>
@@ -17,18 +45,15 @@ private slots:
     void runsInTheBackgroundAndReports()
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
-        const Dataset data = randomImages(60, 1, 28, 10, 4);
-        LockOptions options;
-        options.settings.mode = "paper";
-        options.settings.randomLayers = 2;
-        options.settings.maxIterations = 5;
+        const auto data = std::make_shared<const Dataset>(randomImages(60, 1, 28, 10, 4));
+        const LockRequest request = paperRequest(2, 5, 15.0, 60);
         LockJob job;
         QSignalSpy steps(&job, &LockJob::stepDone);
         QSignalSpy progress(&job, &LockJob::progressChanged);
         QSignalSpy finished(&job, &LockJob::finished);
         QSignalSpy failed(&job, &LockJob::failed);
-        QVERIFY(job.start(model, data, data, options));
-        QVERIFY(!job.start(model, data, data, options)); // one run at a time
+        QVERIFY(job.start(model, data, data, advParamsMethod(), request, untrainedAllowed()));
+        QVERIFY(!job.start(model, data, data, advParamsMethod(), request, untrainedAllowed())); // one at a time
         QVERIFY(finished.wait(60000));
         QCOMPARE(failed.count(), 0);
         QCOMPARE(steps.count(), 10);
@@ -44,16 +69,14 @@ private slots:
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
         const std::string before = model.fingerprint();
-        LockOptions options;
-        options.settings.mode = "paper";
-        options.settings.randomLayers = 5;
-        options.settings.maxIterations = 400;
-        options.settings.lossThreshold = 1e9;
+        const LockRequest request = paperRequest(5, 400, 1e6, 100);
         LockJob job;
         QSignalSpy failed(&job, &LockJob::failed);
         QSignalSpy finished(&job, &LockJob::finished);
         QSignalSpy steps(&job, &LockJob::stepDone);
-        job.start(model, randomImages(100, 1, 28, 10, 1), randomImages(20, 1, 28, 10, 2), options);
+        job.start(model, std::make_shared<const Dataset>(randomImages(100, 1, 28, 10, 1)),
+            std::make_shared<const Dataset>(randomImages(20, 1, 28, 10, 2)), advParamsMethod(), request,
+            untrainedAllowed());
         QVERIFY(steps.wait(60000));
         job.cancel();
         QVERIFY(failed.wait(60000));
@@ -67,11 +90,7 @@ private slots:
     {
         // The longest gap between two event-loop ticks while a lock runs.
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);
-        LockOptions options;
-        options.settings.mode = "paper";
-        options.settings.randomLayers = 5;
-        options.settings.maxIterations = 20;
-        options.settings.lossThreshold = 1e9;
+        const LockRequest request = paperRequest(5, 20, 1e6, 300);
         LockJob job;
         QSignalSpy finished(&job, &LockJob::finished);
         QElapsedTimer clock;
@@ -85,7 +104,9 @@ private slots:
         });
         clock.start();
         tick.start();
-        job.start(model, randomImages(300, 1, 28, 10, 1), randomImages(500, 1, 28, 10, 2), options);
+        job.start(model, std::make_shared<const Dataset>(randomImages(300, 1, 28, 10, 1)),
+            std::make_shared<const Dataset>(randomImages(500, 1, 28, 10, 2)), advParamsMethod(), request,
+            untrainedAllowed());
         QVERIFY(finished.wait(120000));
         tick.stop();
         qInfo("longest event-loop gap during a %d-iteration lock: %lld ms", 100, longest);

@@ -1,4 +1,5 @@
 #include "advparams.h"
+#include "lockworkflow.h"
 #include "analysispage.h"
 #include "charts.h"
 #include "atomicfile.h"
@@ -54,8 +55,8 @@ private slots:
         const Model theirs = *Model::create("lenet5", imageMeta(1, 28, 10), 2);
         const std::string minePath = dir.filePath(QStringLiteral("mine.pt")).toStdString();
         QVERIFY(mine.save(minePath).ok());
-        LockOptions options;
-        options.settings.mode = "paper";
+        AdvParamsOptions options;
+        options.settings.mode = LockMode::Paper;
         options.settings.layers = {"fc3.weight"};
         options.settings.maxIterations = 2;
         Progress quiet;
@@ -67,7 +68,9 @@ private slots:
         MainWindow window;
         QVERIFY(window.openModel(QString::fromStdString(minePath)));
         QCOMPARE(window.layerModel()->rowCount(), 5);
+        QSignalSpy checked(&window, &MainWindow::keyChecked);
         window.checkKey(keyPath);
+        QTRY_COMPARE(checked.count(), 1);
         QVERIFY(window.messageBar()->isVisibleTo(&window));
         QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
         QVERIFY2(window.messageBar()->text().contains(QLatin1String("different model")),
@@ -78,8 +81,8 @@ private slots:
     {
         QTemporaryDir dir;
         const Model mine = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
-        LockOptions options;
-        options.settings.mode = "paper";
+        AdvParamsOptions options;
+        options.settings.mode = LockMode::Paper;
         options.settings.layers = {"fc3.weight"};
         options.settings.maxIterations = 2;
         Progress quiet;
@@ -94,11 +97,14 @@ private slots:
 
         MainWindow window;
         QVERIFY(window.openModel(lockedPath));
+        QSignalSpy checked(&window, &MainWindow::keyChecked);
         window.checkKey(keyPath, QStringLiteral("open sesame?"));
+        QTRY_COMPARE(checked.count(), 1);
         QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Error);
         QVERIFY2(window.messageBar()->text().contains(QLatin1String("Wrong password")),
             qPrintable(window.messageBar()->text()));
         window.checkKey(keyPath, QStringLiteral("open sesame"));
+        QTRY_COMPARE(checked.count(), 2);
         QCOMPARE(window.messageBar()->kind(), MessageBar::Kind::Success);
         QVERIFY(window.messageBar()->text().contains(QLatin1String("fits")));
     }
@@ -123,8 +129,8 @@ private slots:
         const Model original = *Model::create("lenet5", imageMeta(1, 28, 10), 1);
         const Dataset train = randomImages(60, 1, 28, 10, 1);
         const Dataset test = randomImages(40, 1, 28, 10, 2);
-        LockOptions options;
-        options.settings.mode = "paper";
+        AdvParamsOptions options;
+        options.settings.mode = LockMode::Paper;
         options.settings.layers = {"fc3.weight"};
         options.settings.maxIterations = 3;
         options.settings.samples = 20;
@@ -138,7 +144,8 @@ private slots:
         outcome->testSamples = test.size();
 
         AnalysisPage page;
-        page.setLock(original, outcome, train, test, QStringLiteral("tiny.pt"));
+        page.setLock(original, outcome, std::make_shared<const Dataset>(train), std::make_shared<const Dataset>(test),
+            QStringLiteral("tiny.pt"));
         page.setEvaluationLimit(0);
         QSignalSpy done(&page, &AnalysisPage::finished);
         QSignalSpy failed(&page, &AnalysisPage::failed);
@@ -169,8 +176,8 @@ private slots:
         QCOMPARE(text.count("data:image/png;base64,"), 4); // Fig. 3, Fig. 4 and the two analyses
         QVERIFY(pdf.read(4) == "%PDF");
         // No key material: no perturbation value and no key checksum appear anywhere.
-        QVERIFY(!text.contains(QByteArray::fromStdString(lock->key.entriesChecksum())));
-        for (const KeyEntry &e : lock->key.entries)
+        QVERIFY(!text.contains(QByteArray::fromStdString(lock->key.checksum())));
+        for (const KeyEntry &e : lock->secret.entries)
             QVERIFY(!text.contains(QByteArray::number(e.perturbation, 'g', 17)));
     }
 

@@ -1,8 +1,13 @@
 #pragma once
 
+// AdvParams (Xue et al., IEEE TETC 2022) and ParamLock's strong mode: the method's own API, for its tests, its
+// analyses and the benchmark. Front ends reach it through the method seam (protectionmethod.h).
+
 #include "dataset.h"
 #include "expected.h"
+#include "lockresult.h"
 #include "model.h"
+#include "parameters.h"
 #include "progress.h"
 #include "secretkey.h"
 
@@ -12,80 +17,123 @@
 
 namespace paramlock {
 
-/** Everything the encryption needs besides the model and the encryption set. */
-struct LockOptions
+class ProtectionMethod;
+/** AdvParams behind the method seam (the registry's entry). */
+const ProtectionMethod &advParamsMethod();
+
+/** How the weights are chosen and changed. */
+enum class LockMode {
+    Strong, ///< ParamLock's: swaps of two weights of one layer, chosen jointly over all layers
+    Paper, ///< AdvParams Algorithm 1 as published
+};
+/** "strong" or "paper". */
+std::string modeId(LockMode mode);
+Expected<LockMode> modeFromId(const std::string &id);
+
+/** The hyperparameters of a lock; every default is written here and nowhere else. */
+struct AdvParamsSettings
 {
-    LockSettings settings; ///< theta, alpha, T_loss, I, N, seed, layer set, mode
+    LockMode mode = LockMode::Strong;
+    double theta = 0.07; ///< paper: each step moves a weight by theta x its layer's range
+    double alpha = 0.05; ///< changed weights stay alpha x range inside the layer's min and max
+    double lossThreshold = 15.0; ///< paper: T_loss, stop once the encryption-set loss exceeds it
+    int maxIterations = 18; ///< paper: I, steps per layer
+    int64_t samples = 300; ///< N, the encryption set's size
+    bool classBalanced = false;
+    uint64_t seed = 0; ///< encryption-set and layer-choice seed (the request's)
+    std::vector<std::string> layers; ///< named layers; in a key: the layer set used, in encryption order
+    int randomLayers = 0; ///< k random layers, when drawn at random
+    bool allLayers = false; ///< every conv/FC layer
+    // Strong mode only.
+    int64_t maxWeights = 0; ///< weight budget (0: strongModeBudget())
+    double targetAccuracy = 0.0; ///< stop at this encryption-set accuracy (0: strongModeTarget())
+    int candidates = 8; ///< the seed draws the weight among this many best candidates
+    /** Measure each candidate's real gain with a forward pass before the draw (false in keys made before it). */
+    bool lookahead = true;
     /**
-     * Chunk size of the encryption-set forward/backward, recorded in the key. Measured, not assumed: 50 is
-     * never slower than 100 here and 1.4x faster on the DenseNet (cache effects of the activations).
+     * Chunk size of the encryption-set passes, recorded in the key. Measured, not assumed: 50 is never slower than
+     * 100 here and 1.4x faster on the DenseNet (cache effects of the activations). Sums in another chunking can
+     * differ in the last bits of a float and, rarely, pick another weight: a lock is reproduced with the same size.
+     * 0: not recorded (keys made before it was), the default is used.
      */
-    int batchSize = 50;
+    int chunkSize = 50;
+};
+
+/** k random layers in paper mode when none are chosen: the paper's Fashion-MNIST setting. */
+constexpr int kPaperRandomLayers = 6;
+
+/** Everything the encryption needs besides the model and the encryption set. */
+struct AdvParamsOptions
+{
+    AdvParamsSettings settings;
     /** Compute the activations below the changed layers once, not every iteration (zoo models). */
     bool reuseActivations = true;
 };
 
-/** Fig. 3's data for one encrypted layer, plus the stealthiness numbers. */
-struct LayerLockReport
+/** One encrypted weight: where it is and what was added to it (Eq. 5). */
+struct KeyEntry
 {
-    std::string layer;
-    int64_t count = 0; ///< weights in the layer
-    float min = 0.0f; ///< before encryption
-    float max = 0.0f;
-    double lowerBound = 0.0; ///< T1
-    double upperBound = 0.0; ///< T2
-    int steps = 0; ///< iterations spent on this layer
-    std::vector<int64_t> positions; ///< distinct encrypted weights
-    std::vector<float> before; ///< their original values
-    std::vector<float> after; ///< their locked values
-    double meanBefore = 0.0, meanAfter = 0.0;
-    double stdBefore = 0.0, stdAfter = 0.0;
+    std::string layer; ///< weight parameter name, e.g. "features.0.weight"
+    int64_t index = 0; ///< flat (row-major) index into that weight
+    double perturbation = 0.0; ///< locked value minus original value, exact in double
 };
 
-struct LockResult
+/** AdvParams' key payload: the settings and the secret K = {(p, v)} of Eq. 5. */
+struct AdvParamsKey
 {
-    Model locked; ///< an independent copy; the input model is untouched
-    SecretKey key;
-    std::vector<LockStep> steps; ///< one per iteration
-    std::vector<LayerLockReport> layers;
-    std::vector<std::string> notes; ///< e.g. "asked for 6 random layers, the model has 5"
-    int iterations = 0;
+    AdvParamsSettings settings;
+    std::vector<KeyEntry> entries;
+
+    /** The payload as JSON text (version 2). */
+    std::string toPayload() const;
+    /** Reads AdvParams' payload of a key (version 1 or 2), checking its entries. */
+    static Expected<AdvParamsKey> of(const SecretKey &key);
+};
+
+/** One iteration of Algorithm 1 or of the strong mode. */
+struct AdvParamsStep
+{
+    int iteration = 0; ///< 0-based, over the whole run
+    int layerIndex = 0; ///< position in the encrypted layer set
+    std::string layer; ///< parameter name, e.g. "features.0.weight"
+    int64_t flatIndex = -1; ///< weight picked in this iteration (-1: none, loss above threshold)
+    double step = 0.0; ///< perturbation applied this iteration (after clipping)
+    double loss = 0.0; ///< cross-entropy on the encryption set before the step
+    bool masked = false; ///< the weight hit the clip bound and will not be picked again
+    float value = 0.0f; ///< the weight's value after the step
+    int64_t partnerIndex = -1; ///< strong mode: the weight swapped with it, in the same layer
+    float partnerValue = 0.0f; ///< and its value after the swap
+};
+
+/** An AdvParams lock: the common result, the typed key and the steps (to replay a prefix of the lock). */
+struct AdvParamsLock : LockResult
+{
+    AdvParamsKey secret;
+    std::vector<AdvParamsStep> steps; ///< one per iteration
     int64_t lookaheadPasses = 0; ///< strong mode: forward passes that measured a candidate's real gain
-    double initialLoss = 0.0;
-    double finalLoss = 0.0;
-    double finalAccuracy = 0.0; ///< on the encryption set, after the last change
-    bool reachedThreshold = false;
-    double seconds = 0.0; ///< the encryption loop alone
-    int64_t encryptedCount() const { return int64_t(key.entries.size()); }
 };
 
 /**
- * Locks a model. "paper" mode is AdvParams Algorithm 1: for each layer of the
- * set, up to I times, perturbs the weight with the largest loss gradient by
- * theta * (max - min) in the gradient's direction, clipped to [T1, T2];
- * stops when the encryption-set loss exceeds T_loss. "strong" mode picks
- * swaps of two weights of one layer jointly over all layers (first-order gain,
- * then the measured gain of the best few), so each layer keeps its values; it
- * never repeats a weight and stops at a target accuracy or a weight budget. Both work on a
- * copy: cancelling or failing leaves `model` untouched. The key is verified to
+ * Locks a model. Paper mode is AdvParams Algorithm 1 (algorithm1.cpp); strong mode swaps pairs of weights of one
+ * layer (strongmode.cpp). Works on a copy: cancelling or failing leaves `model` untouched. The key is verified to
  * restore the original bit for bit before it is returned.
  */
-Expected<LockResult> lockModel(
-    const Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
+Expected<AdvParamsLock> lockModel(
+    const Model &model, const Dataset &encryptionSet, const AdvParamsOptions &options, Progress &progress);
 
 /**
  * The same lock on `model`'s own weights, for callers that own the model (one just read from a file): no copy,
  * so the lock's peak is the model, its gradients and one chunk's activations. `result.locked` shares the weights
  * with `model`. On failure or cancel every weight is put back bit for bit.
  */
-Expected<LockResult> lockModelInPlace(
-    Model &model, const Dataset &encryptionSet, const LockOptions &options, Progress &progress);
+Expected<AdvParamsLock> lockModelInPlace(
+    Model &model, const Dataset &encryptionSet, const AdvParamsOptions &options, Progress &progress);
 
 /** The encryption set D_e a lock with these settings draws from the training split (reproducible by seed). */
-Expected<Dataset> drawEncryptionSet(const Dataset &train, const LockSettings &settings);
+Expected<Dataset> drawEncryptionSet(const Dataset &train, const AdvParamsSettings &settings);
 
-/** The strong mode's weight budget: the explicit one, or min(64, 0.01% of the parameters). */
-int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount);
+/** The strong mode's weight budget: the explicit one, or the default for a model of this size. */
+int64_t strongModeBudget(const AdvParamsSettings &settings, int64_t parameterCount);
 
 /**
  * The strong mode's stop: the explicit target accuracy, or 0.8 x random guess on the encryption set. The lock is
@@ -93,60 +141,24 @@ int64_t strongModeBudget(const LockSettings &settings, int64_t parameterCount);
  * stopped at 10.0% on the encryption set and scored 12.2% on the test set); 0.8 keeps that margin below the
  * 1.2 x random guess a locked model may score.
  */
-double strongModeTarget(const LockSettings &settings, int classes);
+double strongModeTarget(const AdvParamsSettings &settings, int classes);
 
-/** Resolves the layer set: the explicit list (validated) or k random conv/FC layers drawn with the seed. */
+/** Resolves the layer set: the explicit list (validated), all layers, or k random conv/FC layers drawn with the seed;
+ * with none chosen, the mode's default (strong: all; paper: kPaperRandomLayers random). */
 Expected<std::vector<std::string>> resolveLayerSet(
-    const Model &model, const LockSettings &settings, std::vector<std::string> *notes = nullptr);
+    const Model &model, const AdvParamsSettings &settings, std::vector<std::string> *notes = nullptr);
 
 /**
- * Writes the key, then the locked model, each atomically. Refuses to write
- * over `protectedPaths` or to give both outputs the same path; if the model
- * cannot be written, the key just written is removed again, so that a
- * failure never leaves half a lock behind (a key that was there before is
- * put back). `keyText` is the key as written (e.g. sealed with a password);
- * empty writes the plain key.
- */
-Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,
-    const std::vector<std::string> &protectedPaths, const std::string &keyText = {});
-
-/** Whether a key fits a model, and why not. */
-struct KeyFit
-{
-    enum class State { Fits, AlreadyUnlocked, OtherModel, BadEntries };
-    State state = State::OtherModel;
-    std::string message;
-    std::string modelFingerprint;
-    bool fits() const { return state == State::Fits; }
-};
-
-KeyFit checkKey(const Model &model, const SecretKey &key);
-
-/** Where an unlock's time goes, for the benchmark. */
-struct UnlockTiming
-{
-    double checkSeconds = 0.0; ///< fingerprint of the locked model and the key's entries
-    double copySeconds = 0.0; ///< the private copy of the weights (0 in place)
-    double applySeconds = 0.0; ///< subtracting the perturbations (Algorithm 2 itself)
-    double verifySeconds = 0.0; ///< fingerprint of the result against the original's
-};
-
-/** Algorithm 2: subtracts every perturbation on a copy and verifies the original fingerprint. */
-Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing = nullptr);
-
-/**
- * Algorithm 2 on the model itself, for callers that own it (a model just read from a file): no copy of the
- * weights. On any failure the model is left exactly as it was (locked).
- */
-Expected<void> unlockInPlace(Model &model, const SecretKey &key, UnlockTiming *timing = nullptr);
-
-/**
- * The floor of one lock iteration: seconds of one forward and backward pass
- * of the encryption set (in chunks of `batchSize`) with only `layers`
- * requiring a gradient: the median of `repeats` after a warm-up pass. With no
+ * The floor of one lock iteration: seconds of one forward and backward pass of the encryption set (in chunks of
+ * `batchSize`) with only `layers` requiring a gradient: the median of `repeats` after a warm-up pass. With no
  * layers, the forward pass alone without a gradient (a lookahead measurement).
  */
 Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
     const std::vector<std::string> &layers, int batchSize, int repeats = 3);
+
+/** The AdvParams settings a generic request stands for (the method's parameter table applied to the defaults). */
+Expected<AdvParamsSettings> settingsFromValues(const ParameterValues &values);
+/** The parameter values of settings (every parameter of the method's table). */
+ParameterValues valuesOfSettings(const AdvParamsSettings &settings);
 
 } // namespace paramlock

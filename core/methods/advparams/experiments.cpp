@@ -20,9 +20,9 @@ double secondsSince(std::chrono::steady_clock::time_point start)
 class Replay
 {
 public:
-    Replay(const Model &original, const std::vector<LockStep> &steps) : m_model(original.clone()), m_steps(steps)
+    Replay(const Model &original, const std::vector<AdvParamsStep> &steps) : m_model(original.clone()), m_steps(steps)
     {
-        for (const LockStep &s : steps)
+        for (const AdvParamsStep &s : steps)
             if (s.flatIndex >= 0 && !m_layers.count(s.layer))
                 m_layers[s.layer] = *original.weights(s.layer);
     }
@@ -33,7 +33,7 @@ public:
         std::map<std::string, std::vector<float>> values = m_layers;
         std::set<std::pair<std::string, int64_t>> changed;
         for (size_t i = 0; i < end && i < m_steps.size(); ++i) {
-            const LockStep &s = m_steps[i];
+            const AdvParamsStep &s = m_steps[i];
             if (s.flatIndex < 0)
                 continue;
             auto &layer = values[s.layer];
@@ -55,7 +55,7 @@ public:
 
 private:
     Model m_model;
-    const std::vector<LockStep> &m_steps;
+    const std::vector<AdvParamsStep> &m_steps;
     std::map<std::string, std::vector<float>> m_layers;
 };
 
@@ -74,11 +74,11 @@ private:
 } // namespace
 
 Expected<Sweep> lossThresholdSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    LockOptions options, const std::vector<double> &thresholds, Progress &progress, int64_t evalLimit)
+    AdvParamsOptions options, const std::vector<double> &thresholds, Progress &progress, int64_t evalLimit)
 {
     if (thresholds.empty())
         return Error{"no loss thresholds to sweep"};
-    if (options.settings.mode != "paper")
+    if (options.settings.mode != LockMode::Paper)
         return Error{"the T_loss sweep is for paper mode (strong mode stops at a target accuracy)"};
     const auto start = std::chrono::steady_clock::now();
     options.settings.lossThreshold = *std::max_element(thresholds.begin(), thresholds.end());
@@ -109,7 +109,7 @@ Expected<Sweep> lossThresholdSweep(const Model &model, const Dataset &encryption
 }
 
 Expected<Sweep> encryptedCountSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    const LockOptions &options, const std::vector<int64_t> &counts, Progress &progress, int64_t evalLimit)
+    const AdvParamsOptions &options, const std::vector<int64_t> &counts, Progress &progress, int64_t evalLimit)
 {
     if (counts.empty())
         return Error{"no weight counts to sweep"};
@@ -145,7 +145,7 @@ Expected<Sweep> encryptedCountSweep(const Model &model, const Dataset &encryptio
 }
 
 Expected<Sweep> perLayerSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    LockOptions options, Progress &progress, int64_t evalLimit)
+    AdvParamsOptions options, Progress &progress, int64_t evalLimit)
 {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<std::string> layers = model.layerNames();

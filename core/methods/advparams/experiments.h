@@ -1,5 +1,8 @@
 #pragma once
 
+// The paper's experiments, for any model: accuracy against T_loss (Fig. 5), per locked layer (Fig. 6) and against
+// the number of encrypted weights (Fig. 7).
+
 #include "advparams.h"
 #include "dataset.h"
 #include "expected.h"
@@ -34,14 +37,14 @@ struct Sweep
  * nothing is locked twice. Paper mode only.
  */
 Expected<Sweep> lossThresholdSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    LockOptions options, const std::vector<double> &thresholds, Progress &progress, int64_t evalLimit = 0);
+    AdvParamsOptions options, const std::vector<double> &thresholds, Progress &progress, int64_t evalLimit = 0);
 
 /** Fig. 7: accuracy against the number of encrypted weights, from one lock replayed step by step. */
 Expected<Sweep> encryptedCountSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    const LockOptions &options, const std::vector<int64_t> &counts, Progress &progress, int64_t evalLimit = 0);
+    const AdvParamsOptions &options, const std::vector<int64_t> &counts, Progress &progress, int64_t evalLimit = 0);
 
 /** Fig. 6: accuracy when only one layer is locked, for every conv/FC layer. */
 Expected<Sweep> perLayerSweep(const Model &model, const Dataset &encryptionSet, const Dataset &test,
-    LockOptions options, Progress &progress, int64_t evalLimit = 0);
+    AdvParamsOptions options, Progress &progress, int64_t evalLimit = 0);
 
 } // namespace paramlock

@@ -1,12 +1,12 @@
-// paramlock-cli bench: the lock against its floor (one forward+backward per iteration), evaluation against
+// paramlock-bench: AdvParams' lock against its floor (one forward+backward per iteration), evaluation against
 // the raw forward pass, unlock, and the same lock written plainly in PyTorch, all measured in one run.
-#include "benchcommand.h"
+#include "support.h"
 
 #include "advparams.h"
-#include "atomicfile.h"
 #include "cliutil.h"
 #include "resources.h"
 #include "training.h"
+#include "unlock.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,206 +29,6 @@
 namespace paramlock::cli {
 
 using nlohmann::json;
-
-namespace {
-
-double peakMemoryMiB()
-{
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_maxrss) / 1024.0;
-}
-
-/** A line of /proc/self/status in MiB ("VmRSS", "VmHWM"); -1 where there is none. */
-double statusMiB(const char *field)
-{
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1.0;
-    const QByteArray prefix = QByteArray(field) + ':';
-    for (const QByteArray &line : status.readAll().split('\n'))
-        if (line.startsWith(prefix))
-            return line.mid(prefix.size()).trimmed().split(' ').first().toDouble() / 1024.0;
-    return -1.0;
-}
-
-/** Starts a new peak-memory measurement (Linux: the high-water mark drops to the current size). */
-bool resetPeakMemory()
-{
-    QFile clear(QStringLiteral("/proc/self/clear_refs"));
-    return clear.open(QIODevice::WriteOnly) && clear.write("5") == 1;
-}
-
-/**
- * Peak memory of the lock above the process with the model and the data loaded, against the issue's bound
- * "3 x the model's size + one batch's activations". One batch's activations are measured, not estimated: the
- * peak of one forward+backward of one chunk, less the model copy and the gradient that pass also holds.
- */
-struct MemoryReading
-{
-    bool valid = false;
-    double baseMiB = 0.0; ///< resident with LibTorch, the model and the data loaded
-    double modelMiB = 0.0; ///< all parameters, float32
-    double gradientMiB = 0.0; ///< the conv/FC weights, which all get a gradient in strong mode
-    double batchMiB = 0.0; ///< one chunk's activations (measured)
-    double lockMiB = 0.0; ///< the lock's peak above the base
-    /** The lock's peak in model sizes, the input model counted, beside one batch's activations. */
-    double modelMultiple() const { return (lockMiB - batchMiB) / modelMiB + 1.0; }
-};
-
-/**
- * The child's side: peak of one chunk's forward+backward, then peak of a short strong lock (the peak is reached
- * in its first iteration: the copy, every gradient and one chunk's activations; later ones allocate the same).
- */
-int probeMemory(const Model &model, const Dataset &de, const std::vector<std::string> &layers, LockOptions strong)
-{
-    MemoryReading m;
-    m.baseMiB = statusMiB("VmRSS");
-    m.modelMiB = double(model.parameterCount()) * 4.0 / 1048576.0;
-    for (const std::string &layer : layers)
-        if (auto w = model.weights(layer))
-            m.gradientMiB += double(w->size()) * 4.0 / 1048576.0;
-    if (m.baseMiB <= 0.0 || !resetPeakMemory())
-        return fail("cannot measure memory here (/proc/self/status, /proc/self/clear_refs)");
-    std::vector<int64_t> firstChunk(size_t(std::min<int64_t>(strong.batchSize, de.size())));
-    std::iota(firstChunk.begin(), firstChunk.end(), 0);
-    if (auto pass = gradientPassSeconds(model, de.subset(firstChunk), layers, strong.batchSize, 1); !pass)
-        return fail(pass.error());
-    m.batchMiB = std::max(0.0, statusMiB("VmHWM") - m.baseMiB - m.modelMiB - m.gradientMiB);
-    if (!resetPeakMemory())
-        return fail("cannot reset the peak memory");
-    // As `lock` does with the model it read: in place (this process is thrown away afterwards).
-    Progress quiet;
-    Model own = model;
-    auto locked = lockModelInPlace(own, de, strong, quiet);
-    if (!locked)
-        return fail(locked.error());
-    m.lockMiB = statusMiB("VmHWM") - m.baseMiB;
-    const json j = {{"base_mib", m.baseMiB}, {"model_mib", m.modelMiB}, {"gradient_mib", m.gradientMiB},
-        {"one_batch_activations_mib", m.batchMiB}, {"lock_peak_above_base_mib", m.lockMiB}};
-    out() << QString::fromStdString(j.dump()) << Qt::endl;
-    return Ok;
-}
-
-/** Runs this bench again with --memory-probe in a fresh process and reads its measurement. */
-Expected<void> runMemoryProbe(const QStringList &args, MemoryReading &m)
-{
-    QStringList childArgs = args.mid(1);
-    childArgs.removeAll(QStringLiteral("--peer"));
-    childArgs.removeAll(QStringLiteral("--json"));
-    childArgs.prepend(QStringLiteral("bench"));
-    childArgs << QStringLiteral("--memory-probe") << QStringLiteral("--quiet");
-    QProcess child;
-    child.start(QCoreApplication::applicationFilePath(), childArgs);
-    if (!child.waitForStarted() || !child.waitForFinished(-1) || child.exitStatus() != QProcess::NormalExit
-        || child.exitCode() != 0)
-        return Error{"the memory measurement failed: " + child.readAllStandardError().trimmed().toStdString()};
-    try {
-        const json j = json::parse(child.readAllStandardOutput().toStdString());
-        m.baseMiB = j.at("base_mib").get<double>();
-        m.modelMiB = j.at("model_mib").get<double>();
-        m.gradientMiB = j.at("gradient_mib").get<double>();
-        m.batchMiB = j.at("one_batch_activations_mib").get<double>();
-        m.lockMiB = j.at("lock_peak_above_base_mib").get<double>();
-        m.valid = true;
-    } catch (const std::exception &e) {
-        return Error{std::string("the memory measurement printed no result: ") + e.what()};
-    }
-    return {};
-}
-
-/** Random images of the model's input shape: enough to time models whose dataset is not installed. */
-Dataset randomDataset(const ModelMetadata &meta, int64_t count, uint64_t seed)
-{
-    Dataset d;
-    d.name = "random";
-    d.channels = meta.channels;
-    d.height = meta.height;
-    d.width = meta.width;
-    d.classCount = std::max(2, meta.classCount);
-    std::mt19937_64 rng(seed);
-    d.pixels.resize(size_t(count * d.imageBytes()));
-    for (auto &p : d.pixels)
-        p = uint8_t(rng() & 0xff);
-    for (int64_t i = 0; i < count; ++i)
-        d.labels.push_back(int32_t(rng() % uint64_t(d.classCount)));
-    return d;
-}
-
-struct PeerRun
-{
-    double seconds = 0.0;
-    int iterations = 0;
-    std::vector<std::pair<std::string, int64_t>> picks;
-    std::string torchVersion;
-};
-
-QString defaultPeerScript()
-{
-    const QString here = QString::fromStdString(shippedFile("../tests/bench/peer_advparams.py"));
-    return QFileInfo::exists(here) ? here : QString();
-}
-
-/** Hands the encryption set and settings to the Python peer and reads back its picks. */
-Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
-    const LockSettings &settings, const std::vector<std::string> &layers, int batchSize)
-{
-    QTemporaryDir dir;
-    if (!dir.isValid())
-        return Error{"cannot create a temporary folder for the peer"};
-    const ModelMetadata &meta = model.metadata();
-    json job = {{"model", QFileInfo(modelPath).absoluteFilePath().toStdString()},
-        {"metadata", json::parse(meta.toJson())}, {"input_shape", {de.channels, de.height, de.width}},
-        {"mean", meta.normalization.mean}, {"std", meta.normalization.std}, {"layers", layers},
-        {"batch_size", batchSize}, {"theta", settings.theta}, {"alpha", settings.alpha},
-        {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"threads", threadCount()}};
-    std::string labels(de.labels.size() * sizeof(int32_t), '\0');
-    std::memcpy(labels.data(), de.labels.data(), labels.size());
-    for (const auto &[name, bytes] : {std::pair{"job.json", job.dump(1)},
-             std::pair{"de_pixels.bin", std::string(de.pixels.begin(), de.pixels.end())},
-             std::pair{"de_labels.bin", labels}})
-        if (auto ok = writeFileAtomically(dir.filePath(QLatin1String(name)).toStdString(), bytes); !ok)
-            return Error{ok.error()};
-    QProcess python;
-    // The same BLAS threading as ParamLock's, so that the ratio measures the algorithms, not the thread pools.
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    if (const int blas = blasThreads(); blas > 0)
-        env.insert(QStringLiteral("OPENBLAS_NUM_THREADS"), QString::number(blas));
-    python.setProcessEnvironment(env);
-    python.start(QStringLiteral("/usr/bin/python3"), {script, dir.path()});
-    if (!python.waitForStarted())
-        return Error{"cannot start /usr/bin/python3 (install python3-torch)"};
-    python.waitForFinished(-1);
-    if (python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0)
-        return Error{"the Python peer failed: " + python.readAllStandardError().right(600).toStdString()};
-    auto text = readWholeFile(dir.filePath(QStringLiteral("peer_result.json")).toStdString());
-    if (!text)
-        return Error{text.error()};
-    const json r = json::parse(*text);
-    PeerRun peer;
-    peer.seconds = r.at("seconds").get<double>();
-    peer.iterations = r.at("iterations").get<int>();
-    peer.torchVersion = r.at("torch").get<std::string>();
-    for (const json &p : r.at("picks"))
-        peer.picks.emplace_back(p.at(0).get<std::string>(), p.at(1).get<int64_t>());
-    return peer;
-}
-
-/** The median (of an even count, the mean of the middle two). */
-double median(std::vector<double> v)
-{
-    if (v.empty())
-        return 0.0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-QString fixed(double v, int decimals)
-{
-    return QString::number(v, 'f', decimals);
-}
-
-} // namespace
 
 int cmdBench(const QStringList &args)
 {
@@ -330,9 +130,9 @@ int cmdBench(const QStringList &args)
         return fail(indices.error());
     const Dataset de = train.subset(*indices);
 
-    LockOptions paper;
-    paper.batchSize = int(batchSize);
-    paper.settings.mode = "paper";
+    AdvParamsOptions paper;
+    paper.settings.chunkSize = int(batchSize);
+    paper.settings.mode = LockMode::Paper;
     paper.settings.samples = n;
     paper.settings.seed = sampling.seed;
     paper.settings.randomLayers = int(k);
@@ -349,9 +149,9 @@ int cmdBench(const QStringList &args)
     // ParamLock's default lock; random labels leave a model at random-guess accuracy from the start, so there the
     // whole budget is timed.
     auto strongOptions = [&](int64_t weights) {
-        LockOptions strong;
-        strong.batchSize = int(batchSize);
-        strong.settings.mode = "strong";
+        AdvParamsOptions strong;
+        strong.settings.chunkSize = int(batchSize);
+        strong.settings.mode = LockMode::Strong;
         strong.settings.allLayers = true;
         strong.settings.samples = n;
         strong.settings.seed = sampling.seed;
@@ -378,10 +178,10 @@ int cmdBench(const QStringList &args)
         double paper = 0.0, plain = 0.0, strong = 0.0, firstOrder = 0.0;
     };
     std::vector<Round> rounds;
-    std::optional<LockResult> paperLock, plainLock, strongLock, firstOrderLock;
-    LockOptions plain = paper;
+    std::optional<AdvParamsLock> paperLock, plainLock, strongLock, firstOrderLock;
+    AdvParamsOptions plain = paper;
     plain.reuseActivations = false;
-    auto timeLock = [&](const LockOptions &options, std::optional<LockResult> &keep) -> Expected<double> {
+    auto timeLock = [&](const AdvParamsOptions &options, std::optional<AdvParamsLock> &keep) -> Expected<double> {
         auto locked = lockModel(*model, de, options, progress);
         if (!locked)
             return Error{locked.error()};
@@ -441,7 +241,7 @@ int cmdBench(const QStringList &args)
             round.strong = *seconds;
             // Without measuring the candidates' real gain: what the lookahead costs per step and saves in steps.
             stage("locking (strong mode, first-order draw)");
-            LockOptions firstOrder = strongOptions(budget);
+            AdvParamsOptions firstOrder = strongOptions(budget);
             firstOrder.settings.lookahead = false;
             if (!(seconds = timeLock(firstOrder, firstOrderLock)))
                 return lockFailed(seconds.error());
@@ -462,7 +262,7 @@ int cmdBench(const QStringList &args)
     const int firstOrderPasses = firstOrderLock ? firstOrderLock->iterations + 1 : 0;
     auto paperFloorOf = [&](const Round &round) {
         double floor = round.floorOf.at(closingLayer);
-        for (const LockStep &step : paperLock->steps)
+        for (const AdvParamsStep &step : paperLock->steps)
             floor += round.floorOf.at(step.layer);
         return floor;
     };
@@ -543,7 +343,7 @@ int cmdBench(const QStringList &args)
     const std::optional<double> rawForward = medianPair([](const auto &round) { return round.second; });
     const double evalRatio = medianPair([](const auto &round) { return round.first / round.second; });
 
-    const LockResult &forUnlock = strongLock ? *strongLock : *paperLock;
+    const AdvParamsLock &forUnlock = strongLock ? *strongLock : *paperLock;
     UnlockTiming unlockTiming;
     stage("timing unlock");
     // In place, as `unlock` and `run` do with the model they read; the copy here is not part of the unlock.
@@ -616,7 +416,7 @@ int cmdBench(const QStringList &args)
                 {{"images", evaluation->total}, {"seconds", evaluation->seconds}, {"raw_forward_seconds", *rawForward},
                     {"ratio", evalRatio}}},
             {"unlock",
-                {{"entries", forUnlock.key.entries.size()}, {"apply_seconds", unlockTiming.applySeconds},
+                {{"entries", forUnlock.secret.entries.size()}, {"apply_seconds", unlockTiming.applySeconds},
                     {"in_place", true}, {"check_seconds", unlockTiming.checkSeconds},
                     {"verify_seconds", unlockTiming.verifySeconds}, {"total_seconds", unlockTotal}}},
             {"peak_memory_mib", peakMemoryMiB()}};
@@ -692,7 +492,7 @@ int cmdBench(const QStringList &args)
     }
     out() << "\nEvaluation of " << evaluation->total << " images: " << fixed(evaluation->seconds, 3)
           << " s; raw forward " << fixed(*rawForward, 3) << " s; ratio " << fixed(evalRatio, 2) << "\n"
-          << "Unlock of " << forUnlock.key.entries.size() << " entries in place: apply "
+          << "Unlock of " << forUnlock.secret.entries.size() << " entries in place: apply "
           << fixed(unlockTiming.applySeconds * 1e6, 1) << " us; with the two fingerprint checks "
           << fixed(unlockTotal * 1e3, 3) << " ms\n"
           << "Peak memory: " << fixed(peakMemoryMiB(), 0) << " MiB\n";

@@ -1,5 +1,7 @@
 #pragma once
 
+// Passwords of sealed keys on the command line: a terminal prompt, a file or an environment variable.
+
 #include "expected.h"
 #include "sealedkey.h"
 
@@ -26,8 +28,5 @@ struct PasswordFlags
 
 /** Opens a plain or sealed key file, reading the password from the flags (or a terminal prompt when sealed). */
 Expected<SecretKey> openKeyFromCli(const std::string &path, const QCommandLineParser &p, const PasswordFlags &flags);
-
-int cmdKey(const QStringList &args);
-int cmdRun(const QStringList &args);
 
 } // namespace paramlock::cli

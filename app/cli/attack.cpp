@@ -1,0 +1,233 @@
+#include "commands.h"
+
+#include "cliutil.h"
+#include "password.h"
+
+#include "advparamsattacks.h"
+#include "training.h"
+
+#include <nlohmann/json.hpp>
+
+namespace paramlock::cli {
+
+using nlohmann::json;
+
+namespace {
+
+json curveJson(const AttackCurve &c)
+{
+    json points = json::array();
+    for (const auto &p : c.points)
+        points.push_back({{"x", p.x}, {"accuracy", p.accuracy}});
+    return {{"attack", c.attack}, {"x_label", c.xLabel}, {"points", points}, {"seconds", c.seconds}};
+}
+
+void printCurve(const AttackCurve &c, bool csv)
+{
+    if (csv) {
+        out() << "attack,x,accuracy\n";
+        for (const auto &p : c.points)
+            out() << QString::fromStdString(c.attack) << ',' << p.x << ',' << p.accuracy << '\n';
+        out().flush();
+        return;
+    }
+    out() << QString::fromStdString(c.attack) << " (" << QString::fromStdString(c.xLabel) << "):\n";
+    for (const auto &p : c.points)
+        out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percent(p.accuracy) << "\n";
+    out() << "  (" << QString::number(c.seconds, 'f', 1) << " s)" << Qt::endl;
+}
+
+} // namespace
+
+int cmdAttack(const QStringList &args)
+{
+    const QCommandLineOption kind(QStringLiteral("kind"),
+        QStringLiteral("finetune (Table III), prune (Table IV), adaptive (Table V), clip (norm clipping) or detect "
+                       "(can the changed weights be found?)."),
+        QStringLiteral("KIND"));
+    const QCommandLineOption variant(QStringLiteral("variant"),
+        QStringLiteral("Adaptive attack: paper (re-run the selection, subtract Eq. 3), global (joint over all "
+                       "layers) or swap (undo the strong mode's swaps). Default paper."),
+        QStringLiteral("NAME"), QStringLiteral("paper"));
+    const QCommandLineOption fraction(QStringLiteral("fraction"),
+        QStringLiteral("Share of the test set the attacker holds (default 0.1); the rest judges it."),
+        QStringLiteral("X"), QStringLiteral("0.1"));
+    const QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Fine-tuning epochs (default 100)."),
+        QStringLiteral("N"), QStringLiteral("100"));
+    const QCommandLineOption every(QStringLiteral("report-every"),
+        QStringLiteral("Report fine-tuning accuracy every N epochs (default 10; epoch 1 always)."), QStringLiteral("N"),
+        QStringLiteral("10"));
+    const QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Fine-tuning learning rate (default 0.01)."),
+        QStringLiteral("X"), QStringLiteral("0.01"));
+    const QCommandLineOption optimizer(QStringLiteral("optimizer"),
+        QStringLiteral("Fine-tuning optimiser: sgd (momentum 0.9, the default) or adam."), QStringLiteral("NAME"),
+        QStringLiteral("sgd"));
+    const QCommandLineOption batch(QStringLiteral("batch-size"), QStringLiteral("Fine-tuning batch size (default 64)."),
+        QStringLiteral("N"), QStringLiteral("64"));
+    const QCommandLineOption rates(QStringLiteral("rates"), QStringLiteral("Pruning rates (default 0,0.1,...,0.9)."),
+        QStringLiteral("LIST"), QStringLiteral("0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"));
+    const QCommandLineOption layerwise(
+        QStringLiteral("per-layer"), QStringLiteral("Prune each layer by the rate instead of one global threshold."));
+    const QCommandLineOption percentiles(QStringLiteral("percentiles"),
+        QStringLiteral("Norm clipping: percentiles clipped at each end (default 0,0.5,1,2,5)."), QStringLiteral("LIST"),
+        QStringLiteral("0,0.5,1,2,5"));
+    const QCommandLineOption iterations(QStringLiteral("iterations"),
+        QStringLiteral("Adaptive attack: steps per layer (default: the lock's I, %1).")
+            .arg(AdaptiveOptions{}.iterations),
+        QStringLiteral("N"), QString::number(AdaptiveOptions{}.iterations));
+    const QCommandLineOption budget(QStringLiteral("budget"),
+        QStringLiteral("Adaptive swap attack: weights it may change (default %1).").arg(AdaptiveOptions{}.budget),
+        QStringLiteral("N"), QString::number(AdaptiveOptions{}.budget));
+    const PasswordFlags keyPassword;
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
+                           "back (the key, if given, only scores which secret weights an attack found)."),
+            QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
+                rates, layerwise, percentiles, iterations, budget, kSeed, kInputMean, kInputStd, kNumClasses,
+                kEvalSamples, kThreads, kQuiet, kJson, kCsv}
+                + keyPassword.all(),
+            code))
+        return code;
+    applyThreads(p);
+    const QString what = p.value(kind);
+    if (!QStringList{QStringLiteral("finetune"), QStringLiteral("prune"), QStringLiteral("adaptive"),
+            QStringLiteral("clip"), QStringLiteral("detect")}
+             .contains(what))
+        return fail("--kind must be finetune, prune, adaptive, clip or detect", Usage);
+    int64_t evalLimit = 0, epochCount = 0, everyN = 0, batchSize = 0, iterationCount = 0, budgetCount = 0;
+    for (auto [opt, target] : {std::pair{&kEvalSamples, &evalLimit}, {&epochs, &epochCount}, {&every, &everyN},
+             {&batch, &batchSize}, {&iterations, &iterationCount}, {&budget, &budgetCount}})
+        if (auto e = integer(p, *opt, *target))
+            return fail(*e, Usage);
+    double share = 0.0, rate = 0.0;
+    if (auto e = number(p, fraction, share))
+        return fail(*e, Usage);
+    if (!p.isSet(fraction))
+        share = 0.1;
+    if (auto e = number(p, lr, rate))
+        return fail(*e, Usage);
+    if (!p.isSet(lr))
+        rate = 0.01;
+
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    std::optional<SecretKey> key;
+    if (p.isSet(kKey)) {
+        auto loaded = openKeyFromCli(p.value(kKey).toStdString(), p, keyPassword);
+        if (!loaded)
+            return fail(loaded.error());
+        key = *loaded;
+    }
+    if (what == QLatin1String("detect")) {
+        if (!key)
+            return fail("--kind detect needs the --key (it scores where the secret weights are)", Usage);
+        auto layers = detectionAnalysis(*model, *key);
+        if (!layers)
+            return fail(layers.error());
+        json list = json::array();
+        if (p.isSet(kCsv))
+            out() << "layer,secret,zscore_hits,filter_hits,mean_change,std_change,std\n";
+        for (const auto &d : *layers) {
+            if (p.isSet(kCsv))
+                out() << QString::fromStdString(d.layer) << ',' << d.secretCount << ',' << d.zScoreHits << ','
+                      << d.filterHits << ',' << d.meanChange << ',' << d.stdChange << ',' << d.std << '\n';
+            list.push_back({{"layer", d.layer}, {"secret", d.secretCount}, {"zscore_hits", d.zScoreHits},
+                {"filter_hits", d.filterHits}, {"mean_change", d.meanChange}, {"std_change", d.stdChange},
+                {"std", d.std}});
+            if (!p.isSet(kJson) && !p.isSet(kCsv))
+                out() << QString::fromStdString(d.layer) << ": " << d.secretCount << " secret weights; top-"
+                      << d.secretCount << " by |z| finds " << d.zScoreHits << ", by |z| within the filter "
+                      << d.filterHits << "; mean change " << QString::number(d.meanChange / d.std * 100.0, 'f', 4)
+                      << "% of std, std change " << QString::number(d.stdChange / d.std * 100.0, 'f', 4) << "%\n";
+        }
+        if (p.isSet(kJson))
+            out() << QString::fromStdString(json{{"attack", "detect"}, {"layers", list}}.dump(2)) << Qt::endl;
+        return Ok;
+    }
+
+    CliProgress progress(p.isSet(kQuiet));
+    auto test = openData(p, Split::Test, progress);
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*test); !ok)
+        return fail(ok.error(), Usage);
+    const uint64_t seed = p.value(kSeed).toULongLong();
+    ProgressScope scope(progress);
+    json result;
+    if (what == QLatin1String("finetune") || what == QLatin1String("adaptive")) {
+        if (!(share > 0.0 && share < 1.0))
+            return fail("--fraction must lie between 0 and 1", Usage);
+        const AttackerSplit split = splitForAttacker(*test, share, seed);
+        if (what == QLatin1String("finetune")) {
+            FineTuneOptions o;
+            o.epochs = int(epochCount);
+            o.reportAt = {1};
+            for (int e = int(std::max<int64_t>(1, everyN)); e <= o.epochs; e += int(std::max<int64_t>(1, everyN)))
+                o.reportAt.push_back(e);
+            o.learningRate = rate;
+            o.optimizer = p.value(optimizer).toStdString();
+            o.batchSize = int(batchSize);
+            o.seed = seed;
+            auto curve = fineTuneAttack(*model, split, o, progress, evalLimit);
+            progress.finish();
+            if (!curve)
+                return fail(curve.error(), progress.cancelled() ? Cancelled : Failed);
+            result = curveJson(*curve);
+            result["optimizer"] = o.optimizer;
+            result["learning_rate"] = o.learningRate;
+            result["batch_size"] = o.batchSize;
+            result["attacker_samples"] = split.attacker.size();
+            result["holdout_samples"] = split.holdout.size();
+            if (!p.isSet(kJson))
+                printCurve(*curve, p.isSet(kCsv));
+        } else {
+            AdaptiveOptions o;
+            o.variant = p.value(variant).toStdString();
+            o.iterations = int(iterationCount);
+            o.budget = budgetCount;
+            auto r = adaptiveAttack(*model, split, o, key ? &*key : nullptr, progress, evalLimit);
+            progress.finish();
+            if (!r)
+                return fail(r.error(), progress.cancelled() ? Cancelled : Failed);
+            result = {{"attack", "adaptive"}, {"variant", r->variant}, {"accuracy_before", r->accuracyBefore},
+                {"accuracy_after", r->accuracyAfter}, {"weights_changed", r->weightsChanged},
+                {"secret_hits", r->secretHits}, {"secret_positions", r->secretPositions}, {"seconds", r->seconds}};
+            if (p.isSet(kCsv))
+                out() << "attack,variant,accuracy_before,accuracy_after,weights_changed,secret_hits,secret_positions\n"
+                      << "adaptive," << QString::fromStdString(r->variant) << ',' << r->accuracyBefore << ','
+                      << r->accuracyAfter << ',' << r->weightsChanged << ',' << r->secretHits << ','
+                      << r->secretPositions << Qt::endl;
+            else if (!p.isSet(kJson))
+                out() << "adaptive attack (" << QString::fromStdString(r->variant)
+                      << "): " << percent(r->accuracyBefore) << " -> " << percent(r->accuracyAfter) << ", "
+                      << r->weightsChanged << " weights changed"
+                      << (r->secretHits >= 0 ? QStringLiteral(", %1 of %2 secret positions hit")
+                                                   .arg(r->secretHits)
+                                                   .arg(r->secretPositions)
+                                             : QString())
+                      << Qt::endl;
+        }
+    } else {
+        auto list = numberList(p.value(what == QLatin1String("prune") ? rates : percentiles),
+            what == QLatin1String("prune") ? "rates" : "percentiles");
+        if (!list)
+            return fail(list.error(), Usage);
+        auto curve = what == QLatin1String("prune")
+            ? pruningAttack(*model, *test, *list, !p.isSet(layerwise), progress, evalLimit)
+            : normClipAttack(*model, *test, *list, progress, evalLimit);
+        progress.finish();
+        if (!curve)
+            return fail(curve.error(), progress.cancelled() ? Cancelled : Failed);
+        result = curveJson(*curve);
+        if (!p.isSet(kJson))
+            printCurve(*curve, p.isSet(kCsv));
+    }
+    if (p.isSet(kJson))
+        out() << QString::fromStdString(result.dump(2)) << Qt::endl;
+    return Ok;
+}
+
+} // namespace paramlock::cli

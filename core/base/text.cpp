@@ -1,0 +1,17 @@
+#include "text.h"
+
+#include <QString>
+
+namespace paramlock {
+
+std::string percentText(double fraction, int decimals, bool spaced)
+{
+    return fixedText(fraction * 100.0, decimals) + (spaced ? " %" : "%");
+}
+
+std::string fixedText(double value, int decimals)
+{
+    return QString::number(value, 'f', decimals).toStdString();
+}
+
+} // namespace paramlock

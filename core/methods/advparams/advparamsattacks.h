@@ -1,0 +1,63 @@
+#pragma once
+
+// The attacks that only make sense against AdvParams: the paper's adaptive attack (Table V) and the search for the
+// changed weights (stealth). The generic attacks (fine-tuning, pruning, clipping) are in attacks.h.
+
+#include "advparams.h"
+#include "attacks.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+/** Table V: the attacker knows the method but not the key. */
+struct AdaptiveOptions
+{
+    /**
+     * "paper": re-run Algorithm 1's selection on every conv/FC layer and subtract Eq. 3's
+     * perturbation (I steps of theta x range against the gradient);
+     * "global": the same steps, the weight chosen jointly over all layers each time;
+     * "swap": undo ParamLock's strong mode, swapping back the pairs whose exchange lowers
+     * the loss most (first order), up to `budget` weights.
+     */
+    std::string variant = "paper";
+    double theta = AdvParamsSettings{}.theta;
+    double alpha = AdvParamsSettings{}.alpha;
+    int iterations = AdvParamsSettings{}.maxIterations; ///< per layer for "paper"; x layers in total for "global"
+    int64_t budget = 64; ///< weights, for "swap"
+};
+
+/** The adaptive attack's variants, in the order the analysis runs them. */
+std::vector<std::string> adaptiveVariants();
+
+struct AdaptiveResult
+{
+    std::string variant;
+    double accuracyBefore = 0.0; ///< the locked model, on the holdout
+    double accuracyAfter = 0.0;
+    int64_t weightsChanged = 0;
+    int64_t secretHits = -1; ///< changed weights that are key positions (-1: no key given)
+    int64_t secretPositions = 0;
+    double seconds = 0.0;
+};
+
+/** Runs an adaptive attack on the attacker's split; `key`, if given, only scores the hits. */
+Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit &data, const AdaptiveOptions &options,
+    const SecretKey *key, Progress &progress, int64_t evalLimit = 0);
+
+/** Stealthiness: can a statistical test on the locked weights find the secret positions? */
+struct LayerDetection
+{
+    std::string layer;
+    int64_t secretCount = 0; ///< key positions in this layer
+    int64_t zScoreHits = 0; ///< of them, in the layer's top-k by |z| (k = secretCount)
+    int64_t filterHits = 0; ///< in the top-k by |z| against their own filter/row
+    double meanChange = 0.0; ///< locked minus original
+    double stdChange = 0.0;
+    double std = 0.0; ///< original std, for scale
+};
+Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, const SecretKey &key);
+
+} // namespace paramlock

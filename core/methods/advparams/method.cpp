@@ -1,0 +1,292 @@
+// AdvParams behind the method seam: its parameters, declared once, and what the Lock capability asks of it.
+#include "internal.h"
+
+#include "advparamsattacks.h"
+
+#include <QString>
+
+namespace paramlock {
+
+namespace advparams {
+
+namespace {
+
+using S = AdvParamsSettings;
+
+ParameterSpec spec(const char *name, const char *label, const char *unit, double minimum, double maximum,
+    std::string help, std::vector<std::string> modes = {}, std::string zeroMeans = {})
+{
+    ParameterSpec p;
+    p.name = name;
+    p.label = label;
+    p.unit = unit;
+    p.minimum = minimum;
+    p.maximum = maximum;
+    p.help = std::move(help);
+    p.modes = std::move(modes);
+    p.zeroMeans = std::move(zeroMeans);
+    return p;
+}
+
+LayerSelection selectionOf(const S &s)
+{
+    LayerSelection out;
+    if (s.allLayers) {
+        out.kind = LayerSelection::Kind::All;
+    } else if (s.randomLayers > 0) {
+        out.kind = LayerSelection::Kind::Random;
+        out.random = s.randomLayers;
+    } else if (!s.layers.empty()) {
+        out.kind = LayerSelection::Kind::Named;
+        out.names = s.layers;
+    }
+    return out;
+}
+
+void setSelection(S &s, const LayerSelection &v)
+{
+    s.allLayers = v.kind == LayerSelection::Kind::All;
+    s.randomLayers = v.kind == LayerSelection::Kind::Random ? v.random : 0;
+    s.layers = v.kind == LayerSelection::Kind::Named ? v.names : std::vector<std::string>{};
+}
+
+ParameterTable<S> makeTable()
+{
+    const std::vector<std::string> paper = {"paper"}, strong = {"strong"};
+    ParameterTable<S> t;
+    ParameterSpec mode = spec("mode", "Mode", "", 0, 0,
+        "How weights are chosen and changed: strong (ParamLock's lock) or paper (AdvParams Algorithm 1 as "
+        "published).");
+    mode.type = ParameterType::Choice;
+    mode.choices = {{"strong", "Strong (ParamLock)",
+                        "Swaps a few weights' values inside their layer, chosen to hurt accuracy most; the weight "
+                        "histogram does not change at all."},
+        {"paper", "Paper (AdvParams Algorithm 1)", "The published algorithm with the paper's settings."}};
+    t.custom(
+        mode, [](const S &s) { return ParameterValue(modeId(s.mode)); },
+        [](S &s, const ParameterValue &v) { s.mode = *modeFromId(std::get<std::string>(v)); });
+    ParameterSpec layers = spec("layers", "Layers to lock", "", 0, 0,
+        "Which conv/FC layers may change: all, k drawn with the seed, or named ones (names from 'info'). By default "
+        "the strong mode takes all and the paper mode "
+            + std::to_string(kPaperRandomLayers) + " random ones (the paper's Fashion-MNIST setting).");
+    layers.type = ParameterType::Layers;
+    t.custom(
+        layers, [](const S &s) { return ParameterValue(selectionOf(s)); },
+        [](S &s, const ParameterValue &v) { setSelection(s, std::get<LayerSelection>(v)); });
+    t.integer(spec("samples", "Encryption set N", "images", 1, 1e7,
+                  "How many training images guide the lock (the encryption set), drawn with the seed. The paper "
+                  "uses 300."),
+        &S::samples);
+    t.flag(spec("class-balanced", "Class-balanced set", "", 0, 0, "Draw the encryption set evenly from every class."),
+        &S::classBalanced);
+    t.real(spec("theta", "Step θ", "× layer range", 0.001, 1.0,
+               "Each step moves a weight by theta × its layer's range. The paper uses 0.07.", paper),
+        &S::theta);
+    t.real(spec("alpha", "Margin α", "× layer range", 0.0, 0.49,
+               "Changed weights keep alpha × range away from the layer's min and max, so nothing sticks out. The "
+               "paper uses 0.05."),
+        &S::alpha);
+    t.real(spec("t-loss", "Loss threshold T_loss", "", 0.001, 1e6,
+               "Stop once the loss on the encryption set exceeds this. The paper uses 15.", paper),
+        &S::lossThreshold);
+    t.integer(spec("max-iter", "Steps per layer I", "steps", 1, 1e6,
+                  "Iteration budget I: steps per locked layer. The paper uses 18.", paper),
+        &S::maxIterations);
+    t.integer(spec("max-weights", "Weight budget", "weights", 0, 1e9,
+                  "Change at most this many weights; the lock stops earlier once it reaches its target.", strong,
+                  "auto: " + budgetRule()),
+        &S::maxWeights);
+    t.real(spec("target-accuracy", "Target accuracy", "fraction", 0.0, 0.999,
+               "Stop once the encryption-set accuracy is at most this.", strong,
+               "auto: 0.8 × random guess, a margin for the images the lock never saw"),
+        &S::targetAccuracy);
+    t.integer(spec("candidates", "Candidates", "swaps", 1, 1000,
+                  "The secret seed draws each swap among this many of the best, so that re-running the search does "
+                  "not retrace the lock.",
+                  strong),
+        &S::candidates);
+    t.flag(spec("lookahead", "Lookahead", "", 0, 0,
+               "Measure each candidate's real gain with a forward pass before the draw (off: the first-order gain "
+               "alone, faster per step, more weights).",
+               strong),
+        &S::lookahead);
+    t.integer(spec("batch-size", "Chunk size", "images", 0, 1e6,
+                  "Encryption-set chunk of the forward and backward passes; recorded in the key, since another "
+                  "chunking can change the last bits of a sum.",
+                  {}, "the default (" + std::to_string(S{}.chunkSize) + "; keys made before it was recorded)"),
+        &S::chunkSize);
+    return t;
+}
+
+class AdvParamsMethod : public ProtectionMethod
+{
+public:
+    std::string id() const override { return kMethodId; }
+    std::string name() const override { return "AdvParams"; }
+    std::string summary() const override
+    {
+        return "Changes a handful of well-chosen weights, each inside its layer's range, until the model is useless; "
+               "the key restores it bit for bit.";
+    }
+    std::string citation() const override
+    {
+        return "Xue et al., AdvParams: An Active DNN Intellectual Property Protection Technique via Adversarial "
+               "Perturbation Based Parameter Encryption, IEEE TETC 2022; ParamLock's strong mode swaps pairs of "
+               "weights so each layer's value distribution is unchanged";
+    }
+    unsigned capabilities() const override { return unsigned(Capability::Lock); }
+    const std::vector<ParameterSpec> &parameters() const override { return parameterTable().specs(); }
+
+    std::string modeOf(const ParameterValues &values) const override
+    {
+        const ParameterValue *mode = values.find("mode");
+        return mode ? std::get<std::string>(*mode) : modeId(S{}.mode);
+    }
+    ParameterValues modeDefaults(const std::string &mode) const override
+    {
+        ParameterValues values;
+        LayerSelection layers;
+        layers.kind = mode == modeId(LockMode::Paper) ? LayerSelection::Kind::Random : LayerSelection::Kind::All;
+        layers.random = kPaperRandomLayers;
+        values.set("layers", layers);
+        return values;
+    }
+    Expected<void> validate(const LockRequest &request) const override
+    {
+        auto settings = settingsFromValues(request.values);
+        if (!settings)
+            return Error{settings.error()};
+        return {};
+    }
+
+    Expected<void> checkModel(const Model &model, const LockRequest &request) const override
+    {
+        auto settings = settingsOf(request);
+        if (!settings)
+            return Error{settings.error()};
+        auto layers = resolveLayerSet(model, *settings);
+        if (!layers)
+            return Error{layers.error()};
+        return {};
+    }
+    Expected<std::vector<int64_t>> drawSample(const Dataset &train, const LockRequest &request) const override
+    {
+        auto settings = settingsOf(request);
+        if (!settings)
+            return Error{settings.error()};
+        return encryptionSetIndices(train, *settings);
+    }
+    Expected<LockResult> lock(Model &model, bool inPlace, const Dataset &sample, const LockRequest &request,
+        Progress &progress) const override
+    {
+        auto settings = settingsOf(request);
+        if (!settings)
+            return Error{settings.error()};
+        AdvParamsOptions options;
+        options.settings = *settings;
+        auto locked =
+            inPlace ? lockModelInPlace(model, sample, options, progress) : lockModel(model, sample, options, progress);
+        if (!locked)
+            return Error{locked.error()};
+        return LockResult(std::move(*locked));
+    }
+    KeyFit checkKey(const Model &model, const SecretKey &key) const override
+    {
+        auto secret = AdvParamsKey::of(key);
+        if (!secret) {
+            KeyFit fit;
+            fit.state = KeyFit::State::BadEntries;
+            fit.message = secret.error();
+            return fit;
+        }
+        return checkEntries(model, *secret);
+    }
+    Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &timing) const override
+    {
+        auto secret = AdvParamsKey::of(key);
+        if (!secret)
+            return Error{secret.error()};
+        return restoreWeights(model, key, *secret, timing);
+    }
+    Expected<LockRequest> requestOf(const SecretKey &key) const override
+    {
+        auto secret = AdvParamsKey::of(key);
+        if (!secret)
+            return Error{secret.error()};
+        LockRequest request;
+        request.values = valuesOfSettings(secret->settings);
+        request.seed = secret->settings.seed;
+        return request;
+    }
+    LockChartSpec lockChart(const LockRequest &request) const override
+    {
+        LockChartSpec chart;
+        auto settings = settingsOf(request);
+        if (settings && settings->mode == LockMode::Paper) {
+            chart.threshold = settings->lossThreshold;
+            chart.thresholdLabel = "T_loss";
+        }
+        return chart;
+    }
+    std::vector<AnalysisSpec> analyses() const override { return advParamsAnalyses(); }
+    Expected<Analysis> runAnalysis(
+        const std::string &kind, const AnalysisContext &context, Progress &progress) const override
+    {
+        return runAdvParamsAnalysis(kind, context, progress);
+    }
+    Expected<void> checkPayload(const SecretKey &key) const override
+    {
+        auto secret = AdvParamsKey::of(key);
+        if (!secret)
+            return Error{secret.error()};
+        return {};
+    }
+
+private:
+    static Expected<S> settingsOf(const LockRequest &request)
+    {
+        auto settings = settingsFromValues(request.values);
+        if (!settings)
+            return settings;
+        settings->seed = request.seed;
+        return settings;
+    }
+};
+
+} // namespace
+
+const ParameterTable<AdvParamsSettings> &parameterTable()
+{
+    static const ParameterTable<AdvParamsSettings> table = makeTable();
+    return table;
+}
+
+} // namespace advparams
+
+Expected<AdvParamsSettings> settingsFromValues(const ParameterValues &values)
+{
+    auto settings = advparams::parameterTable().apply(values);
+    if (!settings)
+        return settings;
+    // The mode's own layer choice, where none was made.
+    if (settings->layers.empty() && !settings->allLayers && settings->randomLayers == 0) {
+        if (settings->mode == LockMode::Paper)
+            settings->randomLayers = kPaperRandomLayers;
+        else
+            settings->allLayers = true;
+    }
+    return settings;
+}
+
+ParameterValues valuesOfSettings(const AdvParamsSettings &settings)
+{
+    return advparams::parameterTable().valuesOf(settings);
+}
+
+const ProtectionMethod &advParamsMethod()
+{
+    static const advparams::AdvParamsMethod method;
+    return method;
+}
+
+} // namespace paramlock

@@ -1,0 +1,100 @@
+#include "lockworkflow.h"
+
+#include "resources.h"
+#include "text.h"
+#include "training.h"
+
+#include <algorithm>
+
+namespace paramlock {
+
+namespace {
+
+int classesOf(const Model &model, const Dataset &test)
+{
+    const int declared = model.metadata().classCount;
+    return std::max(2, declared > 0 ? declared : test.classCount);
+}
+
+} // namespace
+
+Expected<LockOutcome> runLockWorkflow(Model &model, const Dataset &train, const Dataset &test,
+    const ProtectionMethod &method, const LockRequest &request, const WorkflowOptions &options, Progress &progress)
+{
+    if (!method.can(Capability::Lock))
+        return Error{method.name() + " does not lock models"};
+    if (auto ok = method.validate(request); !ok)
+        return Error{ok.error()};
+    for (const Dataset *data : {&train, &test})
+        if (auto ok = checkCompatible(model, *data); !ok)
+            return Error{ok.error()};
+    if (auto ok = checkFiniteWeights(model); !ok)
+        return Error{ok.error()};
+    if (auto ok = method.checkModel(model, request); !ok)
+        return Error{ok.error()};
+    if (auto ok = checkRuns(model, test); !ok)
+        return Error{ok.error()};
+
+    LockOutcome outcome;
+    outcome.method = method.id();
+    outcome.request = request;
+    outcome.randomGuess = 1.0 / double(classesOf(model, test));
+    auto indices = method.drawSample(train, request);
+    if (!indices)
+        return Error{indices.error()};
+    outcome.sampleIndices = std::move(*indices);
+    const Dataset sample = train.subset(outcome.sampleIndices);
+
+    EvaluationOptions eval;
+    eval.limit = options.evalLimit;
+    eval.keepPredictions = options.previewCount > 0;
+    auto before = evaluate(model, test, eval, &progress);
+    if (!before)
+        return Error{before.error()};
+    outcome.accuracyBefore = before->accuracy;
+    if (!options.allowUntrained && before->accuracy <= kTrainedFactor * outcome.randomGuess)
+        return Error{"the model scores " + percentText(before->accuracy) + " on " + test.name
+            + ", no better than random guess (" + percentText(outcome.randomGuess)
+            + "): wrong dataset or normalisation? To lock an untrained model on purpose, "
+            + options.allowUntrainedHint};
+
+    auto locked = method.lock(model, options.inPlace, sample, request, progress);
+    if (!locked)
+        return Error{locked.error()};
+    outcome.result = std::move(*locked);
+    auto after = evaluate(outcome.result.locked, test, eval, &progress);
+    if (!after)
+        return Error{after.error()};
+    outcome.accuracyAfter = after->accuracy;
+    outcome.testSamples = after->total;
+    const auto n = size_t(std::min<int64_t>(options.previewCount, after->total));
+    if (n > 0) {
+        outcome.predictionsBefore.assign(before->predictions.begin(), before->predictions.begin() + long(n));
+        outcome.predictionsAfter.assign(after->predictions.begin(), after->predictions.begin() + long(n));
+    }
+
+    const double useless = kUselessFactor * outcome.randomGuess;
+    if (!outcome.result.reachedTarget)
+        outcome.weakness = "the lock did not reach its target: " + outcome.result.stopReason + "; the locked model "
+            + "scores " + percentText(outcome.accuracyAfter) + " on the test set";
+    else if (outcome.accuracyAfter > useless)
+        outcome.weakness = "the locked model still scores " + percentText(outcome.accuracyAfter)
+            + " on the test set, above " + percentText(useless) + " (" + fixedText(kUselessFactor, 1)
+            + " x random guess), although the lock " + outcome.result.stopReason;
+    return outcome;
+}
+
+Dataset lockSample(const LockOutcome &outcome, const Dataset &train)
+{
+    return train.subset(outcome.sampleIndices);
+}
+
+DemoOptions demoOptions()
+{
+    DemoOptions demo;
+    demo.modelPath = demoModelPath();
+    demo.method = defaultMethod().id();
+    return demo;
+}
+
+} // namespace paramlock
