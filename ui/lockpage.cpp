@@ -10,7 +10,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
@@ -37,11 +36,9 @@ LockPage::LockPage(LockDocument *document, LayerTableModel *layers, MessageBar *
     m_seed->setToolTip(tr("The secret seed: it draws the lock's training images and its random choices."));
     m_allowUntrained = new QCheckBox(tr("Allow a model that is no better than random guess"), this);
     m_allowUntrained->setToolTip(tr("Such a model is usually untrained or fed the wrong data; lock it anyway."));
-    auto *head = new QFormLayout;
-    head->addRow(tr("Method"), m_method);
-    auto *tail = new QFormLayout;
-    tail->addRow(tr("Seed"), m_seed);
-    tail->addRow(QString(), m_allowUntrained);
+    m_form->addFixedRow(tr("Method"), m_method, true);
+    m_form->addFixedRow(tr("Seed"), m_seed, false);
+    m_form->addFixedRow(QString(), m_allowUntrained, false);
 
     m_run = new QPushButton(tr("Lock the model"), this);
     m_run->setDefault(true);
@@ -58,12 +55,8 @@ LockPage::LockPage(LockDocument *document, LayerTableModel *layers, MessageBar *
     buttons->addWidget(m_progress, 1);
     m_lossChart = new LossChart(this);
 
-    auto *settings = new QVBoxLayout;
-    settings->addLayout(head);
-    settings->addWidget(m_form);
-    settings->addLayout(tail);
     auto *top = new QHBoxLayout;
-    top->addLayout(settings);
+    top->addWidget(m_form);
     top->addStretch();
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(top);

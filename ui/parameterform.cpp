@@ -37,11 +37,19 @@ ParameterForm::ParameterForm(QWidget *parent) : QWidget(parent), m_layout(new QF
     m_layout->setContentsMargins(0, 0, 0, 0);
 }
 
+void ParameterForm::addFixedRow(const QString &label, QWidget *widget, bool atTop)
+{
+    if (atTop)
+        m_layout->insertRow(m_leadingRows++, label, widget);
+    else
+        m_layout->addRow(label, widget);
+}
+
 void ParameterForm::setParameters(
     const std::vector<ParameterSpec> &table, std::function<ParameterValues(const std::string &)> modeDefaults)
 {
-    while (m_layout->rowCount() > 0)
-        m_layout->removeRow(0);
+    for (size_t i = 0; i < m_rows.size(); ++i)
+        m_layout->removeRow(m_leadingRows);
     m_rows.clear();
     m_modeDefaults = std::move(modeDefaults);
     for (const ParameterSpec &spec : table) {
@@ -119,10 +127,20 @@ void ParameterForm::setParameters(
         auto *label = new QLabel(labelOf(spec), this);
         label->setToolTip(help);
         row.label = label;
-        m_layout->addRow(label, row.editor);
+        m_layout->insertRow(m_leadingRows + int(m_rows.size()), label, row.editor);
         m_rows.push_back(row);
         show(m_rows.back(), spec.defaultValue);
     }
+    // Every mode's own defaults once, the current mode's last: the rows another mode uses show its values too.
+    const std::string current = mode();
+    for (const Row &row : m_rows)
+        if (row.spec.name == "mode" && m_modeDefaults)
+            for (const ChoiceSpec &c : row.spec.choices)
+                if (c.id != current) {
+                    const ParameterValues defaults = m_modeDefaults(c.id);
+                    for (const auto &[name, value] : defaults.all())
+                        setValue(name, value);
+                }
     applyMode();
 }
 

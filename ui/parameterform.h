@@ -29,6 +29,8 @@ public:
     /** Rebuilds the form for a table; `modeDefaults` gives a mode's own defaults (may be empty). */
     void setParameters(const std::vector<ParameterSpec> &table,
         std::function<ParameterValues(const std::string &mode)> modeDefaults = {});
+    /** A row that is not a parameter (the method selector, the seed), kept when the parameters change. */
+    void addFixedRow(const QString &label, QWidget *widget, bool atTop);
     /** Where "Ticked in the table" takes its layer names from. */
     void setTickedLayers(std::function<std::vector<std::string>()> ticked) { m_ticked = std::move(ticked); }
 
@@ -60,6 +62,7 @@ private:
     void applyMode();
 
     QFormLayout *m_layout;
+    int m_leadingRows = 0; ///< fixed rows above the parameters
     std::vector<Row> m_rows;
     std::function<ParameterValues(const std::string &)> m_modeDefaults;
     std::function<std::vector<std::string>()> m_ticked;

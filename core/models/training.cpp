@@ -92,8 +92,8 @@ Expected<void> checkRuns(const Model &model, const Dataset &data)
             + " images (" + failure + "): it was probably exported with torch.jit.trace, which can freeze the batch "
             + "size; export it with torch.jit.script, or trace it without turning a tensor's size into a number"};
     return Error{"the model cannot run on the " + data.name + " images: a batch of " + std::to_string(batch) + " "
-        + shape + " images failed (" + failure + "); does the model expect another number of channels or "
-        + "another image size?"};
+        + shape + " images failed (" + failure + "); the model may expect another number of channels or another "
+        + "image size"};
 }
 
 Expected<void> checkFiniteWeights(const Model &model)

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Trains the small CNN of tests/integration/pytorch_user.py on Fashion-MNIST with Debian's PyTorch and exports it
-as TorchScript, the way a PyTorch user hands a model to ParamLock (with the optional paramlock.json metadata).
+"""Trains a model on Fashion-MNIST with Debian's PyTorch and exports it as TorchScript, the way a PyTorch user
+hands a model to ParamLock (with the optional paramlock.json metadata): the small CNN of
+tests/integration/pytorch_user.py, or torchvision's ResNet-18 (11.2M parameters; its first convolution takes one
+channel, needs python3-torchvision).
 
-Usage: /usr/bin/python3 train_pytorch_cnn.py OUT.pt [--epochs 2] [--seed 0]
+Usage: /usr/bin/python3 train_pytorch_cnn.py OUT.pt [--arch cnn|resnet18] [--epochs 2] [--seed 0] [--limit N]
 """
 import argparse
 import gzip
@@ -34,17 +36,30 @@ def tensors(prefix):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
+def make(arch):
+    if arch == "cnn":
+        return SmallCnn()
+    import torchvision
+    model = torchvision.models.resnet18(num_classes=10)
+    model.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return model
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
+    p.add_argument("--arch", choices=["cnn", "resnet18"], default="cnn")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all 60,000)")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(os.cpu_count() or 1)
     xtr, ytr = tensors("train")
+    if a.limit > 0:
+        xtr, ytr = xtr[:a.limit], ytr[:a.limit]
     xte, yte = tensors("t10k")
-    model = SmallCnn()
+    model = make(a.arch)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     start = time.time()
     for epoch in range(a.epochs):
@@ -58,9 +73,10 @@ def main():
         model.eval()
         with torch.no_grad():
             acc = sum(int((model(xte[b:b + 500]).argmax(1) == yte[b:b + 500]).sum()) for b in range(0, len(xte), 500))
-        print(f"epoch {epoch + 1}: test accuracy {acc / len(xte):.4f} ({time.time() - start:.0f} s)")
+        print(f"epoch {epoch + 1}: test accuracy {acc / len(xte):.4f} ({time.time() - start:.0f} s)", flush=True)
     meta = {"input_shape": [1, 28, 28], "num_classes": 10, "mean": [MEAN], "std": [STD], "dataset": "fashion-mnist",
-            "training": {"script": "tests/bench/train_pytorch_cnn.py", "epochs": a.epochs, "seed": a.seed,
+            "training": {"script": "tests/bench/train_pytorch_cnn.py", "arch": a.arch, "epochs": a.epochs,
+                         "seed": a.seed, "limit": a.limit,
                          "test_accuracy": acc / len(xte), "torch": torch.__version__}}
     torch.jit.script(model.eval()).save(a.out, _extra_files={"paramlock.json": json.dumps(meta)})
 

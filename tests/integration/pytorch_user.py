@@ -1,7 +1,7 @@
 """What a PyTorch user does: export a model to TorchScript, and load ParamLock's output back.
 
 Run with Debian's PyTorch: /usr/bin/python3 pytorch_user.py export OUT.pt
-                           /usr/bin/python3 pytorch_user.py export-broken nan|no-layers|state-dict OUT
+                           /usr/bin/python3 pytorch_user.py export-broken nan|no-layers|state-dict|fixed-batch|untrained|rgb OUT
                            /usr/bin/python3 pytorch_user.py compare A.pt B.pt
 """
 import sys
@@ -43,8 +43,18 @@ class NoLayers(nn.Module):
         return torch.flatten(x, 1)[:, :10] * self.scale
 
 
+class FixedBatchCnn(SmallCnn):
+    """Traced with one image, int() freezes the batch size into the graph: a common tracing mistake."""
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.classifier(x.reshape(int(x.shape[0]), -1))
+
+
 def export_broken(kind, path):
-    """Files a user might hand over by mistake: NaN weights, no lockable layer, a pickled state_dict."""
+    """Files a user might hand over by mistake: NaN weights, no lockable layer, a pickled state_dict, a trace that
+    froze its batch size, an untrained model, a model for colour images."""
     torch.manual_seed(0)
     if kind == "nan":
         model = SmallCnn().eval()
@@ -56,6 +66,18 @@ def export_broken(kind, path):
         torch.jit.script(NoLayers().eval()).save(path)
     elif kind == "state-dict":
         torch.save(SmallCnn().state_dict(), path)
+    elif kind == "fixed-batch":
+        torch.jit.trace(FixedBatchCnn().eval(), torch.zeros(1, 1, 28, 28)).save(path)
+    elif kind == "untrained":
+        model = SmallCnn().eval()
+        with torch.no_grad():  # a head that was never trained: every class equally likely
+            model.classifier[3].weight.zero_()
+            model.classifier[3].bias.zero_()
+        torch.jit.script(model).save(path)
+    elif kind == "rgb":
+        model = SmallCnn()
+        model.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        torch.jit.script(model.eval()).save(path)
     else:
         sys.exit("unknown kind " + kind)
 

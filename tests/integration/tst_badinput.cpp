@@ -91,7 +91,7 @@ private slots:
         writeFile(in(QStringLiteral("corrupt.pt")), QByteArray("PK\x03\x04 this is not a model at all").repeated(50));
         writeFile(in(QStringLiteral("truncated.pt")), lenet.left(lenet.size() / 2));
         QCOMPARE(pythonUser({QStringLiteral("export"), in(QStringLiteral("user.pt"))}).exitCode, 0);
-        for (const char *kind : {"nan", "no-layers", "state-dict"})
+        for (const char *kind : {"nan", "no-layers", "state-dict", "fixed-batch", "untrained", "rgb"})
             QCOMPARE(pythonUser({QStringLiteral("export-broken"), QLatin1String(kind),
                                     in(QLatin1String(kind) + QStringLiteral(".pt"))})
                          .exitCode,
@@ -230,6 +230,14 @@ private slots:
             << QStringLiteral("no conv/FC layer named \"fc3.bias\"");
         QTest::newRow("model without conv/FC") << lock(QStringLiteral("no-layers.pt"), fm) << 1
                                                << QStringLiteral("no convolution or fully-connected layer");
+        QTest::newRow("traced with a frozen batch size") << lock(QStringLiteral("fixed-batch.pt"),
+            fm) << 1 << QStringLiteral("runs on one image but fails on a batch of 2 1x28x28 images");
+        QTest::newRow("3-channel model on grey data") << lock(QStringLiteral("rgb.pt"),
+            fm) << 1 << QStringLiteral("may expect another number of channels or another image size");
+        QTest::newRow("untrained model") << lock(QStringLiteral("untrained.pt"), fm) << 1
+                                         << QStringLiteral("no better than random guess");
+        QTest::newRow("weak lock") << lock(QStringLiteral("lenet.pt"), fm, QStringLiteral("--max-weights=2")) << 1
+                                   << QStringLiteral("weak lock");
         QTest::newRow("output = input model")
             << split(QStringLiteral("lock -m {in}/lenet.pt -d fashion-mnist --out-model {in}/lenet.pt --out-key "
                                     "{out}/k.key"))

@@ -97,8 +97,9 @@ ParameterTable<S> makeTable()
                   "auto: " + budgetRule()),
         &S::maxWeights);
     t.real(spec("target-accuracy", "Target accuracy", "fraction", 0.0, 0.999,
-               "Stop once the encryption-set accuracy is at most this.", strong,
-               "auto: 0.8 × random guess, a margin for the images the lock never saw"),
+               "Stop once the encryption-set accuracy is at most this (auto: 0.8 × random guess, a margin for the "
+               "test images the lock never saw, which score up to 2 points higher).",
+               strong, "auto: 0.8 × random guess"),
         &S::targetAccuracy);
     t.integer(spec("candidates", "Candidates", "swaps", 1, 1000,
                   "The secret seed draws each swap among this many of the best, so that re-running the search does "
