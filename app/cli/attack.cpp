@@ -4,6 +4,7 @@
 #include "password.h"
 
 #include "advparamsattacks.h"
+#include "analysis.h"
 #include "training.h"
 
 #include <nlohmann/json.hpp>
@@ -50,20 +51,26 @@ int cmdAttack(const QStringList &args)
                        "layers) or swap (undo the strong mode's swaps). Default paper."),
         QStringLiteral("NAME"), QStringLiteral("paper"));
     const QCommandLineOption fraction(QStringLiteral("fraction"),
-        QStringLiteral("Share of the test set the attacker holds (default 0.1); the rest judges it."),
-        QStringLiteral("X"), QStringLiteral("0.1"));
-    const QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Fine-tuning epochs (default 100)."),
-        QStringLiteral("N"), QStringLiteral("100"));
+        QStringLiteral("Share of the test set the attacker holds (default %1); the rest judges it.")
+            .arg(AnalysisContext{}.attackerFraction),
+        QStringLiteral("X"), QString::number(AnalysisContext{}.attackerFraction));
+    const FineTuneOptions tune;
+    const QCommandLineOption epochs(QStringLiteral("epochs"),
+        QStringLiteral("Fine-tuning epochs (default %1).").arg(tune.epochs), QStringLiteral("N"),
+        QString::number(tune.epochs));
     const QCommandLineOption every(QStringLiteral("report-every"),
         QStringLiteral("Report fine-tuning accuracy every N epochs (default 10; epoch 1 always)."), QStringLiteral("N"),
         QStringLiteral("10"));
-    const QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Fine-tuning learning rate (default 0.01)."),
-        QStringLiteral("X"), QStringLiteral("0.01"));
+    const QCommandLineOption lr(QStringLiteral("lr"),
+        QStringLiteral("Fine-tuning learning rate (default %1).").arg(tune.learningRate), QStringLiteral("X"),
+        QString::number(tune.learningRate));
     const QCommandLineOption optimizer(QStringLiteral("optimizer"),
-        QStringLiteral("Fine-tuning optimiser: sgd (momentum 0.9, the default) or adam."), QStringLiteral("NAME"),
-        QStringLiteral("sgd"));
-    const QCommandLineOption batch(QStringLiteral("batch-size"), QStringLiteral("Fine-tuning batch size (default 64)."),
-        QStringLiteral("N"), QStringLiteral("64"));
+        QStringLiteral("Fine-tuning optimiser: sgd (momentum 0.9) or adam (default %1).")
+            .arg(QString::fromStdString(tune.optimizer)),
+        QStringLiteral("NAME"), QString::fromStdString(tune.optimizer));
+    const QCommandLineOption batch(QStringLiteral("batch-size"),
+        QStringLiteral("Fine-tuning batch size (default %1).").arg(tune.batchSize), QStringLiteral("N"),
+        QString::number(tune.batchSize));
     const QCommandLineOption rates(QStringLiteral("rates"), QStringLiteral("Pruning rates (default 0,0.1,...,0.9)."),
         QStringLiteral("LIST"), QStringLiteral("0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"));
     const QCommandLineOption layerwise(
@@ -105,11 +112,11 @@ int cmdAttack(const QStringList &args)
     if (auto e = number(p, fraction, share))
         return fail(*e, Usage);
     if (!p.isSet(fraction))
-        share = 0.1;
+        share = AnalysisContext{}.attackerFraction;
     if (auto e = number(p, lr, rate))
         return fail(*e, Usage);
     if (!p.isSet(lr))
-        rate = 0.01;
+        rate = tune.learningRate;
 
     auto model = openModel(p);
     if (!model)

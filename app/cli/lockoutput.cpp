@@ -17,21 +17,30 @@ Expected<LockOutcome> lockWithProgress(Model &model, const Dataset &train, const
     return outcome;
 }
 
+namespace {
+
+std::vector<std::string> layerNames(const LockResult &r)
+{
+    std::vector<std::string> layers;
+    for (const LayerLockReport &l : r.layers)
+        layers.push_back(l.layer);
+    return layers;
+}
+
+} // namespace
+
 json lockJson(const LockOutcome &o)
 {
     const LockResult &r = o.result;
     const ProtectionMethod *method = methodById(o.method);
-    std::vector<std::string> layers;
-    for (const LayerLockReport &l : r.layers)
-        layers.push_back(l.layer);
     json j = {{"method", o.method}, {"mode", r.key.mode}, {"n_encrypted", r.encryptedCount()},
         {"encryption_set_accuracy", r.finalAccuracy}, {"n_params", r.key.parameterCount},
         {"proportion", double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount))},
         {"iterations", r.iterations}, {"initial_loss", r.initialLoss}, {"final_loss", r.finalLoss},
         {"reached_threshold", r.reachedTarget}, {"stop_reason", r.stopReason}, {"seconds", r.seconds},
-        {"layers", layers}, {"notes", r.notes}, {"threads", threadCount()}, {"accuracy_before", o.accuracyBefore},
-        {"accuracy_after", o.accuracyAfter}, {"test_samples", o.testSamples}, {"random_guess", o.randomGuess},
-        {"weak", o.weak()}, {"seed", o.request.seed}};
+        {"layers", layerNames(r)}, {"notes", r.notes}, {"threads", threadCount()},
+        {"accuracy_before", o.accuracyBefore}, {"accuracy_after", o.accuracyAfter}, {"test_samples", o.testSamples},
+        {"random_guess", o.randomGuess}, {"weak", o.weak()}, {"seed", o.request.seed}};
     if (o.weak())
         j["weakness"] = o.weakness;
     if (method)
@@ -44,13 +53,10 @@ void printLockSummary(const LockOutcome &o)
 {
     const LockResult &r = o.result;
     const ProtectionMethod *method = methodById(o.method);
-    std::vector<std::string> layers;
-    for (const LayerLockReport &l : r.layers)
-        layers.push_back(l.layer);
     out() << "Method:            " << QString::fromStdString(method ? method->name() : o.method)
           << (r.key.mode.empty() ? QString() : QStringLiteral(", %1 mode").arg(QString::fromStdString(r.key.mode)))
           << "\n"
-          << "Encrypted layers:  " << joined(layers) << "\n"
+          << "Encrypted layers:  " << joined(layerNames(r)) << "\n"
           << "Iterations:        " << r.iterations << " (loss " << QString::number(r.initialLoss, 'f', 3) << " -> "
           << QString::number(r.finalLoss, 'f', 3) << ")\n"
           << "Stopped:           " << QString::fromStdString(r.stopReason) << "\n"

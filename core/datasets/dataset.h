@@ -72,10 +72,10 @@ Expected<Dataset> readCifar10(const std::vector<std::string> &batchFiles, const 
 Expected<Dataset> readGtsrb(const std::string &root, Split split, const DatasetOptions &options = {});
 Expected<Dataset> readImageFolder(const std::string &root, const DatasetOptions &options = {});
 
-/** How the encryption set D_e is drawn from the training split. */
+/** How a method draws its images from the training split (AdvParams: the encryption set D_e). */
 struct SamplingOptions
 {
-    int64_t count = 300;
+    int64_t count = 0; ///< how many; the method's setting says (AdvParams: its N)
     uint64_t seed = 0;
     bool classBalanced = false;
 };

@@ -58,20 +58,10 @@ KeyFit checkKey(const Model &model, const SecretKey &key)
     return own;
 }
 
-Expected<void> unlockInPlace(Model &model, const SecretKey &key, UnlockTiming *timing)
-{
-    UnlockTiming local;
-    UnlockTiming &t = timing ? *timing : local;
-    t = UnlockTiming{};
-    auto clock = std::chrono::steady_clock::now();
-    const KeyFit fit = checkKey(model, key);
-    t.checkSeconds = secondsSince(clock);
-    if (!fit.fits())
-        return Error{fit.message};
-    return methodById(key.method)->restore(model, key, t);
-}
+namespace {
 
-Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing)
+/** Unlocks `locked` itself, or a copy of it when `copy` is given: the key is checked before anything is copied. */
+Expected<void> unlock(Model &locked, const SecretKey &key, UnlockTiming *timing, std::optional<Model> *copy)
 {
     UnlockTiming local;
     UnlockTiming &t = timing ? *timing : local;
@@ -81,11 +71,29 @@ Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTim
     t.checkSeconds = secondsSince(clock);
     if (!fit.fits())
         return Error{fit.message};
-    Model restored = locked.clone();
-    t.copySeconds = secondsSince(clock);
-    if (auto ok = methodById(key.method)->restore(restored, key, t); !ok)
+    Model *target = &locked;
+    if (copy) {
+        *copy = locked.clone();
+        target = &**copy;
+        t.copySeconds = secondsSince(clock);
+    }
+    return methodById(key.method)->restore(*target, key, t);
+}
+
+} // namespace
+
+Expected<void> unlockInPlace(Model &model, const SecretKey &key, UnlockTiming *timing)
+{
+    return unlock(model, key, timing, nullptr);
+}
+
+Expected<Model> unlockModel(const Model &locked, const SecretKey &key, UnlockTiming *timing)
+{
+    Model shared = locked; // shares the weights; only the copy below is changed
+    std::optional<Model> restored;
+    if (auto ok = unlock(shared, key, timing, &restored); !ok)
         return Error{ok.error()};
-    return restored;
+    return std::move(*restored);
 }
 
 Expected<void> saveLock(const LockResult &result, const std::string &modelPath, const std::string &keyPath,

@@ -32,18 +32,23 @@ using nlohmann::json;
 
 int cmdBench(const QStringList &args)
 {
-    const QCommandLineOption samples(QStringLiteral("samples"), QStringLiteral("Encryption-set size N (default 300)."),
-        QStringLiteral("N"), QStringLiteral("300"));
+    // The lock's own defaults: the bench times the lock a user gets.
+    const AdvParamsSettings defaults;
+    const QCommandLineOption samples(QStringLiteral("samples"),
+        QStringLiteral("Encryption-set size N (default %1).").arg(defaults.samples), QStringLiteral("N"),
+        QString::number(defaults.samples));
     const QCommandLineOption batch(QStringLiteral("batch-size"),
-        QStringLiteral("Chunk size of the encryption-set passes (default 50, as the lock's)."), QStringLiteral("N"),
-        QStringLiteral("50"));
+        QStringLiteral("Chunk size of the encryption-set passes (default %1, as the lock's).").arg(defaults.chunkSize),
+        QStringLiteral("N"), QString::number(defaults.chunkSize));
     const QCommandLineOption randomLayers(QStringLiteral("random-layers"),
-        QStringLiteral("Paper mode: layers drawn with the seed (default 6, the paper's setting)."), QStringLiteral("K"),
-        QStringLiteral("6"));
+        QStringLiteral("Paper mode: layers drawn with the seed (default %1, the paper's setting).")
+            .arg(kPaperRandomLayers),
+        QStringLiteral("K"), QString::number(kPaperRandomLayers));
     const QCommandLineOption maxIter(QStringLiteral("max-iter"),
-        QStringLiteral("Paper mode: iterations per layer I (default 18)."), QStringLiteral("N"), QStringLiteral("18"));
+        QStringLiteral("Paper mode: iterations per layer I (default %1).").arg(defaults.maxIterations),
+        QStringLiteral("N"), QString::number(defaults.maxIterations));
     const QCommandLineOption maxWeights(QStringLiteral("max-weights"),
-        QStringLiteral("Strong mode: weight budget (default: min(64, 0.01% of the parameters))."), QStringLiteral("N"),
+        QStringLiteral("Strong mode: weight budget (default: the lock's, by model size)."), QStringLiteral("N"),
         QStringLiteral("0"));
     const QCommandLineOption repeats(QStringLiteral("repeats"),
         QStringLiteral("Rounds of floor and lock measurements, each ratio taken within its round; the medians "

@@ -74,23 +74,23 @@ ParameterTable<S> makeTable()
         layers, [](const S &s) { return ParameterValue(selectionOf(s)); },
         [](S &s, const ParameterValue &v) { setSelection(s, std::get<LayerSelection>(v)); });
     t.integer(spec("samples", "Encryption set N", "images", 1, 1e7,
-                  "How many training images guide the lock (the encryption set), drawn with the seed. The paper "
-                  "uses 300."),
+                  "How many training images guide the lock (the encryption set), drawn with the seed (the default is "
+                  "the paper's)."),
         &S::samples);
     t.flag(spec("class-balanced", "Class-balanced set", "", 0, 0, "Draw the encryption set evenly from every class."),
         &S::classBalanced);
     t.real(spec("theta", "Step θ", "× layer range", 0.001, 1.0,
-               "Each step moves a weight by theta × its layer's range. The paper uses 0.07.", paper),
+               "Each step moves a weight by theta × its layer's range (the default is the paper's).", paper),
         &S::theta);
     t.real(spec("alpha", "Margin α", "× layer range", 0.0, 0.49,
-               "Changed weights keep alpha × range away from the layer's min and max, so nothing sticks out. The "
-               "paper uses 0.05."),
+               "Changed weights keep alpha × range away from the layer's min and max, so nothing sticks out (the "
+               "default is the paper's)."),
         &S::alpha);
     t.real(spec("t-loss", "Loss threshold T_loss", "", 0.001, 1e6,
-               "Stop once the loss on the encryption set exceeds this. The paper uses 15.", paper),
+               "Stop once the loss on the encryption set exceeds this (the default is the paper's).", paper),
         &S::lossThreshold);
     t.integer(spec("max-iter", "Steps per layer I", "steps", 1, 1e6,
-                  "Iteration budget I: steps per locked layer. The paper uses 18.", paper),
+                  "Iteration budget I: steps per locked layer (the default is the paper's).", paper),
         &S::maxIterations);
     t.integer(spec("max-weights", "Weight budget", "weights", 0, 1e9,
                   "Change at most this many weights; the lock stops earlier once it reaches its target.", strong,
