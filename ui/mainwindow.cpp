@@ -48,11 +48,6 @@ QPixmap imageOf(const Dataset &data, int64_t index, int side)
         datasetImage(data, index).scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
 }
 
-QString percent(double fraction)
-{
-    return QString::fromStdString(percentText(fraction, 2, true));
-}
-
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent)
@@ -382,7 +377,7 @@ void MainWindow::showOutcome()
         m_messages->show(MessageBar::Kind::Success,
             tr("Locked: accuracy %1 → %2 with %3 changed weights. Save the locked model and the key (Ctrl+S); keep "
                "the key secret.")
-                .arg(percent(outcome->accuracyBefore), percent(outcome->accuracyAfter))
+                .arg(percentString(outcome->accuracyBefore, 2, true), percentString(outcome->accuracyAfter, 2, true))
                 .arg(r.encryptedCount()));
     statusBar()->showMessage(tr("Locked in %1 s").arg(r.seconds, 0, 'f', 2), 8000);
     if (m_document->hasDataset())

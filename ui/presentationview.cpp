@@ -40,7 +40,7 @@ PresentationView::PresentationView(
       m_next(new QPushButton(tr("Next ▶"), this))
 {
     setWindowTitle(tr("ParamLock — presentation"));
-    const auto pct = [](double a) { return QString::fromStdString(percentText(a, 1, true)); };
+    const auto pct = [](double a) { return percentString(a, 1, true); };
     m_pages->addWidget(page(tr("A trained model, ready to use"), pct(outcome.accuracyBefore), QStringLiteral("#15803d"),
         tr("of the test images are recognised correctly."), test, outcome.predictionsBefore));
     m_pages->addWidget(page(tr("Locked: %1 of %2 weights changed")

@@ -33,7 +33,7 @@ QString esc(const std::string &text)
 
 QString pct(double fraction)
 {
-    return fraction < 0.0 ? QStringLiteral("not measured") : QString::fromStdString(percentText(fraction));
+    return fraction < 0.0 ? QStringLiteral("not measured") : percentString(fraction);
 }
 
 QImage render(ChartWidget &chart)
@@ -138,8 +138,7 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
                         "for bit. %4</p>")
              .arg(r.encryptedCount())
              .arg(r.key.parameterCount)
-             .arg(QString::fromStdString(
-                 percentText(double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5)))
+             .arg(percentString(double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5))
              .arg(esc(modeHelp(r, method)));
     h += QStringLiteral("<h2>The lock</h2>");
     std::vector<std::vector<std::string>> settings = settingsRows(r, method);

@@ -19,11 +19,6 @@ namespace paramlock {
 
 namespace {
 
-QString percent(double fraction)
-{
-    return QString::fromStdString(percentText(fraction, 2, true));
-}
-
 QLabel *bigFigure(QWidget *parent)
 {
     auto *label = new QLabel(QStringLiteral("–"), parent);
@@ -96,16 +91,16 @@ void ResultsPage::showOutcome()
     if (!outcome)
         return;
     const LockResult &r = outcome->result;
-    m_accuracyBefore->setText(percent(outcome->accuracyBefore));
-    m_accuracyAfter->setText(percent(outcome->accuracyAfter));
+    m_accuracyBefore->setText(percentString(outcome->accuracyBefore, 2, true));
+    m_accuracyAfter->setText(percentString(outcome->accuracyAfter, 2, true));
     m_accuracyAfter->setStyleSheet(QStringLiteral("color: #b91c1c"));
-    m_drop->setText(percent(outcome->accuracyBefore - outcome->accuracyAfter));
+    m_drop->setText(percentString(outcome->accuracyBefore - outcome->accuracyAfter, 2, true));
     m_encrypted->setText(
         tr("%1 of %2").arg(r.encryptedCount()).arg(QLocale().toString(qlonglong(r.key.parameterCount))));
     m_encrypted->setToolTip(
         tr("%1 of all parameters")
-            .arg(QString::fromStdString(percentText(
-                double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5, true))));
+            .arg(percentString(
+                double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5, true)));
     m_rangeChart->setData(r.layers);
     m_histogram->setData(allWeights(m_document->model()), allWeights(r.locked));
     m_zoomLayer->blockSignals(true);

@@ -182,7 +182,7 @@ void UnlockPage::unlockInMemory()
             QString text = tr("Unlocked: the weights hash to the original fingerprint, bit for bit.");
             if (result.accuracy >= 0.0)
                 text += tr("<br>Test accuracy of the unlocked model: <b>%1</b>")
-                            .arg(QString::fromStdString(percentText(result.accuracy, 2, true)));
+                            .arg(percentString(result.accuracy, 2, true));
             else if (!result.evaluationError.empty())
                 text += tr("<br>Could not evaluate it: %1")
                             .arg(QString::fromStdString(result.evaluationError).toHtmlEscaped());

@@ -34,7 +34,7 @@ void printCurve(const AttackCurve &c, bool csv)
     }
     out() << QString::fromStdString(c.attack) << " (" << QString::fromStdString(c.xLabel) << "):\n";
     for (const auto &p : c.points)
-        out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percent(p.accuracy) << "\n";
+        out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percentString(p.accuracy) << "\n";
     out() << "  (" << QString::number(c.seconds, 'f', 1) << " s)" << Qt::endl;
 }
 
@@ -147,8 +147,8 @@ int cmdAttack(const QStringList &args)
             if (!p.isSet(kJson) && !p.isSet(kCsv))
                 out() << QString::fromStdString(d.layer) << ": " << d.secretCount << " secret weights; top-"
                       << d.secretCount << " by |z| finds " << d.zScoreHits << ", by |z| within the filter "
-                      << d.filterHits << "; mean change " << QString::number(d.meanChange / d.std * 100.0, 'f', 4)
-                      << "% of std, std change " << QString::number(d.stdChange / d.std * 100.0, 'f', 4) << "%\n";
+                      << d.filterHits << "; mean change " << percentString(d.meanChange / d.std, 4)
+                      << " of std, std change " << percentString(d.stdChange / d.std, 4) << "\n";
         }
         if (p.isSet(kJson))
             out() << QString::fromStdString(json{{"attack", "detect"}, {"layers", list}}.dump(2)) << Qt::endl;
@@ -209,7 +209,7 @@ int cmdAttack(const QStringList &args)
                       << r->secretPositions << Qt::endl;
             else if (!p.isSet(kJson))
                 out() << "adaptive attack (" << QString::fromStdString(r->variant)
-                      << "): " << percent(r->accuracyBefore) << " -> " << percent(r->accuracyAfter) << ", "
+                      << "): " << percentString(r->accuracyBefore) << " -> " << percentString(r->accuracyAfter) << ", "
                       << r->weightsChanged << " weights changed"
                       << (r->secretHits >= 0 ? QStringLiteral(", %1 of %2 secret positions hit")
                                                    .arg(r->secretHits)

@@ -252,11 +252,6 @@ WorkflowOptions workflowOptions(const QCommandLineParser &p, int64_t evalLimit)
     return options;
 }
 
-QString percent(double fraction)
-{
-    return QString::fromStdString(percentText(fraction));
-}
-
 QString joined(const std::vector<std::string> &items)
 {
     QStringList list;

@@ -7,6 +7,7 @@
 #include "expected.h"
 #include "model.h"
 #include "progress.h"
+#include "text.h"
 
 #include <QCommandLineOption>
 #include <QCommandLineParser>
@@ -161,8 +162,6 @@ Expected<std::vector<double>> numberList(const QString &text, const char *flag);
 /** The lock workflow's options the flags set: --eval-samples (already read) and --allow-untrained. */
 WorkflowOptions workflowOptions(const QCommandLineParser &p, int64_t evalLimit);
 
-/** "91.07%". */
-QString percent(double fraction);
 QString joined(const std::vector<std::string> &items);
 
 } // namespace paramlock::cli

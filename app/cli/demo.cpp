@@ -94,10 +94,10 @@ int cmdDemo(const QStringList &args)
         printLockSummary(*outcome);
         out() << "\nTest accuracy on " << unlocked->total << " " << QString::fromStdString(test->name)
               << " test images:\n"
-              << "  original model   " << percent(outcome->accuracyBefore) << "\n"
-              << "  locked model     " << percent(outcome->accuracyAfter)
-              << "   (random guess: " << percent(outcome->randomGuess) << ")\n"
-              << "  unlocked model   " << percent(unlocked->accuracy) << "   (fingerprint "
+              << "  original model   " << percentString(outcome->accuracyBefore) << "\n"
+              << "  locked model     " << percentString(outcome->accuracyAfter)
+              << "   (random guess: " << percentString(outcome->randomGuess) << ")\n"
+              << "  unlocked model   " << percentString(unlocked->accuracy) << "   (fingerprint "
               << (match ? "matches the original bit for bit" : "DOES NOT match") << ")\n\n"
               << "Wrote " << QString::fromStdString(lockedPath) << " and " << QString::fromStdString(keyPath)
               << Qt::endl;

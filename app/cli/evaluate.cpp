@@ -42,7 +42,7 @@ int cmdEvaluate(const QStringList &args)
             {"seconds", eval->seconds}}.dump(2))
               << Qt::endl;
     else
-        out() << "Accuracy: " << percent(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"
+        out() << "Accuracy: " << percentString(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"
               << Qt::endl;
     return Ok;
 }

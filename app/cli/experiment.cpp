@@ -111,7 +111,7 @@ int cmdExperiment(const QStringList &args)
             out() << "  "
                   << (pt.label.empty() ? QString::number(pt.x, 'g', 4) : QString::fromStdString(pt.label))
                          .leftJustified(24)
-                  << percent(pt.accuracy).rightJustified(8) << "   n_e " << pt.encrypted << "\n";
+                  << percentString(pt.accuracy).rightJustified(8) << "   n_e " << pt.encrypted << "\n";
         out() << "  (" << QString::number(sweep->seconds, 'f', 1) << " s)" << Qt::endl;
     }
     return Ok;

@@ -105,8 +105,8 @@ int cmdLock(const QStringList &args)
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;
     } else {
         printLockSummary(*outcome);
-        out() << "Accuracy before:   " << percent(outcome->accuracyBefore) << "\n"
-              << "Accuracy locked:   " << percent(outcome->accuracyAfter) << "\n"
+        out() << "Accuracy before:   " << percentString(outcome->accuracyBefore) << "\n"
+              << "Accuracy locked:   " << percentString(outcome->accuracyAfter) << "\n"
               << "Wrote " << QString::fromStdString(modelOut) << " and " << QString::fromStdString(keyOut)
               << " (keep the key secret)" << Qt::endl;
     }

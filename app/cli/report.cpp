@@ -125,8 +125,8 @@ int cmdReport(const QStringList &args)
     }
     if (auto written = writeReport(data, html, pdf); !written)
         return fail(written.error());
-    out() << "Locked " << percent(outcome->accuracyBefore) << " -> " << percent(outcome->accuracyAfter) << " with "
-          << outcome->result.encryptedCount() << " weights; wrote " << html << " and " << pdf << Qt::endl;
+    out() << "Locked " << percentString(outcome->accuracyBefore) << " -> " << percentString(outcome->accuracyAfter)
+          << " with " << outcome->result.encryptedCount() << " weights; wrote " << html << " and " << pdf << Qt::endl;
     return Ok;
 }
 

@@ -102,9 +102,9 @@ int cmdTrain(const QStringList &args)
     } else {
         for (const auto &e : report->epochs)
             out() << "epoch " << e.epoch << ": loss " << QString::number(e.trainLoss, 'f', 4) << ", train "
-                  << percent(e.trainAccuracy) << ", test " << percent(e.testAccuracy) << ", "
+                  << percentString(e.trainAccuracy) << ", test " << percentString(e.testAccuracy) << ", "
                   << QString::number(e.seconds, 'f', 1) << " s\n";
-        out() << "Wrote " << p.value(outFile) << " (test accuracy " << percent(accuracy) << ")" << Qt::endl;
+        out() << "Wrote " << p.value(outFile) << " (test accuracy " << percentString(accuracy) << ")" << Qt::endl;
     }
     return Ok;
 }

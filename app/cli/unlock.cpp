@@ -80,7 +80,7 @@ int cmdUnlock(const QStringList &args)
         out() << "Unlocked " << key->secretCount << " weights; fingerprint "
               << (match ? "matches the original" : "DOES NOT match") << "\n";
         if (accuracy >= 0.0)
-            out() << "Accuracy:          " << percent(accuracy) << "\n";
+            out() << "Accuracy:          " << percentString(accuracy) << "\n";
         out() << "Wrote " << QString::fromStdString(outPath) << Qt::endl;
     }
     return match ? Ok : Failed;

@@ -4,10 +4,9 @@
 #include "lockrun.h"
 
 #include "internal.h"
+#include "text.h"
 #include "training.h"
-#include "version.h"
 
-#include <QDateTime>
 #include <QString>
 
 #include <algorithm>
@@ -37,13 +36,6 @@ Expected<LockMode> modeFromId(const std::string &id)
 
 namespace {
 
-uint32_t floatBits(float f)
-{
-    uint32_t bits = 0;
-    std::memcpy(&bits, &f, sizeof(bits));
-    return bits;
-}
-
 Expected<void> validate(const AdvParamsSettings &s)
 {
     if (s.mode != LockMode::Paper && s.mode != LockMode::Strong)
@@ -65,30 +57,10 @@ Expected<void> validate(const AdvParamsSettings &s)
     return {};
 }
 
-/** Mean and sample standard deviation in double, without a double copy of the layer. */
-void summarise(const torch::Tensor &w, double &mean, double &std)
-{
-    const float *v = flatData(w);
-    const int64_t n = w.numel();
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-        sum += double(v[i]);
-    mean = n > 0 ? sum / double(n) : 0.0;
-    double squares = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-        squares += (double(v[i]) - mean) * (double(v[i]) - mean);
-    std = n > 1 ? std::sqrt(squares / double(n - 1)) : 0.0;
-}
-
 /** The chunk size a lock uses: the recorded one, or the default for keys made before it was recorded. */
 int chunkSizeOf(const AdvParamsSettings &s)
 {
     return s.chunkSize > 0 ? s.chunkSize : AdvParamsSettings{}.chunkSize;
-}
-
-std::string percent(double fraction)
-{
-    return QString::number(fraction * 100.0, 'f', 1).toStdString() + "%";
 }
 
 } // namespace
@@ -240,47 +212,6 @@ LayerState prepareLayer(ModelImpl &impl, const std::string &name, const AdvParam
     return layer;
 }
 
-/** One entry per distinct changed weight, with a perturbation that is exact in double (Eq. 5). */
-void buildEntries(LockRun &run)
-{
-    AdvParamsLock &result = run.result;
-    for (LayerState &layer : run.layers) {
-        LayerLockReport &rep = layer.report;
-        for (const auto &[index, original] : layer.originals) {
-            float locked = layer.data[index];
-            double v = double(locked) - double(original);
-            while (floatBits(float(double(locked) - v)) != floatBits(original)) {
-                locked = std::nextafter(locked, original);
-                v = double(locked) - double(original);
-            }
-            layer.data[index] = locked;
-            if (v == 0.0)
-                continue;
-            result.secret.entries.push_back({rep.layer, index, v});
-            rep.positions.push_back(index);
-            rep.before.push_back(original);
-            rep.after.push_back(locked);
-        }
-        summarise(layer.weight, rep.meanAfter, rep.stdAfter);
-        result.layers.push_back(rep);
-    }
-}
-
-SecretKey envelopeOf(const AdvParamsKey &secret, const std::string &originalFingerprint, const Model &locked)
-{
-    SecretKey key;
-    key.method = kMethodId;
-    key.mode = modeId(secret.settings.mode);
-    key.originalFingerprint = originalFingerprint;
-    key.lockedFingerprint = locked.fingerprint();
-    key.parameterCount = locked.parameterCount();
-    key.secretCount = int64_t(secret.entries.size());
-    key.createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
-    key.createdBy = std::string("ParamLock ") + PARAMLOCK_VERSION;
-    key.payload = secret.toPayload();
-    return key;
-}
-
 Expected<AdvParamsLock> lockWeights(
     const Model &model, bool inPlace, const Dataset &encryptionSet, const AdvParamsOptions &options, Progress &progress)
 {
@@ -330,7 +261,7 @@ Expected<AdvParamsLock> lockWeights(
                     + " not reached after I = " + std::to_string(s.maxIterations) + " steps on each of "
                     + std::to_string(run.layers.size()) + " layers (encryption-set loss "
                     + QString::number(result.finalLoss, 'f', 2).toStdString() + ", accuracy "
-                    + percent(result.finalAccuracy) + ")";
+                    + percentText(result.finalAccuracy, 1) + ")";
             } else {
                 result.stopReason = "T_loss = " + QString::number(s.lossThreshold).toStdString()
                     + " reached (encryption-set loss " + QString::number(result.finalLoss, 'f', 2).toStdString() + ")";
@@ -339,12 +270,10 @@ Expected<AdvParamsLock> lockWeights(
 
         buildEntries(run);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        result.secret.settings = s;
-        result.secret.settings.layers = *layerSet;
         if (result.secret.entries.empty())
             return Error{"no weight was changed: the encryption set's loss was already above T_loss "
                          "or the gradients vanished"};
-        result.key = envelopeOf(result.secret, originalFingerprint, result.locked);
+        wrapKey(run, *layerSet, originalFingerprint);
 
         // Algorithm 2 applied in place and undone again: proves the key exact without another copy of the model.
         const auto data = weightData(impl);

@@ -81,6 +81,13 @@ void announce(LockRun &run, const AdvParamsStep &step);
 /** Sets one weight, remembering its first value so that a failed lock can put it back. */
 void setWeight(LayerState &layer, int64_t index, float value);
 
+/** Mean and sample standard deviation in double, without a double copy of the layer (keybuilding.cpp). */
+void summarise(const torch::Tensor &w, double &mean, double &std);
+/** One key entry per distinct changed weight, exact in double, and the layers' reports (keybuilding.cpp). */
+void buildEntries(LockRun &run);
+/** The settings and the entries as AdvParams' payload, in the envelope with the fingerprints. */
+void wrapKey(LockRun &run, const std::vector<std::string> &layerSet, const std::string &originalFingerprint);
+
 /** Algorithm 1 (algorithm1.cpp). */
 Expected<void> runPaperMode(LockRun &run);
 /** The strong mode (strongmode.cpp). */

@@ -4,6 +4,8 @@
 // on the encryption set or at a weight budget.
 #include "lockrun.h"
 
+#include "text.h"
+
 #include <QString>
 
 #include <random>
@@ -11,11 +13,6 @@
 namespace paramlock::advparams {
 
 namespace {
-
-std::string percent(double fraction)
-{
-    return QString::number(fraction * 100.0, 'f', 1).toStdString() + "%";
-}
 
 /** The `pool` best distinct swaps of this iteration over all layers (see swapSearch). */
 std::vector<Swap> bestSwaps(const LockRun &run, int64_t pool)
@@ -107,17 +104,16 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         result.finalAccuracy = accuracy;
         if (accuracy <= targetAccuracy) {
             result.reachedTarget = true;
-            result.stopReason =
-                "reached the target: encryption-set accuracy " + percent(accuracy) + " <= " + percent(targetAccuracy);
+            result.stopReason = "reached the target: encryption-set accuracy " + percentText(accuracy, 1)
+                + " <= " + percentText(targetAccuracy, 1);
             break;
         }
         if (changed + 2 > budget) {
             result.notes.push_back("stopped at the budget of " + std::to_string(budget)
-                + " weights with encryption-set accuracy " + QString::number(accuracy * 100.0, 'f', 1).toStdString()
-                + "%");
+                + " weights with encryption-set accuracy " + percentText(accuracy, 1));
             result.stopReason = "stopped at the weight budget of " + std::to_string(budget)
-                + " with encryption-set accuracy " + percent(accuracy) + ", above the target " + percent(targetAccuracy)
-                + " (raise --max-weights)";
+                + " with encryption-set accuracy " + percentText(accuracy, 1) + ", above the target "
+                + percentText(targetAccuracy, 1) + " (raise --max-weights)";
             break;
         }
 
@@ -134,8 +130,8 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         }
         if (distinct.empty()) {
             result.notes.push_back("no swap raises the objective any further");
-            result.stopReason = "no swap lowers the accuracy any further (encryption-set accuracy " + percent(accuracy)
-                + ", target " + percent(targetAccuracy) + ")";
+            result.stopReason = "no swap lowers the accuracy any further (encryption-set accuracy "
+                + percentText(accuracy, 1) + ", target " + percentText(targetAccuracy, 1) + ")";
             break;
         }
         double totalGain = 0.0;

@@ -1,0 +1,93 @@
+// The secret key K = {(p, v)} of Eq. 5, built from every weight the lock touched: one entry per distinct weight, with
+// a perturbation that is exact in double (the locked value is nudged by one float step where subtracting would not
+// give the original back), in the envelope every method's key travels in.
+#include "lockrun.h"
+
+#include "internal.h"
+#include "version.h"
+
+#include <QDateTime>
+
+#include <cmath>
+#include <cstring>
+
+namespace paramlock::advparams {
+
+namespace {
+
+uint32_t floatBits(float f)
+{
+    uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof(bits));
+    return bits;
+}
+
+} // namespace
+
+void summarise(const torch::Tensor &w, double &mean, double &std)
+{
+    const float *v = flatData(w);
+    const int64_t n = w.numel();
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        sum += double(v[i]);
+    mean = n > 0 ? sum / double(n) : 0.0;
+    double squares = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        squares += (double(v[i]) - mean) * (double(v[i]) - mean);
+    std = n > 1 ? std::sqrt(squares / double(n - 1)) : 0.0;
+}
+
+void buildEntries(LockRun &run)
+{
+    AdvParamsLock &result = run.result;
+    for (LayerState &layer : run.layers) {
+        LayerLockReport &rep = layer.report;
+        for (const auto &[index, original] : layer.originals) {
+            float locked = layer.data[index];
+            double v = double(locked) - double(original);
+            while (floatBits(float(double(locked) - v)) != floatBits(original)) {
+                locked = std::nextafter(locked, original);
+                v = double(locked) - double(original);
+            }
+            layer.data[index] = locked;
+            if (v == 0.0)
+                continue;
+            result.secret.entries.push_back({rep.layer, index, v});
+            rep.positions.push_back(index);
+            rep.before.push_back(original);
+            rep.after.push_back(locked);
+        }
+        summarise(layer.weight, rep.meanAfter, rep.stdAfter);
+        result.layers.push_back(rep);
+    }
+}
+
+namespace {
+
+SecretKey envelopeOf(const AdvParamsKey &secret, const std::string &originalFingerprint, const Model &locked)
+{
+    SecretKey key;
+    key.method = kMethodId;
+    key.mode = modeId(secret.settings.mode);
+    key.originalFingerprint = originalFingerprint;
+    key.lockedFingerprint = locked.fingerprint();
+    key.parameterCount = locked.parameterCount();
+    key.secretCount = int64_t(secret.entries.size());
+    key.createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+    key.createdBy = std::string("ParamLock ") + PARAMLOCK_VERSION;
+    key.payload = secret.toPayload();
+    return key;
+}
+
+} // namespace
+
+void wrapKey(LockRun &run, const std::vector<std::string> &layerSet, const std::string &originalFingerprint)
+{
+    AdvParamsLock &result = run.result;
+    result.secret.settings = run.settings;
+    result.secret.settings.layers = layerSet;
+    result.key = envelopeOf(result.secret, originalFingerprint, result.locked);
+}
+
+} // namespace paramlock::advparams
