@@ -14,7 +14,7 @@ namespace paramlock {
  * holds it restores the model.
  *
  * Version 2 on disk:
- *     {"format": "paramlock-key", "version": 2, "method": "advparams", "mode": "strong",
+ *     {"format": "paramlock-key", "version": 2, "method": "<id>", "mode": "<mode>",
  *      "model": {"fingerprint_original": ..., "fingerprint_locked": ..., "n_params": ...}, "secret_count": 26,
  *      "created_at": ..., "created_by": ..., "payload": {...the method's...}, "sha256": ...}
  * where sha256 covers everything else. Version-1 keys (AdvParams' own format before the envelope) still open: their

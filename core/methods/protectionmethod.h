@@ -68,7 +68,7 @@ public:
 
     /** The id in key files and on the command line ("--method ID"). */
     virtual std::string id() const = 0;
-    /** The name users read, e.g. "AdvParams". */
+    /** The name users read. */
     virtual std::string name() const = 0;
     /** One sentence: what it does to a model. */
     virtual std::string summary() const = 0;
@@ -144,7 +144,7 @@ const std::vector<const ProtectionMethod *> &methods();
 const ProtectionMethod *methodById(const std::string &id);
 /** The method a new lock uses when none is named. */
 const ProtectionMethod &defaultMethod();
-/** "advparams, nnsplitter": for messages. */
+/** The ids of the methods that can do `capability`, comma-separated: for messages. */
 std::string methodIds(Capability capability);
 
 } // namespace paramlock

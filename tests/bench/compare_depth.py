@@ -32,7 +32,7 @@ def main():
             for seed in a.seeds.split(","):
                 common = ["--data", a.data, "--seed", seed]
                 lock = run(a.cli, "lock", "--model", a.model, "--out-model", model, "--out-key", key,
-                           "--eval-samples", a.eval_samples, *common, *flags)
+                           "--eval-samples", a.eval_samples, "--allow-weak", *common, *flags)
                 attack = ["attack", "--model", model, "--key", key, *common]
                 glob = run(a.cli, *attack, "--kind", "adaptive", "--variant", "global")
                 swap = run(a.cli, *attack, "--kind", "adaptive", "--variant", "swap",

@@ -1,6 +1,6 @@
 """AdvParams Algorithm 1 (the paper's mode) written the straightforward way a researcher would in PyTorch.
 
-The peer that `paramlock-cli bench --peer` measures ParamLock against: the same model, the same encryption
+The peer that `paramlock-bench --peer` measures ParamLock against: the same model, the same encryption
 set, the same layer order and settings, one full forward and backward of the encryption set per iteration,
 gradients for every parameter (PyTorch's default), argmax, update. Run with Debian's PyTorch:
 
@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-# ---- the zoo architectures, layer for layer as core/zoo.cpp builds them ----------------------------------
+# ---- the zoo architectures, layer for layer as core/models/zoo.cpp builds them ----------------------------------
 
 class LeNet5(nn.Module):
     def __init__(self, channels, side, classes):
