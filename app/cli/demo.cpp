@@ -19,7 +19,8 @@ int cmdDemo(const QStringList &args)
         QStringLiteral("paramlock-demo"));
     QCommandLineParser p;
     int code = Usage;
-    QList<QCommandLineOption> options = {kModel, kData, kSeed, kEvalSamples, kThreads, kQuiet, kJson, outDir};
+    QList<QCommandLineOption> options = {
+        kModel, kData, kSeed, kEvalSamples, kThreads, kQuiet, kJson, kAllowUntrained, outDir};
     options += flags.options();
     if (!parse(p, args,
             QStringLiteral("Locks the shipped LeNet-5 on real Fashion-MNIST with the default method at its defaults "

@@ -64,6 +64,7 @@ private slots:
             QStringLiteral("--seed"), QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("--quiet"),
             QStringLiteral("--out-dir"), dir.path()});
         QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(!r.err.contains("QCommandLineParser"), r.err.constData()); // every flag it reads is declared
         const QJsonObject j = r.json();
         QCOMPARE(j.value(QLatin1String("mode")).toString(), QStringLiteral("strong"));
         // At most 1.2 x random guess, with at most the demo's 32 weights, and a bit-exact unlock.
