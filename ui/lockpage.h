@@ -36,7 +36,6 @@ public:
     bool selectMethod(const std::string &id);
     /** Sets one of the method's parameters from text ("mode", "paper"); false if the name or value is wrong. */
     bool setParameter(const std::string &name, const std::string &value);
-    ParameterForm *form() const { return m_form; }
 
 signals:
     void lockStarted();

@@ -120,11 +120,6 @@ LockJob *MainWindow::lockJob() const
     return m_lockPage->lockJob();
 }
 
-bool MainWindow::datasetReady() const
-{
-    return m_document->hasDataset();
-}
-
 QWidget *MainWindow::buildModelPanel()
 {
     m_sortedLayers = new QSortFilterProxyModel(this);

@@ -60,7 +60,6 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     AnalysisPage *analysisPage() const { return m_analysis; }
     LockDocument *document() const { return m_document; }
-    bool datasetReady() const;
 
 signals:
     void lockFinished();

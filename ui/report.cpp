@@ -219,11 +219,6 @@ QString withEmbeddedImages(const ReportData &data, const std::vector<QImage> &im
 }
 } // namespace
 
-QString reportHtml(const ReportData &data)
-{
-    return withEmbeddedImages(data, renderCharts(data));
-}
-
 Expected<void> writeReport(const ReportData &data, const QString &htmlPath, const QString &pdfPath)
 {
     if (!data.lock || !data.original)

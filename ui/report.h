@@ -28,9 +28,6 @@ struct ReportData
 /** Every conv/FC weight of a model in one list (Fig. 4's data). */
 std::vector<float> allWeights(const Model &model);
 
-/** The report as one self-contained HTML page: charts as embedded PNG images. */
-QString reportHtml(const ReportData &data);
-
 /**
  * Writes the report as HTML (self-contained) and, when `pdfPath` is not
  * empty, as a PDF through Qt's print support; both atomically. Needs a

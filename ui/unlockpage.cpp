@@ -83,11 +83,6 @@ UnlockPage::UnlockPage(LockDocument *document, MessageBar *messages, QWidget *pa
     updateButtons();
 }
 
-bool UnlockPage::isBusy() const
-{
-    return m_job->isRunning();
-}
-
 void UnlockPage::showKey()
 {
     const auto &key = m_document->key();
@@ -144,8 +139,11 @@ void UnlockPage::checkKey(const QString &keyPath, const QString &password)
             emit keyChecked(fit.fits());
         });
     wipe(secret);
-    if (started)
-        updateButtons();
+    if (!started) {
+        m_messages->show(MessageBar::Kind::Warning, tr("Still unlocking or checking a key; try again in a moment."));
+        return;
+    }
+    updateButtons();
 }
 
 void UnlockPage::unlockInMemory()

@@ -26,7 +26,6 @@ public:
     void checkKey(const QString &keyPath, const QString &password = {});
     /** Unlocks the document's locked model with its key; unlocked() follows. */
     void unlockInMemory();
-    bool isBusy() const;
 
 signals:
     void keyChecked(bool fits);

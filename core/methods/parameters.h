@@ -70,7 +70,6 @@ class ParameterValues
 public:
     void set(const std::string &name, ParameterValue value) { m_values[name] = std::move(value); }
     bool has(const std::string &name) const { return m_values.count(name) > 0; }
-    void erase(const std::string &name) { m_values.erase(name); }
     const ParameterValue *find(const std::string &name) const
     {
         const auto it = m_values.find(name);

@@ -249,11 +249,6 @@ Model &Model::operator=(const Model &) = default;
 Model::Model(std::shared_ptr<ModelImpl> impl) : d(std::move(impl))
 { }
 
-std::vector<std::string> Model::zooArchitectures()
-{
-    return zooNames();
-}
-
 Expected<Model> Model::load(const std::string &path)
 {
     initialiseRuntime();

@@ -62,8 +62,6 @@ public:
     /** Creates a freshly initialised zoo network ("lenet5", "densenet-fmnist", "resnet56", "alexnet-gtsrb", "linear").
      */
     static Expected<Model> create(const std::string &architecture, const ModelMetadata &metadata, uint64_t seed);
-    /** The zoo's architecture names. */
-    static std::vector<std::string> zooArchitectures();
 
     /** Writes atomically, as TorchScript for TorchScript models; refuses to overwrite `protectedPaths`. */
     Expected<void> save(const std::string &path, const std::vector<std::string> &protectedPaths = {}) const;

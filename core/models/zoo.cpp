@@ -436,8 +436,12 @@ std::unique_ptr<ModelImpl> createZooModel(const std::string &architecture, const
     if (!meta.hasInputShape() || meta.classCount < 2)
         throw Failure("a zoo model needs an input shape and at least two classes");
     auto net = makeNet(architecture, meta);
-    if (!net)
-        throw Failure("unknown zoo architecture \"" + architecture + "\"");
+    if (!net) {
+        std::string names;
+        for (const std::string &name : zooNames())
+            names += (names.empty() ? "" : ", ") + name;
+        throw Failure("unknown zoo architecture \"" + architecture + "\" (available: " + names + ")");
+    }
     auto model = std::make_unique<ZooModel>(std::move(net));
     model->meta = meta;
     model->meta.architecture = architecture;
