@@ -50,4 +50,11 @@ struct LockResult
     }
 };
 
+/**
+ * The envelope a method's key travels in: the method and its mode, the fingerprints of the original and of the locked
+ * model, the secret count, who made it and when, around the method's payload (JSON text).
+ */
+SecretKey keyEnvelope(const std::string &method, const std::string &mode, const std::string &originalFingerprint,
+    const Model &locked, int64_t secretCount, std::string payload);
+
 } // namespace paramlock

@@ -8,6 +8,21 @@
 
 namespace paramlock {
 
+ParameterSpec parameterSpec(const char *name, const char *label, const char *unit, double minimum, double maximum,
+    std::string help, std::vector<std::string> modes, std::string zeroMeans)
+{
+    ParameterSpec p;
+    p.name = name;
+    p.label = label;
+    p.unit = unit;
+    p.minimum = minimum;
+    p.maximum = maximum;
+    p.help = std::move(help);
+    p.modes = std::move(modes);
+    p.zeroMeans = std::move(zeroMeans);
+    return p;
+}
+
 namespace {
 
 std::string flagName(const ParameterSpec &spec)

@@ -64,6 +64,10 @@ struct ParameterSpec
     bool usedIn(const std::string &mode) const;
 };
 
+/** A spec in one call, for a method's table. */
+ParameterSpec parameterSpec(const char *name, const char *label, const char *unit, double minimum, double maximum,
+    std::string help, std::vector<std::string> modes = {}, std::string zeroMeans = {});
+
 /** Parameter values by name; what is absent takes its default. */
 class ParameterValues
 {

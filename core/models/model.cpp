@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
@@ -45,6 +46,43 @@ torch::Tensor labelTensor(const Dataset &data, int64_t begin, int64_t end)
 {
     return torch::from_blob(const_cast<int32_t *>(data.labels.data() + begin), {end - begin}, torch::kInt32)
         .to(torch::kLong);
+}
+
+float *floatData(const torch::Tensor &t)
+{
+    if (!t.is_contiguous() || t.scalar_type() != torch::kFloat32)
+        throw Failure("weights must be contiguous float32 tensors");
+    return t.data_ptr<float>();
+}
+
+void summarise(const torch::Tensor &w, double &mean, double &std)
+{
+    const float *v = floatData(w);
+    const int64_t n = w.numel();
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        sum += double(v[i]);
+    mean = n > 0 ? sum / double(n) : 0.0;
+    double squares = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        squares += (double(v[i]) - mean) * (double(v[i]) - mean);
+    std = n > 1 ? std::sqrt(squares / double(n - 1)) : 0.0;
+}
+
+GradientScope::GradientScope(ModelImpl &impl)
+{
+    for (auto &p : impl.parameters()) {
+        m_flags.emplace_back(p.second, p.second.requires_grad());
+        p.second.set_requires_grad(false);
+    }
+}
+
+GradientScope::~GradientScope()
+{
+    for (auto &f : m_flags) {
+        f.first.set_requires_grad(f.second);
+        f.first.mutable_grad() = torch::Tensor();
+    }
 }
 
 // ---- TorchScript models ---------------------------------------------------

@@ -89,6 +89,28 @@ std::pair<double, int64_t> trainEpoch(ModelImpl &impl, torch::optim::Optimizer &
     const std::vector<int64_t> &order, int batchSize, const Normalization &normalization,
     const std::function<bool(int64_t)> &beforeStep = {});
 
+/** A weight tensor's values as raw floats; refuses anything but contiguous float32. */
+float *floatData(const torch::Tensor &t);
+
+/** Mean and sample standard deviation of a weight in double, without a double copy of it. */
+void summarise(const torch::Tensor &w, double &mean, double &std);
+
+/**
+ * Clears every parameter's requires_grad for the time a lock runs and restores the flags, dropping the gradients,
+ * when it ends: the lock then asks a gradient of the weights it changes only.
+ */
+class GradientScope
+{
+public:
+    explicit GradientScope(ModelImpl &impl);
+    ~GradientScope();
+    GradientScope(const GradientScope &) = delete;
+    GradientScope &operator=(const GradientScope &) = delete;
+
+private:
+    std::vector<std::pair<torch::Tensor, bool>> m_flags;
+};
+
 /** Runs `fn`, turning LibTorch and standard exceptions into an Error with `context`. */
 template<typename F> auto guarded(const std::string &context, F &&fn) -> decltype(fn())
 {

@@ -13,7 +13,7 @@ std::map<std::string, float *> weightData(const ModelImpl &impl)
 {
     std::map<std::string, float *> data;
     for (const auto &w : impl.weights())
-        data[w.name] = flatData(w.tensor);
+        data[w.name] = floatData(w.tensor);
     return data;
 }
 

@@ -8,13 +8,6 @@
 
 namespace paramlock::advparams {
 
-float *flatData(const torch::Tensor &t)
-{
-    if (!t.is_contiguous() || t.scalar_type() != torch::kFloat32)
-        throw Failure("weights must be contiguous float32 tensors");
-    return t.data_ptr<float>();
-}
-
 const float *LayerState::gradient() const
 {
     const auto &g = weight.grad();

@@ -4,10 +4,6 @@
 #include "lockrun.h"
 
 #include "internal.h"
-#include "version.h"
-
-#include <QDateTime>
-
 #include <cmath>
 #include <cstring>
 
@@ -23,20 +19,6 @@ uint32_t floatBits(float f)
 }
 
 } // namespace
-
-void summarise(const torch::Tensor &w, double &mean, double &std)
-{
-    const float *v = flatData(w);
-    const int64_t n = w.numel();
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-        sum += double(v[i]);
-    mean = n > 0 ? sum / double(n) : 0.0;
-    double squares = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-        squares += (double(v[i]) - mean) * (double(v[i]) - mean);
-    std = n > 1 ? std::sqrt(squares / double(n - 1)) : 0.0;
-}
 
 void buildEntries(LockRun &run)
 {
@@ -63,31 +45,13 @@ void buildEntries(LockRun &run)
     }
 }
 
-namespace {
-
-SecretKey envelopeOf(const AdvParamsKey &secret, const std::string &originalFingerprint, const Model &locked)
-{
-    SecretKey key;
-    key.method = kMethodId;
-    key.mode = modeId(secret.settings.mode);
-    key.originalFingerprint = originalFingerprint;
-    key.lockedFingerprint = locked.fingerprint();
-    key.parameterCount = locked.parameterCount();
-    key.secretCount = int64_t(secret.entries.size());
-    key.createdAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
-    key.createdBy = std::string("ParamLock ") + PARAMLOCK_VERSION;
-    key.payload = secret.toPayload();
-    return key;
-}
-
-} // namespace
-
 void wrapKey(LockRun &run, const std::vector<std::string> &layerSet, const std::string &originalFingerprint)
 {
     AdvParamsLock &result = run.result;
     result.secret.settings = run.settings;
     result.secret.settings.layers = layerSet;
-    result.key = envelopeOf(result.secret, originalFingerprint, result.locked);
+    result.key = keyEnvelope(kMethodId, modeId(result.secret.settings.mode), originalFingerprint, result.locked,
+        int64_t(result.secret.entries.size()), result.secret.toPayload());
 }
 
 } // namespace paramlock::advparams

@@ -175,31 +175,11 @@ struct PutBackUnlessDone
     }
 };
 
-/** Clears every parameter's requires_grad for the lock and restores the flags (and drops the gradients) after. */
-struct GradientFlags
-{
-    std::vector<std::pair<torch::Tensor, bool>> flags;
-    explicit GradientFlags(ModelImpl &impl)
-    {
-        for (auto &p : impl.parameters()) {
-            flags.emplace_back(p.second, p.second.requires_grad());
-            p.second.set_requires_grad(false);
-        }
-    }
-    ~GradientFlags()
-    {
-        for (auto &f : flags) {
-            f.first.set_requires_grad(f.second);
-            f.first.mutable_grad() = torch::Tensor();
-        }
-    }
-};
-
 LayerState prepareLayer(ModelImpl &impl, const std::string &name, const AdvParamsSettings &s)
 {
     LayerState layer;
     layer.weight = impl.weight(name);
-    layer.data = flatData(layer.weight);
+    layer.data = floatData(layer.weight);
     LayerLockReport &rep = layer.report;
     rep.layer = name;
     rep.count = layer.weight.numel();
@@ -235,7 +215,7 @@ Expected<AdvParamsLock> lockWeights(
             if (!torch::isfinite(w.tensor).all().item<bool>())
                 return Error{"the model's weight " + w.name + " contains NaN or infinite values"};
         const std::string originalFingerprint = model.fingerprint();
-        GradientFlags restoreFlags(impl);
+        GradientScope restoreFlags(impl);
 
         LockRun run{s, impl, makeChunks(result.locked, encryptionSet, chunkSizeOf(s)), encryptionSet.size(), {}, result,
             progress, false, options.reuseActivations, 0, {}};

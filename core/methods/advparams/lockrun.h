@@ -13,9 +13,6 @@
 
 namespace paramlock::advparams {
 
-/** A weight tensor's values as raw floats; refuses anything but contiguous float32. */
-float *flatData(const torch::Tensor &t);
-
 /** One chunk of the encryption set, as tensors ready for the model. */
 struct Chunk
 {
@@ -81,8 +78,6 @@ void announce(LockRun &run, const AdvParamsStep &step);
 /** Sets one weight, remembering its first value so that a failed lock can put it back. */
 void setWeight(LayerState &layer, int64_t index, float value);
 
-/** Mean and sample standard deviation in double, without a double copy of the layer (keybuilding.cpp). */
-void summarise(const torch::Tensor &w, double &mean, double &std);
 /** One key entry per distinct changed weight, exact in double, and the layers' reports (keybuilding.cpp). */
 void buildEntries(LockRun &run);
 /** The settings and the entries as AdvParams' payload, in the envelope with the fingerprints. */

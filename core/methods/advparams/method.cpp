@@ -13,21 +13,6 @@ namespace {
 
 using S = AdvParamsSettings;
 
-ParameterSpec spec(const char *name, const char *label, const char *unit, double minimum, double maximum,
-    std::string help, std::vector<std::string> modes = {}, std::string zeroMeans = {})
-{
-    ParameterSpec p;
-    p.name = name;
-    p.label = label;
-    p.unit = unit;
-    p.minimum = minimum;
-    p.maximum = maximum;
-    p.help = std::move(help);
-    p.modes = std::move(modes);
-    p.zeroMeans = std::move(zeroMeans);
-    return p;
-}
-
 LayerSelection selectionOf(const S &s)
 {
     LayerSelection out;
@@ -54,7 +39,7 @@ ParameterTable<S> makeTable()
 {
     const std::vector<std::string> paper = {"paper"}, strong = {"strong"};
     ParameterTable<S> t;
-    ParameterSpec mode = spec("mode", "Mode", "", 0, 0,
+    ParameterSpec mode = parameterSpec("mode", "Mode", "", 0, 0,
         "How weights are chosen and changed: strong (ParamLock's lock) or paper (AdvParams Algorithm 1 as "
         "published).");
     mode.type = ParameterType::Choice;
@@ -65,7 +50,7 @@ ParameterTable<S> makeTable()
     t.custom(
         mode, [](const S &s) { return ParameterValue(modeId(s.mode)); },
         [](S &s, const ParameterValue &v) { s.mode = *modeFromId(std::get<std::string>(v)); });
-    ParameterSpec layers = spec("layers", "Layers to lock", "", 0, 0,
+    ParameterSpec layers = parameterSpec("layers", "Layers to lock", "", 0, 0,
         "Which conv/FC layers may change: all, k drawn with the seed, or named ones (names from 'info'). By default "
         "the strong mode takes all and the paper mode "
             + std::to_string(kPaperRandomLayers) + " random ones (the paper's Fashion-MNIST setting).");
@@ -73,45 +58,46 @@ ParameterTable<S> makeTable()
     t.custom(
         layers, [](const S &s) { return ParameterValue(selectionOf(s)); },
         [](S &s, const ParameterValue &v) { setSelection(s, std::get<LayerSelection>(v)); });
-    t.integer(spec("samples", "Encryption set N", "images", 1, 1e7,
+    t.integer(parameterSpec("samples", "Encryption set N", "images", 1, 1e7,
                   "How many training images guide the lock (the encryption set), drawn with the seed (the default is "
                   "the paper's)."),
         &S::samples);
-    t.flag(spec("class-balanced", "Class-balanced set", "", 0, 0, "Draw the encryption set evenly from every class."),
+    t.flag(parameterSpec(
+               "class-balanced", "Class-balanced set", "", 0, 0, "Draw the encryption set evenly from every class."),
         &S::classBalanced);
-    t.real(spec("theta", "Step θ", "× layer range", 0.001, 1.0,
+    t.real(parameterSpec("theta", "Step θ", "× layer range", 0.001, 1.0,
                "Each step moves a weight by theta × its layer's range (the default is the paper's).", paper),
         &S::theta);
-    t.real(spec("alpha", "Margin α", "× layer range", 0.0, 0.49,
+    t.real(parameterSpec("alpha", "Margin α", "× layer range", 0.0, 0.49,
                "Changed weights keep alpha × range away from the layer's min and max, so nothing sticks out (the "
                "default is the paper's)."),
         &S::alpha);
-    t.real(spec("t-loss", "Loss threshold T_loss", "", 0.001, 1e6,
+    t.real(parameterSpec("t-loss", "Loss threshold T_loss", "", 0.001, 1e6,
                "Stop once the loss on the encryption set exceeds this (the default is the paper's).", paper),
         &S::lossThreshold);
-    t.integer(spec("max-iter", "Steps per layer I", "steps", 1, 1e6,
+    t.integer(parameterSpec("max-iter", "Steps per layer I", "steps", 1, 1e6,
                   "Iteration budget I: steps per locked layer (the default is the paper's).", paper),
         &S::maxIterations);
-    t.integer(spec("max-weights", "Weight budget", "weights", 0, 1e9,
+    t.integer(parameterSpec("max-weights", "Weight budget", "weights", 0, 1e9,
                   "Change at most this many weights; the lock stops earlier once it reaches its target.", strong,
                   "auto: " + budgetRule()),
         &S::maxWeights);
-    t.real(spec("target-accuracy", "Target accuracy", "fraction", 0.0, 0.999,
+    t.real(parameterSpec("target-accuracy", "Target accuracy", "fraction", 0.0, 0.999,
                "Stop once the encryption-set accuracy is at most this (auto: 0.8 × random guess, a margin for the "
                "test images the lock never saw, which score up to 2 points higher).",
                strong, "auto: 0.8 × random guess"),
         &S::targetAccuracy);
-    t.integer(spec("candidates", "Candidates", "swaps", 1, 1000,
+    t.integer(parameterSpec("candidates", "Candidates", "swaps", 1, 1000,
                   "The secret seed draws each swap among this many of the best, so that re-running the search does "
                   "not retrace the lock.",
                   strong),
         &S::candidates);
-    t.flag(spec("lookahead", "Lookahead", "", 0, 0,
+    t.flag(parameterSpec("lookahead", "Lookahead", "", 0, 0,
                "Measure each candidate's real gain with a forward pass before the draw (off: the first-order gain "
                "alone, faster per step, more weights).",
                strong),
         &S::lookahead);
-    t.integer(spec("batch-size", "Chunk size", "images", 0, 1e6,
+    t.integer(parameterSpec("batch-size", "Chunk size", "images", 0, 1e6,
                   "Encryption-set chunk of the forward and backward passes; recorded in the key, since another "
                   "chunking can change the last bits of a sum.",
                   {}, "the default (" + std::to_string(S{}.chunkSize) + "; keys made before it was recorded)"),
