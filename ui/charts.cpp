@@ -49,6 +49,18 @@ void LossChart::start(const LockChartSpec &spec)
         line->point2->setCoords(1, spec.threshold);
         line->setPen(threshold->pen());
     }
+    m_accuracy = nullptr;
+    plot()->yAxis2->setVisible(!spec.accuracyLabel.empty());
+    if (!spec.accuracyLabel.empty()) {
+        // The method measures an accuracy per step (NNSplitter: the validation split's per epoch): on its own axis.
+        threshold->removeFromLegend();
+        m_accuracy = plot()->addGraph(plot()->xAxis, plot()->yAxis2);
+        m_accuracy->setName(QString::fromStdString(spec.accuracyLabel));
+        m_accuracy->setPen(QPen(kAccent, 2));
+        m_accuracy->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, 5));
+        plot()->yAxis2->setLabel(tr("%1 (%)").arg(QString::fromStdString(spec.accuracyLabel)));
+        plot()->yAxis2->setRange(0, 100);
+    }
     plot()->xAxis->setRange(0, 10);
     plot()->yAxis->setRange(0.05, showThreshold ? spec.threshold * 1.5 : 5.0);
     replot();
@@ -64,7 +76,10 @@ void LossChart::addStep(const LockStep &step)
         ++m_markers;
     }
     m_steps.push_back(step);
-    plot()->graph(0)->addData(step.iteration, step.loss);
+    if (step.loss > 0.0) // the log axis has no 0 (NNSplitter's epoch 0 has a loss, AdvParams' steps always do)
+        plot()->graph(0)->addData(step.iteration, step.loss);
+    if (m_accuracy && step.accuracy >= 0.0)
+        m_accuracy->addData(step.iteration, 100.0 * step.accuracy);
     plot()->xAxis->setRange(0, std::max(10.0, step.iteration + 1.0));
     if (step.loss > plot()->yAxis->range().upper)
         plot()->yAxis->setRangeUpper(step.loss * 1.5);
@@ -73,16 +88,22 @@ void LossChart::addStep(const LockStep &step)
     replot();
 }
 
+int LossChart::accuracyPointCount() const
+{
+    return m_accuracy ? m_accuracy->dataCount() : 0;
+}
+
 QString LossChart::csv() const
 {
-    QString text = QStringLiteral("iteration,stage,index,loss,change\n");
+    QString text = QStringLiteral("iteration,stage,index,loss,change,accuracy\n");
     for (const LockStep &s : m_steps)
-        text += QStringLiteral("%1,%2,%3,%4,%5\n")
+        text += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
                     .arg(s.iteration)
                     .arg(QString::fromStdString(s.stage))
                     .arg(s.index)
                     .arg(s.loss, 0, 'g', 8)
-                    .arg(s.change, 0, 'g', 8);
+                    .arg(s.change, 0, 'g', 8)
+                    .arg(s.accuracy < 0.0 ? QString() : QString::number(s.accuracy, 'g', 6));
     return text;
 }
 
@@ -131,6 +152,15 @@ void WeightRangeChart::setData(const std::vector<LayerLockReport> &layers)
     plot()->rescaleAxes();
     plot()->xAxis->setRange(0.4, double(m_layers.size()) + 0.6);
     plot()->yAxis->scaleRange(1.15);
+    // The title says what the points show: a method that clamps to the model-wide range (NNSplitter's default)
+    // leaves some layers' ranges, and a reviewer must see it.
+    const int outside = pointsOutsideRange();
+    if (outside == 0)
+        setTitle(tr("Encrypted weights stay inside their layer's range (Fig. 3)"));
+    else if (outside == 1)
+        setTitle(tr("1 encrypted weight lies outside its layer's range (Fig. 3)"));
+    else
+        setTitle(tr("%1 encrypted weights lie outside their layer's range (Fig. 3)").arg(outside));
     replot();
 }
 

@@ -8,6 +8,8 @@
 
 #include <vector>
 
+class QCPGraph;
+
 namespace paramlock {
 
 /** The lock's loss per step, with the method's threshold (T_loss) and a marker where the stage (layer) changes. */
@@ -21,11 +23,14 @@ public:
     void addStep(const LockStep &step);
     int pointCount() const { return int(m_steps.size()); }
     int layerMarkerCount() const { return m_markers; }
+    /** Points on the accuracy axis (methods whose chart spec names an accuracy). */
+    int accuracyPointCount() const;
     QString csv() const override;
 
 private:
     std::vector<LockStep> m_steps;
     int m_markers = 0;
+    QCPGraph *m_accuracy = nullptr;
 };
 
 /** The paper's Fig. 3: per encrypted layer, its range before locking and the encrypted weights after. */

@@ -14,6 +14,7 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -55,13 +56,19 @@ LockPage::LockPage(LockDocument *document, LayerTableModel *layers, MessageBar *
     buttons->addWidget(m_progress, 1);
     m_lossChart = new LossChart(this);
 
+    // The form scrolls beside the live chart: a method with many settings (NNSplitter) keeps the chart in view.
+    auto *formArea = new QScrollArea(this);
+    formArea->setWidget(m_form);
+    formArea->setWidgetResizable(true);
+    formArea->setFrameShape(QFrame::NoFrame);
+    formArea->setMinimumWidth(580);
+    formArea->setSizePolicy(QSizePolicy::Minimum, QSizePolicy::Expanding);
     auto *top = new QHBoxLayout;
-    top->addWidget(m_form);
-    top->addStretch();
+    top->addWidget(formArea);
+    top->addWidget(m_lossChart, 1);
     auto *layout = new QVBoxLayout(this);
-    layout->addLayout(top);
     layout->addLayout(buttons);
-    layout->addWidget(m_lossChart, 1);
+    layout->addLayout(top, 1);
 
     connect(m_method, &QComboBox::currentIndexChanged, this, &LockPage::buildForm);
     connect(m_job, &LockJob::progressChanged, this, [this](double fraction, const QString &label) {

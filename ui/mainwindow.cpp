@@ -343,6 +343,11 @@ void MainWindow::tryDemo()
         tr("Demo loaded: LeNet-5 trained on Fashion-MNIST (91.07 % test accuracy). Press <b>Lock the model</b>."));
 }
 
+bool MainWindow::selectMethod(const std::string &id)
+{
+    return m_lockPage->selectMethod(id);
+}
+
 bool MainWindow::setParameter(const std::string &name, const std::string &value)
 {
     return m_lockPage->setParameter(name, value);

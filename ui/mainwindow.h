@@ -51,6 +51,8 @@ public:
     void unlockInMemory();
     /** Full-screen story of the last lock for a non-technical audience. */
     void present(int firstPage = 0);
+    /** Chooses the lock method by id (as on the command line); false for an unknown one. */
+    bool selectMethod(const std::string &id);
     /** One of the lock method's settings, from text (for scripted demos: "mode", "paper"). */
     bool setParameter(const std::string &name, const std::string &value);
 

@@ -64,8 +64,14 @@ MethodFlags::MethodFlags()
         if (!method->can(Capability::Lock))
             continue;
         for (const ParameterSpec &spec : method->parameters()) {
-            if (known(spec.name))
-                continue; // one flag per name; each method reads it against its own spec
+            if (known(spec.name)) {
+                // One flag per name; each method reads it against its own spec, and the help says what it is to each.
+                for (Flag &f : m_flags)
+                    if (f.parameter == spec.name && f.role != Role::RandomLayers && f.role != Role::AllLayers)
+                        f.option.setDescription(
+                            f.option.description() + QStringLiteral(" — ") + describe(spec, *method));
+                continue;
+            }
             const QString name = QString::fromStdString(spec.name);
             const QString help = describe(spec, *method);
             switch (spec.type) {

@@ -38,7 +38,10 @@ int main(int argc, char *argv[])
         QStringLiteral("With --run: run these analyses on the Attacks & Report page once the lock is done "
                        "(comma-separated, e.g. prune,adaptive)."),
         QStringLiteral("LIST"));
-    parser.addOptions({demo, run, unlock, set, present, attacks});
+    const QCommandLineOption method(QStringLiteral("method"),
+        QStringLiteral("With --demo: the lock method (e.g. nnsplitter; default: the first in the method list)."),
+        QStringLiteral("ID"));
+    parser.addOptions({demo, run, unlock, method, set, present, attacks});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -48,6 +51,8 @@ int main(int argc, char *argv[])
     window.show();
     if (parser.isSet(demo)) {
         window.tryDemo();
+        if (parser.isSet(method) && !window.selectMethod(parser.value(method).toStdString()))
+            qWarning("ignoring --method %s: no such method", qPrintable(parser.value(method)));
         for (const QString &assignment : parser.values(set)) {
             const qsizetype at = assignment.indexOf(QLatin1Char('='));
             if (at < 1 || !window.setParameter(assignment.left(at).toStdString(), assignment.mid(at + 1).toStdString()))

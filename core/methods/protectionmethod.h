@@ -40,6 +40,8 @@ struct LockChartSpec
     std::string yLabel = "cross-entropy loss";
     double threshold = -1.0; ///< a horizontal line (e.g. T_loss), or -1
     std::string thresholdLabel;
+    /** Where the steps carry an accuracy worth plotting beside the loss (on a second axis): its name. */
+    std::string accuracyLabel;
 };
 
 /** Where an unlock's time goes, for the benchmark. */

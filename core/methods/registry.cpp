@@ -2,6 +2,7 @@
 #include "protectionmethod.h"
 
 #include "advparams/advparams.h"
+#include "nnsplitter/nnsplitter.h"
 
 namespace paramlock {
 
@@ -9,6 +10,7 @@ const std::vector<const ProtectionMethod *> &methods()
 {
     static const std::vector<const ProtectionMethod *> list = {
         &advParamsMethod(),
+        &nnSplitterMethod(),
     };
     return list;
 }

@@ -7,6 +7,12 @@ Usage: lock_defaults.py CLI MODEL[,FLAG=VALUE...] [MODEL ...] [--data fashion-mn
 
 Example: tests/bench/lock_defaults.py build/app/cli/paramlock-cli resources/models/lenet5-fmnist.pt \\
              /tmp/cnn.pt,--input-mean=0.2860,--input-std=0.3530 --seeds 0,1,2
+
+NNSplitter's three filter selectors, side by side in one run (the extras name each row):
+         tests/bench/lock_defaults.py build/app/cli/paramlock-cli \\
+             resources/models/lenet5-fmnist.pt,--method=nnsplitter,--selector=saliency \\
+             resources/models/lenet5-fmnist.pt,--method=nnsplitter,--selector=random \\
+             resources/models/lenet5-fmnist.pt,--method=nnsplitter,--selector=reinforce --seeds 0,1,2,3,4 --allow-weak
 """
 import argparse
 import json
@@ -41,7 +47,7 @@ def main():
                 start = time.time()
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 wall = time.time() - start
-                name = os.path.basename(path)
+                name = " ".join([os.path.basename(path)] + [e.lstrip("-") for e in extra])
                 if r.returncode != 0:
                     print(f"| {name} | {seed} | | | | | | exit {r.returncode}: {r.stderr.strip()[-200:]} | | {wall:.0f} |",
                           flush=True)

@@ -224,7 +224,7 @@ private slots:
             else if (edit == QLatin1String("duplicate"))
                 payload["entries"].push_back(payload["entries"][0]);
             else if (edit == QLatin1String("method"))
-                j["method"] = "nnsplitter";
+                j["method"] = "no-such-method"; // (was "nnsplitter", unknown until it arrived)
             else if (edit == QLatin1String("float-iterations"))
                 payload["settings"]["max_iter"] = 4.4e97;
             else if (edit == QLatin1String("negative-seed"))

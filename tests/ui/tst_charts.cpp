@@ -29,9 +29,35 @@ private slots:
         QCOMPARE(chart.plot()->xAxis->label(), QStringLiteral("iteration"));
         const QStringList lines = chart.csv().trimmed().split(QLatin1Char('\n'));
         QCOMPARE(lines.size(), 4);
-        QCOMPARE(lines[2], QStringLiteral("1,conv1.weight,7,0.9,-0.1"));
+        QCOMPARE(lines[2], QStringLiteral("1,conv1.weight,7,0.9,-0.1,"));
+        QCOMPARE(chart.accuracyPointCount(), 0);
+        QVERIFY(!chart.plot()->yAxis2->visible());
         chart.start(spec);
         QCOMPARE(chart.pointCount(), 0);
+    }
+
+    void lossChartPlotsAnAccuracyPerEpoch()
+    {
+        // NNSplitter's steps are epochs with a validation loss and accuracy; epoch 0 is before the first step.
+        LossChart chart;
+        LockChartSpec spec;
+        spec.xLabel = "epoch";
+        spec.accuracyLabel = "validation accuracy";
+        chart.start(spec);
+        LockStep step;
+        for (const auto &[loss, accuracy] :
+            std::vector<std::pair<double, double>>{{0.3, 0.9}, {4.0, 0.4}, {9.5, 0.1}}) {
+            step.loss = loss;
+            step.accuracy = accuracy;
+            chart.addStep(step);
+            ++step.iteration;
+        }
+        QCOMPARE(chart.accuracyPointCount(), 3);
+        QVERIFY(chart.plot()->yAxis2->visible());
+        QVERIFY(chart.plot()->yAxis2->label().contains(QLatin1String("validation accuracy (%)")));
+        QCOMPARE(chart.plot()->graph(2)->data()->at(2)->value, 10.0);
+        QCOMPARE(chart.plot()->graph(0)->data()->at(1)->value, 4.0);
+        QCOMPARE(chart.csv().trimmed().split(QLatin1Char('\n')).last(), QStringLiteral("2,,-1,9.5,0,0.1"));
     }
 
     void weightRangeChartShowsRangesAndValues()
@@ -60,6 +86,12 @@ private slots:
         QVERIFY(chart.exportTo(dir.filePath(QStringLiteral("fig3.png"))));
         QVERIFY(chart.exportTo(dir.filePath(QStringLiteral("fig3.pdf"))));
         QVERIFY(QFileInfo(dir.filePath(QStringLiteral("fig3.png"))).size() > 1000);
+        QVERIFY(chart.title().contains(QLatin1String("stay inside")));
+        // A weight clamped to the model-wide range (NNSplitter's default) can leave its layer's: the title says so.
+        a.after = {1.3f, -0.9f};
+        chart.setData({a});
+        QCOMPARE(chart.pointsOutsideRange(), 1);
+        QVERIFY2(chart.title().contains(QLatin1String("1 encrypted weight lies outside")), qPrintable(chart.title()));
     }
 
     void histogramCountsMeanAndStd()
