@@ -5,6 +5,7 @@
 
 #include "advparamsattacks.h"
 #include "analysis.h"
+#include "attacks.h"
 #include "training.h"
 
 #include <nlohmann/json.hpp>

@@ -30,7 +30,7 @@ Analysis fromCurve(const AttackCurve &curve, Analysis a, const std::string &xFor
 const std::vector<AnalysisSpec> &genericAnalyses()
 {
     static const std::vector<AnalysisSpec> list = {{"finetune", "Fine-tuning attack", true},
-        {"prune", "Pruning attack", true}, {"clip", "Norm-clipping attack", true}};
+        {"prune", "Pruning attack", true}, {"clip", "Norm-clipping attack", true}, {"detect", "Detection test", true}};
     return list;
 }
 
@@ -61,6 +61,41 @@ Expected<Analysis> fineTune(const AnalysisContext &c, Analysis a, Progress &prog
         + attackerShare(c, split) + " (SGD, learning rate " + fixedText(o.learningRate, 2) + ", batch "
         + std::to_string(o.batchSize) + ") and is scored on the rest of the test set.";
     return fromCurve(*curve, a, "int");
+}
+
+Expected<Analysis> detection(const AnalysisContext &c, Analysis a)
+{
+    auto layers = detectionAnalysis(c.lock->locked, c.lock->key);
+    if (!layers)
+        return Error{layers.error()};
+    a.title = "Can a statistical test find the changed weights?";
+    a.xLabel = "layer";
+    a.yLabel = "secret weights found by the test";
+    a.reference = -1.0;
+    a.explanation = "For every layer, the weights are ranked by how unusual they look (z-score against the layer "
+                    "and against their own filter); the table shows how many of the secret positions are among "
+                    "the top-ranked, and how much each layer's mean and standard deviation moved.";
+    a.columns = {"layer", "secret weights", "found by |z| (layer)", "found by |z| (filter)", "mean change (% of std)",
+        "std change (% of std)"};
+    AnalysisSeries secret{"secret weights", {}, {}}, zHits{"found by |z| in the layer", {}, {}},
+        fHits{"found by |z| in the filter", {}, {}};
+    for (const LayerDetection &d : *layers) {
+        if (d.secretCount == 0)
+            continue;
+        const double x = double(a.categories.size());
+        a.categories.push_back(d.layer);
+        secret.x.push_back(x);
+        secret.y.push_back(double(d.secretCount));
+        zHits.x.push_back(x);
+        zHits.y.push_back(double(d.zScoreHits));
+        fHits.x.push_back(x);
+        fHits.y.push_back(double(d.filterHits));
+        const double scale = d.std > 0.0 ? 100.0 / d.std : 0.0;
+        a.rows.push_back({d.layer, std::to_string(d.secretCount), std::to_string(d.zScoreHits),
+            std::to_string(d.filterHits), fixedText(d.meanChange * scale, 4), fixedText(d.stdChange * scale, 4)});
+    }
+    a.series = {secret, zHits, fHits};
+    return a;
 }
 
 } // namespace
@@ -130,6 +165,8 @@ Expected<Analysis> runAnalysis(const std::string &kind, const AnalysisContext &c
     const Model &locked = c.lock->locked;
     if (kind == "finetune")
         return fineTune(c, a, progress);
+    if (kind == "detect")
+        return detection(c, a);
     if (kind == "prune") {
         auto curve = pruningAttack(
             locked, *c.test, {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}, true, progress, c.evalLimit);

@@ -6,6 +6,7 @@
 #include "expected.h"
 #include "model.h"
 #include "progress.h"
+#include "secretkey.h"
 
 #include <cstdint>
 #include <string>
@@ -56,5 +57,22 @@ Expected<AttackCurve> pruningAttack(const Model &locked, const Dataset &test, co
 /** NNSplitter's norm clipping: each layer's weights clipped to its [p, 100-p] percentile range. */
 Expected<AttackCurve> normClipAttack(const Model &locked, const Dataset &test, const std::vector<double> &percentiles,
     Progress &progress, int64_t evalLimit = 0);
+
+/** Stealthiness: can a statistical test on the locked weights find the secret positions? */
+struct LayerDetection
+{
+    std::string layer;
+    int64_t secretCount = 0; ///< secret positions in this layer (the weights the key restores)
+    int64_t zScoreHits = 0; ///< of them, in the layer's top-k by |z| (k = secretCount)
+    int64_t filterHits = 0; ///< in the top-k by |z| against their own filter/row
+    double meanChange = 0.0; ///< locked minus original
+    double stdChange = 0.0;
+    double std = 0.0; ///< original std, for scale
+};
+/**
+ * With the key in hand (the owner's view, any Lock method): for every layer the lock changed, how many of its changed
+ * weights a statistical test on the locked weights ranks first, and how far the layer's mean and std moved.
+ */
+Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, const SecretKey &key);
 
 } // namespace paramlock

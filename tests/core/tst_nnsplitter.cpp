@@ -1,5 +1,6 @@
 // NNSplitter on tiny models and synthetic data: the window mask against a hand computation, the clamp range, the
 // untouched weights, determinism, cancel, and early stopping on the validation split.
+#include "attacks.h"
 #include "nnsplitter.h"
 #include "testmodels.h"
 #include "unlock.h"
@@ -295,6 +296,24 @@ private slots:
             QVERIFY(lock->finalAccuracy <= best);
         }
         QCOMPARE(unlockModel(lock->locked, lock->key)->fingerprint(), fixture().model.fingerprint());
+    }
+
+    void theDetectionTestRunsOnItsLocks()
+    {
+        // The detection test is generic: it finds the secret positions as the weights the key restores.
+        const NNSplitterSettings s = quickSettings(1);
+        Model input = fixture().model;
+        Progress quiet;
+        auto lock = nnSplitterLock(input, false, sampleOf(s), s, quiet);
+        QVERIFY(lock.ok());
+        auto layers = detectionAnalysis(lock->locked, lock->key);
+        QVERIFY2(layers.ok(), layers.ok() ? "" : layers.error().c_str());
+        int64_t secret = 0;
+        for (const LayerDetection &d : *layers) {
+            secret += d.secretCount;
+            QVERIFY(d.zScoreHits >= 0 && d.zScoreHits <= d.secretCount);
+        }
+        QCOMPARE(secret, lock->encryptedCount());
     }
 
     void tamperedPayloadsAreRefused()

@@ -4,6 +4,7 @@
 
 #include "advparams.h"
 #include "cliutil.h"
+#include "nnsplitter.h"
 #include "resources.h"
 #include "training.h"
 #include "unlock.h"
@@ -63,6 +64,10 @@ int cmdBench(const QStringList &args)
                        "lenet5."),
         QStringLiteral("NAME"));
     const QCommandLineOption skipStrong(QStringLiteral("skip-strong"), QStringLiteral("Time the paper mode only."));
+    const QCommandLineOption nnsplitter(QStringLiteral("nnsplitter"),
+        QStringLiteral("Also time an NNSplitter lock at its defaults: its lock time and its time per epoch against "
+                       "one forward+backward of the same training images with the gradient to its layers (its "
+                       "floor)."));
     QCommandLineOption memoryProbe(QStringLiteral("memory-probe"),
         QStringLiteral("Internal: measure the strong lock's memory in this process and print it as JSON."));
     memoryProbe.setFlags(QCommandLineOption::HiddenFromHelp);
@@ -78,8 +83,8 @@ int cmdBench(const QStringList &args)
                            "against the raw forward pass and unlock, on one model, in one run. --data random times "
                            "models whose dataset is not installed."),
             {kModel, arch, kData, kSeed, samples, batch, batchSizes, randomLayers, maxIter, maxWeights, repeats,
-                skipStrong, memoryProbe, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads,
-                kQuiet, kJson},
+                skipStrong, nnsplitter, memoryProbe, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses,
+                kThreads, kQuiet, kJson},
             code))
         return code;
     applyThreads(p);
@@ -307,6 +312,51 @@ int cmdBench(const QStringList &args)
         firstOrderLock->seconds = medianOf([](const Round &round) { return round.firstOrder; });
     }
 
+    // NNSplitter at its defaults beside AdvParams, on the same model and machine: an epoch of its ascent against one
+    // forward+backward of its training images with the gradient to the layers it obfuscates.
+    struct NNSplitterTiming
+    {
+        NNSplitterLock lock;
+        int64_t images = 0;
+        double epochSeconds = 0.0; ///< the median epoch (each also evaluates the validation split)
+        double floorSeconds = 0.0;
+    };
+    std::optional<NNSplitterTiming> nn;
+    if (p.isSet(nnsplitter)) {
+        stage("locking (NNSplitter)");
+        NNSplitterSettings settings;
+        settings.seed = sampling.seed;
+        if (dataName == QLatin1String("random")) // random labels never reach a target: two epochs are timed
+            settings.maxEpochs = settings.patience = 2;
+        auto drawn = nnSplitterSample(train, settings);
+        if (!drawn)
+            return fail(drawn.error());
+        const Dataset sample = train.subset(*drawn);
+        Model input = *model;
+        auto locked = nnSplitterLock(input, false, sample, settings, progress);
+        if (!locked)
+            return fail(locked.error(), progress.cancelled() ? Cancelled : Failed);
+        NNSplitterTiming t;
+        t.images = trainingPart(sample.size(), settings);
+        std::vector<int64_t> first(static_cast<size_t>(t.images));
+        std::iota(first.begin(), first.end(), 0);
+        std::vector<std::string> obfuscated;
+        for (const LayerLockReport &l : locked->layers)
+            obfuscated.push_back(l.layer);
+        stage("timing NNSplitter's floor");
+        auto floor = gradientPassSeconds(*model, sample.subset(first), obfuscated, settings.batchSize, int(reps));
+        if (!floor)
+            return fail(floor.error());
+        t.floorSeconds = *floor;
+        std::vector<double> epochs;
+        for (const ObfuscationEpoch &e : locked->epochs)
+            if (e.epoch > 0)
+                epochs.push_back(e.seconds);
+        t.epochSeconds = epochs.empty() ? 0.0 : median(epochs);
+        t.lock = std::move(*locked);
+        nn = std::move(t);
+    }
+
     // The chunk size matters (cache effects): the floor of all layers in other chunk sizes.
     std::vector<std::pair<int, double>> floorByBatch;
     for (const QString &b : p.value(batchSizes).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
@@ -448,6 +498,12 @@ int cmdBench(const QStringList &args)
                         {"seconds", firstOrderLock->seconds}, {"floor_seconds", double(firstOrderPasses) * floorAll},
                         {"ratio", firstOrderRatio}, {"ratio_per_round", perRound(firstOrderRatioOf)},
                         {"n_encrypted", firstOrderLock->encryptedCount()}}}};
+        if (nn)
+            j["nnsplitter"] = {{"seconds", nn->lock.seconds}, {"selection_seconds", nn->lock.selectionSeconds},
+                {"epochs", int(nn->lock.epochs.size()) - 1}, {"images_per_epoch", nn->images},
+                {"epoch_seconds", nn->epochSeconds}, {"floor_seconds", nn->floorSeconds},
+                {"ratio", nn->floorSeconds > 0.0 ? nn->epochSeconds / nn->floorSeconds : 0.0},
+                {"n_encrypted", nn->lock.encryptedCount()}, {"validation_accuracy", nn->lock.finalAccuracy}};
         if (peerRun)
             j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
                 {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
@@ -495,6 +551,14 @@ int cmdBench(const QStringList &args)
               << fixed(double(firstOrderPasses) * floorAll, 3).rightJustified(14) << "   " << fixed(firstOrderRatio, 2)
               << "   (without the lookahead; " << firstOrderLock->encryptedCount() << " weights)\n";
     }
+    if (nn)
+        out() << "  NNSplitter       " << QString::number(int(nn->lock.epochs.size()) - 1).rightJustified(6) << "   "
+              << fixed(nn->lock.seconds, 3).rightJustified(7) << "   (epochs; " << nn->lock.encryptedCount()
+              << " weights; choosing the filters " << fixed(nn->lock.selectionSeconds, 2) << " s)\n"
+              << "    one epoch of " << nn->images << " images: " << fixed(nn->epochSeconds, 3)
+              << " s (median; with the validation split's forward pass) against its floor, one forward+backward "
+              << "of them with the gradient to its layers: " << fixed(nn->floorSeconds, 3) << " s; ratio "
+              << fixed(nn->floorSeconds > 0.0 ? nn->epochSeconds / nn->floorSeconds : 0.0, 2) << "\n";
     out() << "\nEvaluation of " << evaluation->total << " images: " << fixed(evaluation->seconds, 3)
           << " s; raw forward " << fixed(*rawForward, 3) << " s; ratio " << fixed(evalRatio, 2) << "\n"
           << "Unlock of " << forUnlock.secret.entries.size() << " entries in place: apply "

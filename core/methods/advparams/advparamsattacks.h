@@ -47,17 +47,4 @@ struct AdaptiveResult
 Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit &data, const AdaptiveOptions &options,
     const SecretKey *key, Progress &progress, int64_t evalLimit = 0);
 
-/** Stealthiness: can a statistical test on the locked weights find the secret positions? */
-struct LayerDetection
-{
-    std::string layer;
-    int64_t secretCount = 0; ///< key positions in this layer
-    int64_t zScoreHits = 0; ///< of them, in the layer's top-k by |z| (k = secretCount)
-    int64_t filterHits = 0; ///< in the top-k by |z| against their own filter/row
-    double meanChange = 0.0; ///< locked minus original
-    double stdChange = 0.0;
-    double std = 0.0; ///< original std, for scale
-};
-Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, const SecretKey &key);
-
 } // namespace paramlock

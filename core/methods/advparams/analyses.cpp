@@ -1,4 +1,4 @@
-// The analyses only AdvParams has, as chart-and-table results: the adaptive attack (Table V), the detection test,
+// The analyses only AdvParams has, as chart-and-table results: the adaptive attack (Table V)
 // and the paper's sweeps (Figs. 5-7).
 #include "internal.h"
 
@@ -62,41 +62,6 @@ Expected<Analysis> adaptive(const AnalysisContext &c, Analysis a, Progress &prog
     return a;
 }
 
-Expected<Analysis> detection(const AnalysisContext &c, Analysis a)
-{
-    auto layers = detectionAnalysis(c.lock->locked, c.lock->key);
-    if (!layers)
-        return Error{layers.error()};
-    a.title = "Can a statistical test find the changed weights?";
-    a.xLabel = "layer";
-    a.yLabel = "secret weights found by the test";
-    a.reference = -1.0;
-    a.explanation = "For every layer, the weights are ranked by how unusual they look (z-score against the layer "
-                    "and against their own filter); the table shows how many of the secret positions are among "
-                    "the top-ranked, and how much each layer's mean and standard deviation moved.";
-    a.columns = {"layer", "secret weights", "found by |z| (layer)", "found by |z| (filter)", "mean change (% of std)",
-        "std change (% of std)"};
-    AnalysisSeries secret{"secret weights", {}, {}}, zHits{"found by |z| in the layer", {}, {}},
-        fHits{"found by |z| in the filter", {}, {}};
-    for (const LayerDetection &d : *layers) {
-        if (d.secretCount == 0)
-            continue;
-        const double x = double(a.categories.size());
-        a.categories.push_back(d.layer);
-        secret.x.push_back(x);
-        secret.y.push_back(double(d.secretCount));
-        zHits.x.push_back(x);
-        zHits.y.push_back(double(d.zScoreHits));
-        fHits.x.push_back(x);
-        fHits.y.push_back(double(d.filterHits));
-        const double scale = d.std > 0.0 ? 100.0 / d.std : 0.0;
-        a.rows.push_back({d.layer, std::to_string(d.secretCount), std::to_string(d.zScoreHits),
-            std::to_string(d.filterHits), fixedText(d.meanChange * scale, 4), fixedText(d.stdChange * scale, 4)});
-    }
-    a.series = {secret, zHits, fHits};
-    return a;
-}
-
 Expected<Analysis> sweep(const std::string &kind, const AnalysisContext &c, Analysis a, Progress &progress)
 {
     if (!c.encryptionSet)
@@ -144,9 +109,8 @@ Expected<Analysis> sweep(const std::string &kind, const AnalysisContext &c, Anal
 
 std::vector<AnalysisSpec> advParamsAnalyses()
 {
-    return {{"adaptive", "Adaptive attack", true}, {"detect", "Detection test", true},
-        {"t-loss", "Loss-threshold sweep", false}, {"layers", "One layer at a time", false},
-        {"n-e", "Accuracy vs encrypted weights", true}};
+    return {{"adaptive", "Adaptive attack", true}, {"t-loss", "Loss-threshold sweep", false},
+        {"layers", "One layer at a time", false}, {"n-e", "Accuracy vs encrypted weights", true}};
 }
 
 Expected<Analysis> runAdvParamsAnalysis(const std::string &kind, const AnalysisContext &c, Progress &progress)
@@ -154,8 +118,6 @@ Expected<Analysis> runAdvParamsAnalysis(const std::string &kind, const AnalysisC
     Analysis a = emptyAnalysis(kind, c);
     if (kind == "adaptive")
         return adaptive(c, a, progress);
-    if (kind == "detect")
-        return detection(c, a);
     if (kind == "t-loss" || kind == "layers" || kind == "n-e")
         return sweep(kind, c, a, progress);
     return Error{"unknown analysis \"" + kind + "\""};

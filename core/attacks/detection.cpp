@@ -1,20 +1,18 @@
 // Stealth, measured: with the key in hand (the owner's view), how many secret positions does a statistical test on
-// the locked weights rank first, and how far did each layer's mean and std move?
-#include "advparamsattacks.h"
+// the locked weights rank first, and how far did each layer's mean and std move? Any Lock method: the secret
+// positions are the weights that differ between the locked model and the original the key restores.
+#include "attacks.h"
 
 #include "modelimpl.h"
 #include "unlock.h"
 
+#include <cstring>
 #include <set>
 
 namespace paramlock {
 
 Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, const SecretKey &key)
 {
-    auto decoded = AdvParamsKey::of(key);
-    if (!decoded)
-        return Error{decoded.error()};
-    const std::vector<KeyEntry> &entries = decoded->entries;
     auto original = unlockModel(locked, key);
     if (!original)
         return Error{original.error()};
@@ -24,9 +22,11 @@ Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, con
         const auto originalWeights = original->impl().weights();
         for (size_t li = 0; li < lockedWeights.size(); ++li) {
             std::set<int64_t> secret;
-            for (const KeyEntry &e : entries)
-                if (e.layer == lockedWeights[li].name)
-                    secret.insert(e.index);
+            const float *now = floatData(lockedWeights[li].tensor);
+            const float *was = floatData(originalWeights[li].tensor);
+            for (int64_t i = 0; i < lockedWeights[li].tensor.numel(); ++i)
+                if (std::memcmp(now + i, was + i, sizeof(float)) != 0)
+                    secret.insert(i);
             if (secret.empty())
                 continue;
             LayerDetection d;
