@@ -3,8 +3,8 @@
 // Internal to AdvParams: what its files share beyond the public advparams.h (torch-free).
 
 #include "advparams.h"
+#include "keyedmethod.h"
 #include "parametertable.h"
-#include "protectionmethod.h"
 
 namespace paramlock::advparams {
 

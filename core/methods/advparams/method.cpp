@@ -105,7 +105,7 @@ ParameterTable<S> makeTable()
     return t;
 }
 
-class AdvParamsMethod : public ProtectionMethod
+class AdvParamsMethod : public KeyedLockMethod<AdvParamsKey>
 {
 public:
     std::string id() const override { return kMethodId; }
@@ -177,34 +177,6 @@ public:
             return Error{locked.error()};
         return LockResult(std::move(*locked));
     }
-    KeyFit checkKey(const Model &model, const SecretKey &key) const override
-    {
-        auto secret = AdvParamsKey::of(key);
-        if (!secret) {
-            KeyFit fit;
-            fit.state = KeyFit::State::BadEntries;
-            fit.message = secret.error();
-            return fit;
-        }
-        return checkEntries(model, *secret);
-    }
-    Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &timing) const override
-    {
-        auto secret = AdvParamsKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        return restoreWeights(model, key, *secret, timing);
-    }
-    Expected<LockRequest> requestOf(const SecretKey &key) const override
-    {
-        auto secret = AdvParamsKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        LockRequest request;
-        request.values = valuesOfSettings(secret->settings);
-        request.seed = secret->settings.seed;
-        return request;
-    }
     LockChartSpec lockChart(const LockRequest &request) const override
     {
         LockChartSpec chart;
@@ -221,12 +193,16 @@ public:
     {
         return runAdvParamsAnalysis(kind, context, progress);
     }
-    Expected<void> checkPayload(const SecretKey &key) const override
+
+protected:
+    KeyFit checkDecoded(const Model &model, const AdvParamsKey &secret) const override
     {
-        auto secret = AdvParamsKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        return {};
+        return checkEntries(model, secret);
+    }
+    Expected<void> restoreDecoded(
+        Model &model, const SecretKey &key, const AdvParamsKey &secret, UnlockTiming &timing) const override
+    {
+        return restoreWeights(model, key, secret, timing);
     }
 
 private:

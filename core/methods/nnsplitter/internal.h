@@ -5,8 +5,8 @@
 
 #include "modelimpl.h"
 #include "nnsplitter.h"
+#include "keyedmethod.h"
 #include "parametertable.h"
-#include "protectionmethod.h"
 
 #include <string>
 #include <vector>

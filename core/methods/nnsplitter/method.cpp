@@ -89,7 +89,7 @@ ParameterTable<S> makeTable()
     return t;
 }
 
-class NNSplitterMethod : public ProtectionMethod
+class NNSplitterMethod : public KeyedLockMethod<NNSplitterKey>
 {
 public:
     std::string id() const override { return kMethodId; }
@@ -142,34 +142,6 @@ public:
             return Error{locked.error()};
         return LockResult(std::move(*locked));
     }
-    KeyFit checkKey(const Model &model, const SecretKey &key) const override
-    {
-        auto secret = NNSplitterKey::of(key);
-        if (!secret) {
-            KeyFit fit;
-            fit.state = KeyFit::State::BadEntries;
-            fit.message = secret.error();
-            return fit;
-        }
-        return checkEntries(model, *secret);
-    }
-    Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &timing) const override
-    {
-        auto secret = NNSplitterKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        return restoreOriginals(model, key, *secret, timing);
-    }
-    Expected<LockRequest> requestOf(const SecretKey &key) const override
-    {
-        auto secret = NNSplitterKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        LockRequest request;
-        request.values = valuesOfSettings(secret->settings);
-        request.seed = secret->settings.seed;
-        return request;
-    }
     LockChartSpec lockChart(const LockRequest &request) const override
     {
         (void)request;
@@ -180,12 +152,16 @@ public:
         chart.accuracyLabel = "validation accuracy";
         return chart;
     }
-    Expected<void> checkPayload(const SecretKey &key) const override
+
+protected:
+    KeyFit checkDecoded(const Model &model, const NNSplitterKey &secret) const override
     {
-        auto secret = NNSplitterKey::of(key);
-        if (!secret)
-            return Error{secret.error()};
-        return {};
+        return checkEntries(model, secret);
+    }
+    Expected<void> restoreDecoded(
+        Model &model, const SecretKey &key, const NNSplitterKey &secret, UnlockTiming &timing) const override
+    {
+        return restoreOriginals(model, key, secret, timing);
     }
 
 private:
