@@ -137,19 +137,21 @@ int cmdAttack(const QStringList &args)
             return fail(layers.error());
         json list = json::array();
         if (p.isSet(kCsv))
-            out() << "layer,secret,zscore_hits,filter_hits,mean_change,std_change,std\n";
+            out() << "layer,secret,zscore_hits,filter_hits,mean_change,std_change,std,max_abs_change,range\n";
         for (const auto &d : *layers) {
             if (p.isSet(kCsv))
                 out() << QString::fromStdString(d.layer) << ',' << d.secretCount << ',' << d.zScoreHits << ','
-                      << d.filterHits << ',' << d.meanChange << ',' << d.stdChange << ',' << d.std << '\n';
+                      << d.filterHits << ',' << d.meanChange << ',' << d.stdChange << ',' << d.std << ','
+                      << d.maxAbsChange << ',' << d.range << '\n';
             list.push_back({{"layer", d.layer}, {"secret", d.secretCount}, {"zscore_hits", d.zScoreHits},
                 {"filter_hits", d.filterHits}, {"mean_change", d.meanChange}, {"std_change", d.stdChange},
-                {"std", d.std}});
+                {"std", d.std}, {"max_abs_change", d.maxAbsChange}, {"range", d.range}});
             if (!p.isSet(kJson) && !p.isSet(kCsv))
                 out() << QString::fromStdString(d.layer) << ": " << d.secretCount << " secret weights; top-"
                       << d.secretCount << " by |z| finds " << d.zScoreHits << ", by |z| within the filter "
                       << d.filterHits << "; mean change " << percentString(d.meanChange / d.std, 4)
-                      << " of std, std change " << percentString(d.stdChange / d.std, 4) << "\n";
+                      << " of std, std change " << percentString(d.stdChange / d.std, 4) << "; largest change "
+                      << percentString(d.maxAbsChange / d.range, 1) << " of the layer's range\n";
         }
         if (p.isSet(kJson))
             out() << QString::fromStdString(json{{"attack", "detect"}, {"layers", list}}.dump(2)) << Qt::endl;

@@ -68,6 +68,8 @@ struct LayerDetection
     double meanChange = 0.0; ///< locked minus original
     double stdChange = 0.0;
     double std = 0.0; ///< original std, for scale
+    double maxAbsChange = 0.0; ///< the largest |locked - original| of one weight
+    double range = 0.0; ///< the original layer's max - min, for scale
 };
 /**
  * With the key in hand (the owner's view, any Lock method): for every layer the lock changed, how many of its changed

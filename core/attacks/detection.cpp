@@ -37,6 +37,8 @@ Expected<std::vector<LayerDetection>> detectionAnalysis(const Model &locked, con
             d.meanChange = (w.mean() - o.mean()).item<double>();
             d.stdChange = (w.std() - o.std()).item<double>();
             d.std = o.std().item<double>();
+            d.maxAbsChange = (w - o).abs().max().item<double>();
+            d.range = (o.max() - o.min()).item<double>();
             auto hits = [&](const torch::Tensor &score) {
                 const auto top = std::get<1>(score.flatten().topk(d.secretCount)).contiguous();
                 int64_t n = 0;

@@ -6,6 +6,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -149,6 +150,15 @@ private slots:
         QVERIFY(std::abs(d.meanChange) < 1e-12 * d.std);
         QVERIFY(std::abs(d.stdChange) < 1e-12 * d.std);
         QVERIFY(d.zScoreHits >= 0 && d.zScoreHits <= d.secretCount);
+        // The largest single change and the layer's range, computed here from the two weight vectors.
+        const std::vector<float> was = *model.weights(d.layer), now = *locked->locked.weights(d.layer);
+        double largest = 0.0;
+        for (size_t i = 0; i < was.size(); ++i)
+            largest = std::max(largest, std::abs(double(now[i]) - double(was[i])));
+        const auto [low, high] = std::minmax_element(was.begin(), was.end());
+        QVERIFY(largest > 0.0);
+        QCOMPARE(d.maxAbsChange, largest);
+        QCOMPARE(d.range, double(*high) - double(*low));
         // Handed the original model instead of the locked one, the analysis refuses.
         QVERIFY(!detectionAnalysis(model, locked->key).ok());
     }

@@ -7,6 +7,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -125,10 +126,50 @@ private slots:
         // Rows 0 and 2: in row 0 the nearest is 0.0 (j = 8, index 8), in row 2 0.02 (j = 8, index 40).
         auto twoRows = windowMask(model, layers, {{0, 2}}, 0.0, 0.0, 2);
         QCOMPARE(twoRows->layers[0].indices, (std::vector<int64_t>{8, 40}));
+        // A weight the data never reaches is never taken: with index 25 dead, the third nearest is -0.09 (index 23).
+        LiveWeights live(1, std::vector<bool>(48, true));
+        live[0][25] = false;
+        auto withoutDead = windowMask(model, layers, row1, 0.07, 0.0, 3, live);
+        QCOMPARE(withoutDead->layers[0].indices, (std::vector<int64_t>{23, 24, 26}));
         // No weight in an explicit window is a clear error, not an empty lock.
         auto empty = windowMask(model, layers, row1, 5.0, 0.01, 3);
         QVERIFY(!empty.ok());
         QVERIFY(QString::fromStdString(empty.error()).contains(QLatin1String("--window")));
+    }
+
+    void weightsTheDataNeverReachesAreNeverTaken()
+    {
+        // A linear classifier on 4x4 images whose first column is always black: the weights of inputs 0, 4, 8 and 12
+        // (every row) get no gradient from any image, so the ascent could never move them. Training left them at
+        // their small initial values: all twelve are among the 20 nearest c, so a window blind to them would spend
+        // more than half the budget on weights that cannot move.
+        Dataset data = separableImages(400, 3);
+        for (size_t i = 0; i < data.pixels.size(); ++i)
+            if (i % 16 % 4 == 0)
+                data.pixels[i] = 0;
+        const Model model = trainedLinear(data);
+        NNSplitterSettings s;
+        s.samples = 300;
+        s.validation = 100;
+        s.batchSize = 50;
+        s.maxEpochs = 3;
+        s.maxWeights = 20;
+        s.filtersPerLayer = 3;
+        s.learningRate = 0.5;
+        const auto isDead = [](int64_t index) { return index % 16 % 4 == 0; };
+        const auto layers = eligibleLayers(model, false);
+        auto blind = windowMask(model, layers, {{0, 1, 2}}, windowCentre(model, s), 0.0, 20);
+        QVERIFY(blind.ok());
+        QCOMPARE(std::count_if(blind->layers[0].indices.begin(), blind->layers[0].indices.end(), isDead), 12L);
+
+        Model input = model;
+        Progress quiet;
+        auto lock = nnSplitterLock(input, false, data.subset(*nnSplitterSample(data, s)), s, quiet);
+        QVERIFY2(lock.ok(), lock.ok() ? "" : lock.error().c_str());
+        // The window took 20 live weights, and every one of them moved (a blind window: 8).
+        QCOMPARE(lock->secret.entries.size(), size_t(20));
+        for (const OriginalValue &e : lock->secret.entries)
+            QVERIFY2(!isDead(e.index), qPrintable(QString("weight %1 is never reached by the data").arg(e.index)));
     }
 
     void theSampleSplitsIntoDisjointTrainingAndValidation()

@@ -88,6 +88,15 @@ Expected<AscentResult> runAscent(ModelImpl &impl, std::vector<MaskedWeights> &ma
 /** Accuracy on the validation split, in inference mode, and its mean cross-entropy where asked. */
 double validationAccuracy(ModelImpl &impl, const LockData &data, double *loss = nullptr);
 
+/**
+ * The gradient of the cross-entropy with respect to each eligible layer's weight, summed over the first images of the
+ * training part (one pass, a fraction of an epoch): the saliency selector's ranking, and which weights are live.
+ */
+Expected<std::vector<torch::Tensor>> firstGradients(
+    ModelImpl &impl, const std::vector<EligibleLayer> &layers, const LockData &data, int batchSize, Progress &progress);
+/** The weights with a non-zero gradient in `gradients` (one tensor per eligible layer). */
+LiveWeights liveWeights(const std::vector<torch::Tensor> &gradients);
+
 /** What the selectors need besides the model and the data. */
 struct SelectionContext
 {
@@ -99,6 +108,8 @@ struct SelectionContext
     int64_t budget = 0;
     double target = 0.0;
     Progress &progress;
+    const std::vector<torch::Tensor> &gradients; ///< firstGradients()
+    const LiveWeights &live; ///< the window never takes a weight the data does not reach
 };
 
 /**

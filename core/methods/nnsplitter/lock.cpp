@@ -153,13 +153,19 @@ Expected<NNSplitterLock> nnSplitterLock(
         const double centre = windowCentre(model, settings);
         const int64_t budget = nnSplitterBudget(settings, model.parameterCount());
 
-        SelectionContext context{result.locked, layers, data, settings, centre, budget, target, progress};
+        // One gradient pass: the saliency ranking, and the weights the data reaches (the only ones the window takes).
+        auto gradients = firstGradients(impl, layers, data, settings.batchSize, progress);
+        if (!gradients)
+            return Error{gradients.error()};
+        const LiveWeights live = liveWeights(*gradients);
+        SelectionContext context{
+            result.locked, layers, data, settings, centre, budget, target, progress, *gradients, live};
         std::vector<float> probeEnd;
         auto choice = chooseFilters(context, result.trials, probeEnd);
         if (!choice)
             return Error{choice.error()};
         result.selectionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        auto mask = windowMask(result.locked, layers, *choice, centre, settings.window, budget);
+        auto mask = windowMask(result.locked, layers, *choice, centre, settings.window, budget, live);
         if (!mask)
             return Error{mask.error()};
         std::vector<MaskedWeights> masked = maskedWeights(impl, *mask, settings.range);

@@ -76,9 +76,9 @@ std::string nnSplitterBudgetRule()
 }
 
 Expected<WindowMask> windowMask(const Model &model, const std::vector<EligibleLayer> &layers,
-    const FilterChoice &choice, double centre, double window, int64_t budget)
+    const FilterChoice &choice, double centre, double window, int64_t budget, const LiveWeights &live)
 {
-    if (choice.size() != layers.size())
+    if (choice.size() != layers.size() || (!live.empty() && live.size() != layers.size()))
         return Error{"internal error: a filter choice for " + std::to_string(choice.size()) + " layers, not "
             + std::to_string(layers.size())};
     struct Candidate
@@ -100,6 +100,8 @@ Expected<WindowMask> windowMask(const Model &model, const std::vector<EligibleLa
                     + std::to_string(layers[l].filters) + " filters)"};
             const int64_t begin = filter * layers[l].filterSize;
             for (int64_t i = begin; i < begin + layers[l].filterSize; ++i) {
+                if (!live.empty() && (size_t(i) >= live[l].size() || !live[l][size_t(i)]))
+                    continue;
                 const double d = std::abs(double((*values)[size_t(i)]) - centre);
                 if (window > 0.0 ? d < window : true)
                     candidates.push_back({d, l, i});
@@ -117,6 +119,8 @@ Expected<WindowMask> windowMask(const Model &model, const std::vector<EligibleLa
             candidates.resize(size_t(budget));
         }
     }
+    if (candidates.empty() && window <= 0.0)
+        return Error{"no weight of the chosen filters is reached by the data: choose other filters"};
     if (candidates.empty())
         return Error{"no weight of the chosen filters lies within " + std::to_string(window) + " of "
             + std::to_string(centre) + ": widen the window (--window) or leave it at its default"};

@@ -96,12 +96,19 @@ struct WindowMask
 };
 
 /**
+ * Which weights of each eligible layer (in model order, by flat index) the data reaches at all: a weight whose
+ * gradient is exactly zero on every image can never be moved by the ascent (a 3x3 kernel's outer taps on a 1x1
+ * feature map see only padding). Empty: every weight counts as live.
+ */
+using LiveWeights = std::vector<std::vector<bool>>;
+
+/**
  * The mask inside the chosen filters. With an explicit window (settings.window > 0) it takes every weight with
  * |w - c| < eps; otherwise the `budget` weights nearest c (ties by layer, then by index), and `window` is the largest
- * distance taken. `centre` is c, already resolved.
+ * distance taken. `centre` is c, already resolved. Weights `live` marks dead are never taken.
  */
 Expected<WindowMask> windowMask(const Model &model, const std::vector<EligibleLayer> &layers,
-    const FilterChoice &choice, double centre, double window, int64_t budget);
+    const FilterChoice &choice, double centre, double window, int64_t budget, const LiveWeights &live = {});
 
 /** The window's centre: the explicit one, or the mean of the convolution weights (of all eligible ones without). */
 double windowCentre(const Model &model, const NNSplitterSettings &settings);

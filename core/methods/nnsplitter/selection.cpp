@@ -29,15 +29,10 @@ Expected<FilterChoice> bySaliency(const SelectionContext &c)
 {
     ModelImpl &impl = c.model.impl();
     const std::vector<EligibleLayer> &layers = c.layers;
-    std::vector<torch::Tensor> weights;
-    for (const EligibleLayer &l : layers) {
-        weights.push_back(impl.weight(l.layer));
-        weights.back().set_requires_grad(true);
-        weights.back().mutable_grad() = torch::Tensor();
-    }
     // Where each layer's window weights may go (the clamp range of the ascent).
     std::vector<double> low, high;
-    for (const torch::Tensor &w : weights) {
+    for (const EligibleLayer &l : layers) {
+        const torch::Tensor w = impl.weight(l.layer);
         low.push_back(w.min().item<double>());
         high.push_back(w.max().item<double>());
     }
@@ -49,34 +44,30 @@ Expected<FilterChoice> bySaliency(const SelectionContext &c)
                 high[l] = std::max(high[l], hi);
             }
         }
-    const int64_t n = std::min<int64_t>(kSaliencyImages, c.data.trainCount());
-    const int64_t batch = std::max(1, c.settings.batchSize);
-    for (int64_t b = 0; b < n; b += batch) {
-        if (!c.progress.advance(0.0, "ranking filters"))
-            return Error{"locking cancelled"};
-        const int64_t e = std::min(n, b + batch);
-        (torch::nn::functional::cross_entropy(impl.forward(c.data.trainInputs.slice(0, b, e)),
-             c.data.trainLabels.slice(0, b, e), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-            / double(n))
-            .backward();
-    }
     // A filter's share of the budget: the window takes about budget / (layers x k) weights from each chosen filter.
     const int64_t share = std::max<int64_t>(1,
         (c.budget + int64_t(layers.size()) * c.settings.filtersPerLayer - 1)
             / (int64_t(layers.size()) * c.settings.filtersPerLayer));
     FilterChoice choice(layers.size());
     for (size_t l = 0; l < layers.size(); ++l) {
-        const torch::Tensor g =
-            weights[l].grad().defined() ? weights[l].grad().contiguous() : torch::zeros_like(weights[l]);
-        const float *w = floatData(weights[l]);
+        const torch::Tensor weight = impl.weight(layers[l].layer).contiguous();
+        const torch::Tensor g = c.gradients[l].contiguous();
+        const float *w = floatData(weight);
         const float *gv = g.data_ptr<float>();
         const int64_t size = layers[l].filterSize;
-        const int64_t take = std::min(share, size);
         std::vector<double> score(size_t(layers[l].filters), 0.0);
-        std::vector<int64_t> order(static_cast<size_t>(size));
+        std::vector<int64_t> order;
+        order.reserve(size_t(size));
         for (int64_t f = 0; f < layers[l].filters; ++f) {
+            // The filter's window: its live weights nearest c (the weights the data never reaches are never taken).
             const int64_t begin = f * size;
-            std::iota(order.begin(), order.end(), begin);
+            order.clear();
+            for (int64_t i = begin; i < begin + size; ++i)
+                if (c.live.empty() || c.live[l][size_t(i)])
+                    order.push_back(i);
+            const int64_t take = std::min<int64_t>(share, int64_t(order.size()));
+            if (take < 1)
+                continue;
             std::nth_element(order.begin(), order.begin() + take - 1, order.end(), [&](int64_t a, int64_t b) {
                 const double da = std::abs(double(w[a]) - c.centre), db = std::abs(double(w[b]) - c.centre);
                 return da < db || (da == db && a < b);
@@ -97,10 +88,6 @@ Expected<FilterChoice> bySaliency(const SelectionContext &c)
         choice[l].assign(filters.begin(), filters.begin() + k);
         std::sort(choice[l].begin(), choice[l].end());
     }
-    for (torch::Tensor &w : weights) {
-        w.mutable_grad() = torch::Tensor();
-        w.set_requires_grad(false);
-    }
     return choice;
 }
 
@@ -117,7 +104,7 @@ struct ProbeResult
  */
 Expected<ProbeResult> probe(const SelectionContext &c, const FilterChoice &choice, int episode, int episodes)
 {
-    auto mask = windowMask(c.model, c.layers, choice, c.centre, c.settings.window, c.budget);
+    auto mask = windowMask(c.model, c.layers, choice, c.centre, c.settings.window, c.budget, c.live);
     if (!mask)
         return Error{mask.error()};
     std::vector<MaskedWeights> masked = maskedWeights(c.model.impl(), *mask, c.settings.range);
@@ -242,6 +229,52 @@ Expected<FilterChoice> bySearch(
 }
 
 } // namespace
+
+Expected<std::vector<torch::Tensor>> firstGradients(
+    ModelImpl &impl, const std::vector<EligibleLayer> &layers, const LockData &data, int batchSize, Progress &progress)
+{
+    std::vector<torch::Tensor> weights;
+    for (const EligibleLayer &l : layers) {
+        weights.push_back(impl.weight(l.layer));
+        weights.back().set_requires_grad(true);
+        weights.back().mutable_grad() = torch::Tensor();
+    }
+    const auto release = [&weights] {
+        for (torch::Tensor &w : weights) {
+            w.mutable_grad() = torch::Tensor();
+            w.set_requires_grad(false);
+        }
+    };
+    const int64_t n = std::min<int64_t>(kSaliencyImages, data.trainCount());
+    const int64_t batch = std::max(1, batchSize);
+    for (int64_t b = 0; b < n; b += batch) {
+        if (!progress.advance(0.0, "ranking filters")) {
+            release();
+            return Error{"locking cancelled"};
+        }
+        const int64_t e = std::min(n, b + batch);
+        (torch::nn::functional::cross_entropy(impl.forward(data.trainInputs.slice(0, b, e)),
+             data.trainLabels.slice(0, b, e), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            / double(n))
+            .backward();
+    }
+    std::vector<torch::Tensor> gradients;
+    for (const torch::Tensor &w : weights)
+        gradients.push_back(w.grad().defined() ? w.grad().detach().clone() : torch::zeros_like(w));
+    release();
+    return gradients;
+}
+
+LiveWeights liveWeights(const std::vector<torch::Tensor> &gradients)
+{
+    LiveWeights live;
+    for (const torch::Tensor &g : gradients) {
+        const torch::Tensor nonZero = g.ne(0).contiguous().to(torch::kUInt8);
+        const uint8_t *v = nonZero.data_ptr<uint8_t>();
+        live.emplace_back(v, v + nonZero.numel());
+    }
+    return live;
+}
 
 Expected<FilterChoice> chooseFilters(
     const SelectionContext &context, std::vector<SelectionTrial> &trials, std::vector<float> &start)
