@@ -25,7 +25,8 @@ void printInfo(const std::string &path, const KeyFileInfo &i)
               << "\n"
               << "  Key id:          " << QString::fromStdString(i.keyId) << " (issued "
               << QString::fromStdString(i.issuedAt) << ")\n";
-    out() << "  Method, mode:    " << QString::fromStdString(i.method) << ", " << QString::fromStdString(i.mode) << "\n"
+    out() << "  Method:          " << QString::fromStdString(i.method)
+          << (i.mode.empty() ? QString() : QStringLiteral(", mode ") + QString::fromStdString(i.mode)) << "\n"
           << "  Locked model:    " << QString::fromStdString(i.lockedFingerprint) << "\n"
           << "  Original model:  " << QString::fromStdString(i.originalFingerprint) << "\n"
           << "  Encrypted:       " << i.entryCount << " weights of " << i.parameterCount << "\n"

@@ -2,6 +2,7 @@
 #include "protectionmethod.h"
 
 #include "advparams/advparams.h"
+#include "dense/dense.h"
 #include "nnsplitter/nnsplitter.h"
 
 namespace paramlock {
@@ -11,6 +12,7 @@ const std::vector<const ProtectionMethod *> &methods()
     static const std::vector<const ProtectionMethod *> list = {
         &advParamsMethod(),
         &nnSplitterMethod(),
+        &denseMethod(),
     };
     return list;
 }

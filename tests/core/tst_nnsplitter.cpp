@@ -255,6 +255,30 @@ private slots:
         QVERIFY(other->locked.fingerprint() != first->locked.fingerprint());
     }
 
+    void aWeakLockStartsAgainAndKeepsTheBestAttempt()
+    {
+        // 32 weights leave the tiny LeNet above 1.2 x random guess (seed 0): the lock restarts from the originals.
+        NNSplitterSettings once = quickSettings(0);
+        once.maxWeights = 32;
+        once.maxEpochs = 3;
+        once.restarts = 0;
+        NNSplitterSettings thrice = once;
+        thrice.restarts = 2;
+        Model a = fixture().model, b = fixture().model;
+        Progress quiet;
+        auto first = nnSplitterLock(a, false, sampleOf(once), once, quiet);
+        auto best = nnSplitterLock(b, false, sampleOf(thrice), thrice, quiet);
+        QVERIFY2(first.ok() && best.ok(), first.ok() ? "" : first.error().c_str());
+        QVERIFY(!first->reachedTarget);
+        QCOMPARE(first->attempts, 1);
+        QVERIFY(best->attempts >= 2 && best->attempts <= 3);
+        QCOMPARE(best->attempts == 3, !best->reachedTarget); // it stops at the first attempt that reaches the target
+        // The first attempt is the same ascent, so the best of three is never worse; and its key restores it.
+        QVERIFY(best->finalAccuracy <= first->finalAccuracy);
+        QVERIFY(QString::fromStdString(best->stopReason).contains(QLatin1String("attempt")));
+        QCOMPARE(unlockModel(best->locked, best->key)->fingerprint(), fixture().model.fingerprint());
+    }
+
     void cancelDuringTheAscentLeavesTheInputUntouched()
     {
         const NNSplitterSettings s = quickSettings(1);

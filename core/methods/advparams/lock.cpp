@@ -4,6 +4,7 @@
 #include "lockrun.h"
 
 #include "internal.h"
+#include "layerset.h"
 #include "text.h"
 #include "training.h"
 
@@ -68,48 +69,17 @@ int chunkSizeOf(const AdvParamsSettings &s)
 Expected<std::vector<std::string>> resolveLayerSet(
     const Model &model, const AdvParamsSettings &settings, std::vector<std::string> *notes)
 {
-    const std::vector<std::string> all = model.layerNames();
-    if (all.empty())
-        return Error{"the model has no convolution or fully-connected layer to encrypt"};
-    std::vector<size_t> picked;
+    LayerSelection selection;
     if (!settings.layers.empty()) {
-        for (const std::string &name : settings.layers) {
-            const auto it = std::find(all.begin(), all.end(), name);
-            if (it == all.end()) {
-                // Accept the module name too ("conv1" for "conv1.weight").
-                const auto alt = std::find(all.begin(), all.end(), name + ".weight");
-                if (alt == all.end())
-                    return Error{"the model has no conv/FC layer named \"" + name
-                        + "\" (run `paramlock-cli info` to list them)"};
-                picked.push_back(size_t(alt - all.begin()));
-            } else {
-                picked.push_back(size_t(it - all.begin()));
-            }
-        }
-        std::sort(picked.begin(), picked.end());
-        if (std::adjacent_find(picked.begin(), picked.end()) != picked.end())
-            return Error{"a layer is listed twice in the layer set"};
+        selection.kind = LayerSelection::Kind::Named;
+        selection.names = settings.layers;
     } else if (settings.allLayers) {
-        picked.resize(all.size());
-        std::iota(picked.begin(), picked.end(), 0);
+        selection.kind = LayerSelection::Kind::All;
     } else if (settings.randomLayers > 0) {
-        const size_t k = std::min(size_t(settings.randomLayers), all.size());
-        if (k < size_t(settings.randomLayers) && notes)
-            notes->push_back("asked for " + std::to_string(settings.randomLayers) + " random layers; the model has "
-                + std::to_string(all.size()) + ", so all are used");
-        std::vector<size_t> order(all.size());
-        std::iota(order.begin(), order.end(), 0);
-        std::mt19937_64 rng(settings.seed);
-        std::shuffle(order.begin(), order.end(), rng);
-        picked.assign(order.begin(), order.begin() + long(k));
-        std::sort(picked.begin(), picked.end());
-    } else {
-        return Error{"the layer selection is empty: name layers, ask for k random layers, or take all"};
+        selection.kind = LayerSelection::Kind::Random;
+        selection.random = settings.randomLayers;
     }
-    std::vector<std::string> out;
-    for (size_t i : picked)
-        out.push_back(all[i]);
-    return out;
+    return resolveLayerSelection(model, selection, settings.seed, notes);
 }
 
 Expected<std::vector<int64_t>> advparams::encryptionSetIndices(const Dataset &train, const AdvParamsSettings &settings)

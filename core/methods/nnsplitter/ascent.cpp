@@ -191,8 +191,10 @@ Expected<AscentResult> runAscent(ModelImpl &impl, std::vector<MaskedWeights> &ma
         if (!span.reportEpochs)
             return true;
         LockStep step;
-        step.iteration = epoch;
-        step.stage = epoch == 0 ? "before" : "epoch " + std::to_string(epoch);
+        step.iteration = span.epochOffset + epoch;
+        step.stageIndex = span.attempt;
+        step.stage = (span.attempt > 0 ? "attempt " + std::to_string(span.attempt + 1) + ", " : std::string())
+            + (epoch == 0 ? "before" : "epoch " + std::to_string(epoch));
         step.loss = validationLoss;
         step.accuracy = accuracy;
         step.changed = total;

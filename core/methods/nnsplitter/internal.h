@@ -73,6 +73,8 @@ struct ProgressSpan
     double span = 1.0;
     std::string label;
     bool reportEpochs = false; ///< send each epoch to the live chart (the final ascent, not the selectors' probes)
+    int attempt = 0; ///< the final ascent's attempt (0: the first; later ones are restarts), the chart's stage
+    int epochOffset = 0; ///< epochs of the earlier attempts, so that the chart's x axis runs on
 };
 
 /**

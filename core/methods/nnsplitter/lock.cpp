@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace paramlock {
 
@@ -68,7 +69,7 @@ namespace {
 Expected<void> validate(const NNSplitterSettings &s)
 {
     if (s.filtersPerLayer < 1 || s.samples < 1 || s.validation < 1 || s.batchSize < 1 || s.maxEpochs < 1
-        || s.patience < 1 || s.draws < 1 || s.probeEpochs < 1 || s.probeSamples < 1)
+        || s.patience < 1 || s.restarts < 0 || s.draws < 1 || s.probeEpochs < 1 || s.probeSamples < 1)
         return Error{"the filter count, the image counts, the batch size, the epochs, the patience and the draws "
                      "must each be at least 1"};
     if (s.maxWeights < 0 || s.window < 0.0 || !std::isfinite(s.window) || !std::isfinite(s.centre))
@@ -177,15 +178,48 @@ Expected<NNSplitterLock> nnSplitterLock(
                     w.data[i] = probeEnd.at(k++);
         }
 
-        ProgressSpan span;
-        span.base = settings.selector == FilterSelector::Saliency ? 0.0 : 0.5;
-        span.span = 1.0 - span.base;
-        span.label = "obfuscating " + std::to_string(mask->count()) + " weights";
-        span.reportEpochs = true;
-        auto ascent =
-            runAscent(impl, masked, data, settings, settings.maxEpochs, target, settings.seed, progress, span);
-        if (!ascent)
-            return Error{ascent.error()};
+        // The ascent is chaotic (the same weights with another batch order end anywhere between 10% and 90%): a
+        // lock left weak starts again from the originals with another batch order; the best attempt is kept.
+        const double useless = kUselessFactor * randomGuess;
+        const int attempts = 1 + settings.restarts;
+        const double base = settings.selector == FilterSelector::Saliency ? 0.0 : 0.5;
+        std::optional<AscentResult> ascent;
+        std::vector<float> kept;
+        int epochOffset = 0;
+        for (int attempt = 0; attempt < attempts; ++attempt) {
+            if (attempt > 0)
+                putBackOriginals(masked);
+            ProgressSpan span;
+            span.span = (1.0 - base) / double(attempts);
+            span.base = base + span.span * double(attempt);
+            span.label = "obfuscating " + std::to_string(mask->count()) + " weights"
+                + (attempt > 0 ? " (attempt " + std::to_string(attempt + 1) + ")" : std::string());
+            span.reportEpochs = true;
+            span.attempt = attempt;
+            span.epochOffset = epochOffset;
+            auto run = runAscent(impl, masked, data, settings, settings.maxEpochs, target,
+                settings.seed + uint64_t(attempt) * 0x9e3779b97f4a7c15ULL, progress, span);
+            if (!run)
+                return Error{run.error()};
+            epochOffset += int(run->epochs.size());
+            result.attempts = attempt + 1;
+            const bool better = !ascent || (run->bestEpoch > 0 && run->bestAccuracy < ascent->bestAccuracy);
+            if (better) {
+                kept.clear();
+                for (const MaskedWeights &w : masked)
+                    for (int64_t i : w.indices)
+                        kept.push_back(w.data[i]);
+                ascent = std::move(*run);
+            }
+            if (ascent->bestAccuracy <= useless)
+                break;
+        }
+        {
+            size_t k = 0;
+            for (MaskedWeights &w : masked)
+                for (int64_t i : w.indices)
+                    w.data[i] = kept.at(k++);
+        }
         if (ascent->bestEpoch == 0 && probeEnd.empty())
             return Error{"the obfuscation did not lower the validation accuracy ("
                 + percentText(ascent->bestAccuracy, 1) + ") in " + std::to_string(int(ascent->epochs.size()) - 1)
@@ -197,8 +231,13 @@ Expected<NNSplitterLock> nnSplitterLock(
         result.initialLoss = ascent->epochs.front().validationLoss;
         result.finalLoss = ascent->epochs[size_t(ascent->bestEpoch)].validationLoss;
         result.finalAccuracy = ascent->bestAccuracy;
-        result.reachedTarget = ascent->bestAccuracy <= kUselessFactor * randomGuess;
+        result.reachedTarget = ascent->bestAccuracy <= useless;
         result.stopReason = ascent->stop;
+        if (result.attempts > 1 && result.reachedTarget)
+            result.stopReason += " (attempt " + std::to_string(result.attempts) + ": the earlier ones stayed above "
+                + percentText(useless, 1) + ")";
+        else if (result.attempts > 1)
+            result.stopReason += " (the best of " + std::to_string(result.attempts) + " attempts)";
         if (!result.reachedTarget)
             result.stopReason += "; the validation accuracy stayed above "
                 + percentText(kUselessFactor * randomGuess, 1)

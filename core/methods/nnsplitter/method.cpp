@@ -73,6 +73,10 @@ ParameterTable<S> makeTable()
     t.integer(parameterSpec("patience", "Patience", "epochs", 1, 1000,
                   "Stop after this many epochs without a further drop of the validation accuracy (the authors')."),
         &S::patience);
+    t.integer(parameterSpec("restarts", "Restarts", "attempts", 0, 100,
+                  "When the lock ends above 1.2 x random guess, start the ascent again from the original values with "
+                  "another batch order, up to this many times; the lowest-accuracy attempt is kept."),
+        &S::restarts);
     t.real(parameterSpec("target-accuracy", "Target accuracy", "fraction", 0.0, 0.999,
                "Stop at once when the validation accuracy is at most this.", {}, "auto: random guess"),
         &S::targetAccuracy);

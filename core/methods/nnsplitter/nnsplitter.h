@@ -55,6 +55,7 @@ struct NNSplitterSettings
     int batchSize = 128; ///< images per Adam step
     int maxEpochs = 20;
     int patience = 2; ///< stop after this many epochs without a further drop of the validation accuracy
+    int restarts = 2; ///< a lock left above 1.2 x random guess starts again from the originals, another batch order
     double targetAccuracy = 0.0; ///< stop at once at this validation accuracy (0: random guess)
     int draws = 10; ///< Random: filter sets drawn; Reinforce: episodes (5 per policy update)
     int probeEpochs = 1; ///< epochs of the short obfuscation that scores a draw or an episode
@@ -164,6 +165,7 @@ struct NNSplitterLock : LockResult
     std::vector<SelectionTrial> trials;
     double selectionSeconds = 0.0; ///< choosing the filters (included in `seconds`)
     int bestEpoch = 0; ///< the epoch whose weights were kept
+    int attempts = 1; ///< ascents run (1 + the restarts it needed)
 };
 
 /**
