@@ -21,7 +21,7 @@ namespace paramlock {
 /** The dense lock's settings. */
 struct DenseSettings
 {
-    LayerSelection layers{LayerSelection::Kind::All}; ///< which conv/FC layers are permuted
+    LayerSelection layers{LayerSelection::Kind::All, 0, {}}; ///< which conv/FC layers are permuted
     uint64_t seed = 0; ///< draws the layers of a random selection only; the secret is never derived from it
 };
 
