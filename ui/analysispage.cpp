@@ -119,6 +119,7 @@ void AnalysisPage::setLock(const Model &original, std::shared_ptr<const LockOutc
     m_original = original;
     m_outcome = std::move(outcome);
     m_test = std::move(test);
+    m_train = train;
     m_modelName = modelName;
     m_datasetName = QString::fromStdString(m_test->name);
     // The training images the lock itself used: not drawn again.
@@ -167,11 +168,12 @@ void AnalysisPage::run(const QString &kind)
     m_status->setText(tr("Running %1…").arg(m_kind->currentText()));
     m_progress->setValue(0);
     m_job->start<Analysis>(
-        [outcome = m_outcome, original = m_original, sample = m_encryptionSet, test = m_test, context,
+        [outcome = m_outcome, original = m_original, sample = m_encryptionSet, train = m_train, test = m_test, context,
             kind = kind.toStdString()](Progress &progress) mutable -> Expected<Analysis> {
             context.original = &original;
             context.lock = &outcome->result;
             context.encryptionSet = sample.get();
+            context.train = train.get();
             context.test = test.get();
             return runAnalysis(kind, context, progress);
         },
@@ -184,6 +186,8 @@ void AnalysisPage::run(const QString &kind)
             m_list->setCurrentRow(m_list->count() - 1);
             m_status->setText(tr("Done in %1 s.").arg(a.seconds, 0, 'f', 1));
             updateButtons();
+            if (!a.verdict.empty())
+                emit protectionLevelMeasured(QString::fromStdString(a.verdict));
             emit finished(QString::fromStdString(a.kind));
         });
     updateButtons();
@@ -200,7 +204,10 @@ void AnalysisPage::show(int index)
         return;
     const Analysis &a = m_results[size_t(index)];
     m_chart->setAnalysis(a);
-    m_explanation->setText(QString::fromStdString(a.explanation));
+    m_explanation->setText(a.verdict.empty() ? QString::fromStdString(a.explanation).toHtmlEscaped()
+                                             : QStringLiteral("<b>%1</b><br>%2")
+                                                   .arg(QString::fromStdString(a.verdict).toHtmlEscaped(),
+                                                       QString::fromStdString(a.explanation).toHtmlEscaped()));
     m_table->clear();
     m_table->setColumnCount(int(a.columns.size()));
     m_table->setRowCount(int(a.rows.size()));

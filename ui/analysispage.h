@@ -55,6 +55,8 @@ public:
 
 signals:
     void finished(const QString &kind);
+    /** An analysis that answers "is stealing worth it?" finished: its plain-words protection level. */
+    void protectionLevelMeasured(const QString &text);
     void failed(const QString &message);
 
 private:
@@ -66,6 +68,7 @@ private:
     std::shared_ptr<const LockOutcome> m_outcome;
     std::shared_ptr<const Dataset> m_encryptionSet;
     std::shared_ptr<const Dataset> m_test;
+    std::shared_ptr<const Dataset> m_train;
     QString m_modelName;
     QString m_datasetName;
     std::vector<Analysis> m_results;

@@ -38,6 +38,13 @@ public:
     /** A finished lock: its key becomes the current key. */
     void setOutcome(std::shared_ptr<const LockOutcome> outcome);
 
+    /**
+     * The last lock's protection level in plain words, from its advantage analysis (empty until one ran): what a
+     * thief with labelled data gets from the locked model.
+     */
+    const QString &protectionLevel() const { return m_protectionLevel; }
+    void setProtectionLevel(const QString &text);
+
     const std::optional<SecretKey> &key() const { return m_key; }
     void setKey(std::optional<SecretKey> key);
 
@@ -53,6 +60,7 @@ signals:
     void outcomeChanged();
     void keyChanged();
     void unlockedChanged();
+    void protectionLevelChanged();
 
 private:
     Model m_model;
@@ -62,6 +70,7 @@ private:
     std::shared_ptr<const LockOutcome> m_outcome;
     std::optional<SecretKey> m_key;
     std::optional<Model> m_unlocked;
+    QString m_protectionLevel;
 };
 
 } // namespace paramlock

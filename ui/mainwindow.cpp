@@ -61,6 +61,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_results = new ResultsPage(m_document, m_tabs);
     m_unlockPage = new UnlockPage(m_document, m_messages, m_tabs);
     m_analysis = new AnalysisPage(m_tabs);
+    connect(m_analysis, &AnalysisPage::protectionLevelMeasured, m_document, &LockDocument::setProtectionLevel);
     m_tabs->addTab(m_lockPage, tr("1 · Lock"));
     m_tabs->addTab(m_results, tr("2 · Results"));
     m_tabs->addTab(m_unlockPage, tr("3 · Unlock"));
@@ -391,7 +392,7 @@ void MainWindow::present(int firstPage)
     const auto outcome = m_document->outcome();
     if (!outcome || !m_document->test())
         return;
-    PresentationView view(*outcome, *m_document->test(), outcome->accuracyBefore, this);
+    PresentationView view(*outcome, *m_document->test(), outcome->accuracyBefore, m_document->protectionLevel(), this);
     for (int i = 0; i < firstPage; ++i)
         view.next();
     view.setGeometry(screen()->geometry());

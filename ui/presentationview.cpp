@@ -34,8 +34,8 @@ QPixmap picture(const Dataset &data, int64_t index, int side)
 }
 } // namespace
 
-PresentationView::PresentationView(
-    const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy, QWidget *parent)
+PresentationView::PresentationView(const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy,
+    const QString &protectionLevel, QWidget *parent)
     : QDialog(parent), m_pages(new QStackedWidget(this)), m_back(new QPushButton(tr("◀ Back"), this)),
       m_next(new QPushButton(tr("Next ▶"), this))
 {
@@ -52,6 +52,9 @@ PresentationView::PresentationView(
         test, outcome.predictionsAfter));
     m_pages->addWidget(page(tr("Unlocked with the secret key"), pct(unlockedAccuracy), QStringLiteral("#15803d"),
         tr("correct again: the key restores the original model bit for bit."), test, outcome.predictionsBefore));
+    if (!protectionLevel.isEmpty())
+        m_pages->addWidget(page(
+            tr("And a thief who has labelled data?"), QString(), QStringLiteral("#1d4ed8"), protectionLevel, test, {}));
 
     connect(m_back, &QPushButton::clicked, this, &PresentationView::previous);
     connect(m_next, &QPushButton::clicked, this, &PresentationView::next);

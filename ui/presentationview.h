@@ -20,8 +20,9 @@ class PresentationView : public QDialog
 {
     Q_OBJECT
 public:
-    PresentationView(
-        const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy, QWidget *parent = nullptr);
+    /** `protectionLevel`: the advantage analysis's plain words, a last page where given. */
+    PresentationView(const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy,
+        const QString &protectionLevel = {}, QWidget *parent = nullptr);
 
     int pageCount() const;
     int currentPage() const;

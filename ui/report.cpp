@@ -142,6 +142,9 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
              .arg(r.key.parameterCount)
              .arg(percentString(double(r.encryptedCount()) / double(std::max<int64_t>(1, r.key.parameterCount)), 5))
              .arg(esc(modeHelp(r, method)));
+    for (const Analysis &a : d.analyses)
+        if (!a.verdict.empty())
+            h += QStringLiteral("<p class=\"big\"><b>Protection level.</b> %1</p>").arg(esc(a.verdict));
     h += QStringLiteral("<h2>The lock</h2>");
     std::vector<std::vector<std::string>> settings = settingsRows(r, method);
     settings.push_back({"lock time", fixedText(r.seconds, 2) + " s, " + std::to_string(r.iterations) + " iterations"});
@@ -193,7 +196,10 @@ QString buildHtml(const ReportData &d, const std::function<QString(int)> &source
                             "someone who does not have the key. The lower the accuracy it gets back, the stronger "
                             "the lock.</p>");
     for (const Analysis &a : d.analyses) {
-        h += QStringLiteral("<h3>%1</h3><p>%2</p>").arg(esc(a.title), esc(a.explanation));
+        h += QStringLiteral("<h3>%1</h3>").arg(esc(a.title));
+        if (!a.verdict.empty())
+            h += QStringLiteral("<p><b>%1</b></p>").arg(esc(a.verdict));
+        h += QStringLiteral("<p>%1</p>").arg(esc(a.explanation));
         h += figure(QString::fromStdString(a.title));
         h += table(a.columns, a.rows);
         h += QStringLiteral("<p><small>Computed in %1 s.</small></p>").arg(a.seconds, 0, 'f', 1);

@@ -54,6 +54,10 @@ ResultsPage::ResultsPage(LockDocument *document, QWidget *parent) : QWidget(pare
     figures->addWidget(figureBox(tr("Drop A_d"), m_drop, content));
     figures->addWidget(figureBox(tr("Weights changed"), m_encrypted, content));
     layout->addLayout(figures);
+    m_protection = new QLabel(content);
+    m_protection->setWordWrap(true);
+    m_protection->setTextFormat(Qt::RichText);
+    layout->addWidget(m_protection);
 
     auto *predictions = new QGroupBox(tr("What the model says about test images: before locking → locked"), content);
     m_predictionGrid = new QGridLayout(predictions);
@@ -83,6 +87,17 @@ ResultsPage::ResultsPage(LockDocument *document, QWidget *parent) : QWidget(pare
     outer->setContentsMargins(0, 0, 0, 0);
     outer->addWidget(scroll);
     connect(m_document, &LockDocument::outcomeChanged, this, &ResultsPage::showOutcome);
+    connect(m_document, &LockDocument::protectionLevelChanged, this, &ResultsPage::showProtectionLevel);
+    showProtectionLevel();
+}
+
+void ResultsPage::showProtectionLevel()
+{
+    const QString level = m_document->protectionLevel();
+    m_protection->setText(level.isEmpty()
+            ? tr("<b>Against a thief with labelled data:</b> not measured yet. Run <i>Is stealing worth it?</i> on "
+                 "the Attacks &amp; Report page.")
+            : tr("<b>Against a thief with labelled data:</b> %1").arg(level.toHtmlEscaped()));
 }
 
 void ResultsPage::showOutcome()

@@ -23,12 +23,14 @@ private:
     void showOutcome();
     void showPredictions();
     void updateZoomLayer();
+    void showProtectionLevel();
 
     LockDocument *m_document;
     QLabel *m_accuracyBefore;
     QLabel *m_accuracyAfter;
     QLabel *m_drop;
     QLabel *m_encrypted;
+    QLabel *m_protection;
     QGridLayout *m_predictionGrid;
     WeightRangeChart *m_rangeChart;
     WeightHistogramChart *m_histogram;

@@ -7,8 +7,11 @@
 #include "analysis.h"
 #include "attacks.h"
 #include "training.h"
+#include "unlock.h"
 
 #include <nlohmann/json.hpp>
+
+#include <cmath>
 
 namespace paramlock::cli {
 
@@ -39,13 +42,103 @@ void printCurve(const AttackCurve &c, bool csv)
     out() << "  (" << QString::number(c.seconds, 'f', 1) << " s)" << Qt::endl;
 }
 
+json pointJson(const CurvePoint &c)
+{
+    return {{"accuracy", c.accuracy}, {"setting", c.setting}, {"epoch", c.epoch}};
+}
+
+double orNull(double x)
+{
+    return std::isnan(x) ? -1.0 : x;
+}
+
+/** --kind advantage: A_att, A_scr and A_orig for each k, R, the advantage and the plain-words level. */
+int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std::optional<SecretKey> &key,
+    const Dataset &test, AdvantageOptions o, CliProgress &progress)
+{
+    Model original;
+    if (p.isSet(QStringLiteral("original"))) {
+        auto loaded = Model::load(p.value(QStringLiteral("original")).toStdString());
+        if (!loaded)
+            return fail(loaded.error());
+        original = *loaded;
+        original.setMetadata(locked.metadata());
+    } else {
+        auto unlocked = unlockModel(locked, *key);
+        if (!unlocked)
+            return fail(unlocked.error());
+        original = *unlocked;
+    }
+    if (original.fingerprint() == locked.fingerprint())
+        return fail("the model given is not locked (its weights are the original's); pass the locked model with "
+                    "--model");
+    if (key)
+        if (const ProtectionMethod *method = methodById(key->method); method && !method->repairName().empty()) {
+            o.repairName = method->repairName();
+            o.repair = [method, &test, limit = o.evalLimit](const Model &m, const Dataset &images, Progress &pr) {
+                return method->repair(m, images, test, limit, pr);
+            };
+        }
+    auto train = openData(p, Split::Train, progress);
+    if (!train)
+        return fail(train.error());
+    auto r = advantageAnalysis(original, locked, *train, test, o, progress);
+    progress.finish();
+    if (!r)
+        return fail(r.error(), progress.cancelled() ? Cancelled : Failed);
+    const std::string level = protectionLevel(*r);
+    if (p.isSet(kJson)) {
+        json rows = json::array();
+        for (const AdvantageRow &row : r->rows)
+            rows.push_back({{"k", row.size}, {"attacker", pointJson(row.attacker)}, {"scratch", pointJson(row.scratch)},
+                {"original", pointJson(row.original)}, {"ratio", orNull(row.ratio)},
+                {"advantage", orNull(row.advantage)}});
+        out() << QString::fromStdString(json{{"attack", "advantage"}, {"victim_accuracy", r->victimAccuracy},
+            {"locked_accuracy", r->lockedAccuracy}, {"random_guess", r->randomGuess}, {"test_images", r->testImages},
+            {"grid", r->grid}, {"runs", r->runs}, {"seconds", r->seconds}, {"rows", rows},
+            {"protection_level", level}}.dump(2))
+              << Qt::endl;
+        return Ok;
+    }
+    if (p.isSet(kCsv)) {
+        out() << "k,a_att,a_scr,a_orig,ratio,advantage,a_att_setting,a_scr_setting\n";
+        for (const AdvantageRow &row : r->rows)
+            out() << row.size << ',' << row.attacker.accuracy << ',' << row.scratch.accuracy << ','
+                  << row.original.accuracy << ',' << row.ratio << ',' << row.advantage << ",\""
+                  << QString::fromStdString(row.attacker.setting) << "\",\""
+                  << QString::fromStdString(row.scratch.setting) << "\"\n";
+        out().flush();
+        return Ok;
+    }
+    out() << "advantage (the original: " << percentString(r->victimAccuracy)
+          << ", locked: " << percentString(r->lockedAccuracy) << ", on " << r->testImages << " test images):\n"
+          << "       k     A_att     A_scr    A_orig      R  advantage\n";
+    for (const AdvantageRow &row : r->rows)
+        out() << QString::number(row.size).rightJustified(8) << "  "
+              << percentString(row.attacker.accuracy).rightJustified(8) << "  "
+              << percentString(row.scratch.accuracy).rightJustified(8) << "  "
+              << (row.original.accuracy < 0 ? QStringLiteral("-") : percentString(row.original.accuracy))
+                     .rightJustified(8)
+              << "  "
+              << (std::isnan(row.ratio) ? QStringLiteral("n/a") : QString::number(row.ratio, 'f', 2)).rightJustified(5)
+              << "  "
+              << (std::isnan(row.advantage) ? QStringLiteral("n/a") : QString::number(row.advantage, 'f', 2))
+                     .rightJustified(9)
+              << "\n";
+    out() << "Sweep: " << QString::fromStdString(r->grid) << "; " << r->runs << " runs, "
+          << QString::number(r->seconds, 'f', 1) << " s\n"
+          << QString::fromStdString(level) << Qt::endl;
+    return Ok;
+}
+
 } // namespace
 
 int cmdAttack(const QStringList &args)
 {
     const QCommandLineOption kind(QStringLiteral("kind"),
-        QStringLiteral("finetune (Table III), prune (Table IV), adaptive (Table V), clip (norm clipping) or detect "
-                       "(can the changed weights be found?)."),
+        QStringLiteral("finetune (Table III), prune (Table IV), adaptive (Table V), clip (norm clipping), detect "
+                       "(can the changed weights be found?) or advantage (is stealing worth it to a thief with k "
+                       "labelled images? needs --key or --original)."),
         QStringLiteral("KIND"));
     const QCommandLineOption variant(QStringLiteral("variant"),
         QStringLiteral("Adaptive attack: paper (re-run the selection, subtract Eq. 3), global (joint over all "
@@ -86,6 +179,27 @@ int cmdAttack(const QStringList &args)
     const QCommandLineOption budget(QStringLiteral("budget"),
         QStringLiteral("Adaptive swap attack: weights it may change (default %1).").arg(AdaptiveOptions{}.budget),
         QStringLiteral("N"), QString::number(AdaptiveOptions{}.budget));
+    const AdvantageOptions adv;
+    const QCommandLineOption sizes(QStringLiteral("sizes"),
+        QStringLiteral("Advantage: the thief's labelled training images, k (default 0,100,300,1000,3000)."),
+        QStringLiteral("LIST"), QStringLiteral("0,100,300,1000,3000"));
+    const QCommandLineOption grid(QStringLiteral("grid"),
+        QStringLiteral("Advantage: quick (every learning rate at --search-size, each curve's best reused at the other "
+                       "k) or full (the finer grid at every k). Default quick."),
+        QStringLiteral("NAME"), QStringLiteral("quick"));
+    const QCommandLineOption searchSize(QStringLiteral("search-size"),
+        QStringLiteral("Advantage: the k where the quick grid searches the learning rate (default %1).")
+            .arg(adv.searchSize),
+        QStringLiteral("N"), QString::number(adv.searchSize));
+    const QCommandLineOption steps(QStringLiteral("steps"),
+        QStringLiteral("Advantage: optimiser steps per training run (default %1; epochs = steps x batch / k, "
+                       "%2-%3).")
+            .arg(adv.steps)
+            .arg(adv.minEpochs)
+            .arg(adv.maxEpochs),
+        QStringLiteral("N"), QString::number(adv.steps));
+    const QCommandLineOption originalModel(QStringLiteral("original"),
+        QStringLiteral("Advantage: the unlocked original model (instead of --key)."), QStringLiteral("FILE"));
     const PasswordFlags keyPassword;
     QCommandLineParser p;
     int code = Usage;
@@ -93,20 +207,22 @@ int cmdAttack(const QStringList &args)
             QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
                            "back (the key, if given, only scores which secret weights an attack found)."),
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
-                rates, layerwise, percentiles, iterations, budget, kSeed, kInputMean, kInputStd, kNumClasses,
-                kEvalSamples, kThreads, kQuiet, kJson, kCsv}
+                rates, layerwise, percentiles, iterations, budget, sizes, grid, searchSize, steps, originalModel, kSeed,
+                kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson, kCsv}
                 + keyPassword.all(),
             code))
         return code;
     applyThreads(p);
     const QString what = p.value(kind);
     if (!QStringList{QStringLiteral("finetune"), QStringLiteral("prune"), QStringLiteral("adaptive"),
-            QStringLiteral("clip"), QStringLiteral("detect")}
+            QStringLiteral("clip"), QStringLiteral("detect"), QStringLiteral("advantage")}
              .contains(what))
-        return fail("--kind must be finetune, prune, adaptive, clip or detect", Usage);
-    int64_t evalLimit = 0, epochCount = 0, everyN = 0, batchSize = 0, iterationCount = 0, budgetCount = 0;
-    for (auto [opt, target] : {std::pair{&kEvalSamples, &evalLimit}, {&epochs, &epochCount}, {&every, &everyN},
-             {&batch, &batchSize}, {&iterations, &iterationCount}, {&budget, &budgetCount}})
+        return fail("--kind must be finetune, prune, adaptive, clip, detect or advantage", Usage);
+    int64_t evalLimit = 0, epochCount = 0, everyN = 0, batchSize = 0, iterationCount = 0, budgetCount = 0, searchK = 0,
+            stepCount = 0;
+    for (auto [opt, target] :
+        {std::pair{&kEvalSamples, &evalLimit}, {&epochs, &epochCount}, {&every, &everyN}, {&batch, &batchSize},
+            {&iterations, &iterationCount}, {&budget, &budgetCount}, {&searchSize, &searchK}, {&steps, &stepCount}})
         if (auto e = integer(p, *opt, *target))
             return fail(*e, Usage);
     double share = 0.0, rate = 0.0;
@@ -166,6 +282,34 @@ int cmdAttack(const QStringList &args)
         return fail(ok.error(), Usage);
     const uint64_t seed = p.value(kSeed).toULongLong();
     ProgressScope scope(progress);
+    if (what == QLatin1String("advantage")) {
+        if (!key && !p.isSet(originalModel))
+            return fail("--kind advantage needs the --key (to restore the original in memory, the ceiling and the "
+                        "victim's accuracy) or the --original model",
+                Usage);
+        AdvantageOptions o;
+        auto list = numberList(p.value(sizes), "sizes");
+        if (!list)
+            return fail(list.error(), Usage);
+        o.sizes.clear();
+        for (double k : *list) {
+            if (k < 0 || k != std::floor(k))
+                return fail("--sizes must list whole numbers of images, e.g. 0,100,1000", Usage);
+            o.sizes.push_back(int64_t(k));
+        }
+        o.grid = p.value(grid).toStdString();
+        if (o.grid == "full")
+            o.settings = AdvantageOptions::fineSettings();
+        else if (o.grid != "quick")
+            return fail("--grid must be quick or full", Usage);
+        o.searchSize = searchK;
+        o.steps = stepCount;
+        if (p.isSet(batch))
+            o.batchSize = int(batchSize);
+        o.seed = seed;
+        o.evalLimit = evalLimit;
+        return attackAdvantage(p, *model, key, *test, o, progress);
+    }
     json result;
     if (what == QLatin1String("finetune") || what == QLatin1String("adaptive")) {
         if (!(share > 0.0 && share < 1.0))

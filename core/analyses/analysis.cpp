@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace paramlock {
 
@@ -30,7 +31,8 @@ Analysis fromCurve(const AttackCurve &curve, Analysis a, const std::string &xFor
 const std::vector<AnalysisSpec> &genericAnalyses()
 {
     static const std::vector<AnalysisSpec> list = {{"finetune", "Fine-tuning attack", true},
-        {"prune", "Pruning attack", true}, {"clip", "Norm-clipping attack", true}, {"detect", "Detection test", true}};
+        {"prune", "Pruning attack", true}, {"clip", "Norm-clipping attack", true}, {"detect", "Detection test", true},
+        {"advantage", "Is stealing worth it? (attacker advantage)", false}};
     return list;
 }
 
@@ -98,7 +100,90 @@ Expected<Analysis> detection(const AnalysisContext &c, Analysis a)
     return a;
 }
 
+std::string accuracyOrDash(double accuracy)
+{
+    return accuracy < 0.0 || std::isnan(accuracy) ? "-" : percentText(accuracy);
+}
+
+std::string numberOrNa(double value)
+{
+    return std::isnan(value) ? "n/a" : fixedText(value, 2);
+}
+
+Expected<Analysis> advantage(const AnalysisContext &c, Analysis a, Progress &progress)
+{
+    if (!c.train || c.train->size() == 0)
+        return Error{"the advantage analysis needs the training split: the thief's images are drawn from it"};
+    AdvantageOptions o = c.advantage;
+    o.seed = c.seed;
+    o.evalLimit = c.evalLimit;
+    const ProtectionMethod *method = methodById(c.lock->key.method);
+    if (method && !method->repairName().empty() && !o.repair) {
+        o.repairName = method->repairName();
+        const Dataset *test = c.test;
+        const int64_t limit = c.evalLimit;
+        o.repair = [method, test, limit](const Model &locked, const Dataset &images, Progress &p) {
+            return method->repair(locked, images, *test, limit, p);
+        };
+    }
+    auto r = advantageAnalysis(*c.original, c.lock->locked, *c.train, *c.test, o, progress);
+    if (!r)
+        return Error{r.error()};
+    return advantageView(*r, a);
+}
+
 } // namespace
+
+Analysis advantageView(const AdvantageResult &r, Analysis a)
+{
+    a.kind = "advantage";
+    a.title = "Is stealing worth it? What a thief with labelled data gets";
+    a.xLabel = "labelled training images the thief holds (k)";
+    a.yLabel = "test accuracy";
+    a.reference = r.randomGuess;
+    a.referenceLabel = "random guess";
+    AnalysisSeries att{"from the locked model (A_att)", {}, {}}, scr{"from scratch, same network (A_scr)", {}, {}},
+        orig{"from the unlocked original (A_orig)", {}, {}}, victim{"the original, as trained", {}, {}};
+    a.columns = {
+        "k", "A_att", "A_scr", "A_orig", "R = A_att / A_scr", "advantage", "A_att reached by", "A_scr reached by"};
+    a.categories.clear();
+    for (const AdvantageRow &row : r.rows) {
+        const double x = double(a.categories.size());
+        a.categories.push_back(std::to_string(row.size));
+        att.x.push_back(x);
+        att.y.push_back(row.attacker.accuracy);
+        scr.x.push_back(x);
+        scr.y.push_back(row.scratch.accuracy);
+        if (row.original.accuracy >= 0.0) {
+            orig.x.push_back(x);
+            orig.y.push_back(row.original.accuracy);
+        }
+        victim.x.push_back(x);
+        victim.y.push_back(r.victimAccuracy);
+        const auto how = [](const CurvePoint &p) {
+            return p.epoch > 0 ? p.setting + ", epoch " + std::to_string(p.epoch) : p.setting;
+        };
+        a.rows.push_back({std::to_string(row.size), accuracyOrDash(row.attacker.accuracy),
+            accuracyOrDash(row.scratch.accuracy), accuracyOrDash(row.original.accuracy), numberOrNa(row.ratio),
+            numberOrNa(row.advantage), how(row.attacker), how(row.scratch)});
+    }
+    a.series = {att, scr};
+    if (!orig.x.empty())
+        a.series.push_back(orig);
+    a.series.push_back(victim);
+    a.verdict = protectionLevel(r);
+    a.explanation = "A thief holds k labelled training images and the locked model. A_att is the best test accuracy "
+                    "it reaches from the locked model, A_scr the best from the same network trained from random "
+                    "initialisation on the same images, A_orig from the unlocked original (the ceiling). Each is the "
+                    "best over the sweep ("
+        + r.grid
+        + "): an upper bound of the thief, as the literature reports it. "
+          "R = 1 and advantage = 0: the lock leaks nothing beyond the thief's data; advantage = 1: no lock. "
+          "Scored on "
+        + std::to_string(r.testImages) + " test images; " + std::to_string(r.runs) + " training runs.";
+    a.seconds = r.seconds;
+    return a;
+}
 
 Analysis emptyAnalysis(const std::string &kind, const AnalysisContext &c)
 {
@@ -167,6 +252,8 @@ Expected<Analysis> runAnalysis(const std::string &kind, const AnalysisContext &c
         return fineTune(c, a, progress);
     if (kind == "detect")
         return detection(c, a);
+    if (kind == "advantage")
+        return advantage(c, a, progress);
     if (kind == "prune") {
         auto curve = pruningAttack(
             locked, *c.test, {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}, true, progress, c.evalLimit);

@@ -3,6 +3,7 @@
 // Every attack and experiment as one result the front ends show alike: a chart, a table and a sentence. The generic
 // attacks run on any Lock method; a method adds its own analyses through the seam (ProtectionMethod::analyses()).
 
+#include "advantage.h"
 #include "attacks.h"
 #include "dataset.h"
 #include "expected.h"
@@ -41,6 +42,8 @@ struct Analysis
     std::string referenceLabel;
     std::vector<std::string> columns;
     std::vector<std::vector<std::string>> rows;
+    /** The answer in plain words, where the analysis gives one (the advantage analysis: the protection level). */
+    std::string verdict;
     double seconds = 0.0;
 };
 
@@ -58,11 +61,14 @@ struct AnalysisContext
     const Model *original = nullptr;
     const LockResult *lock = nullptr; ///< the locked model and its key (the key only scores hits)
     const Dataset *encryptionSet = nullptr; ///< the training images the lock used, for the sweeps
+    const Dataset *train = nullptr; ///< the training split, where the advantage analysis draws the thief's images
     const Dataset *test = nullptr;
     int64_t evalLimit = 0; ///< evaluate on the first N test images (0: all)
     double attackerFraction = 0.1; ///< share of the test set the attacker holds (the paper: 10%)
     int fineTuneEpochs = 10;
     uint64_t seed = 0;
+    /** The advantage analysis's sweep (its seed and test-image limit come from above). */
+    AdvantageOptions advantage;
 };
 
 /** The analyses for locks of a method: the generic attacks, then the method's own ("": the generic ones alone). */
@@ -74,6 +80,9 @@ std::string analysisName(const std::string &kind);
 
 /** Runs one analysis of the lock's method; cancellable through `progress`. */
 Expected<Analysis> runAnalysis(const std::string &kind, const AnalysisContext &context, Progress &progress);
+
+/** The advantage analysis as a chart (accuracy against k, three curves and the original) and a table. */
+Analysis advantageView(const AdvantageResult &result, Analysis base);
 
 /** An analysis with its kind, the accuracy axis and the random-guess line set: where every analysis starts. */
 Analysis emptyAnalysis(const std::string &kind, const AnalysisContext &context);

@@ -134,6 +134,23 @@ public:
         return Error{"the method " + name() + " has no analysis \"" + kind + "\""};
     }
 
+    /**
+     * The repair an attacker who knows this method would try with a few labelled images (AdvParams: its adaptive
+     * attack), which the advantage analysis tries beside fine-tuning; empty when the method has none.
+     */
+    virtual std::string repairName() const { return {}; }
+    /** Runs that repair on `locked` with the attacker's `images`; the accuracy it reaches on `test`. */
+    virtual Expected<double> repair(
+        const Model &locked, const Dataset &images, const Dataset &test, int64_t evalLimit, Progress &progress) const
+    {
+        (void)locked;
+        (void)images;
+        (void)test;
+        (void)evalLimit;
+        (void)progress;
+        return Error{"the method " + name() + " has no repair attack"};
+    }
+
     // ---- keys -------------------------------------------------------------------------------------------------
 
     /** Checks a key's payload (what the envelope's checksum cannot: the method's own invariants). */

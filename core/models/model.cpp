@@ -174,6 +174,24 @@ public:
         return out;
     }
 
+    std::vector<ModuleTensors> modules() const override
+    {
+        std::vector<ModuleTensors> out;
+        for (const auto &item : m_module.named_modules()) {
+            ModuleTensors m;
+            m.name = item.name;
+            const auto &type = item.value.type();
+            m.type = type->name() ? type->name()->name() : std::string();
+            for (const auto &p : item.value.named_parameters(false))
+                m.parameters.emplace_back(p.name, p.value);
+            for (const auto &b : item.value.named_buffers(false))
+                m.buffers.emplace_back(b.name, b.value);
+            if (!m.parameters.empty() || !m.buffers.empty())
+                out.push_back(std::move(m));
+        }
+        return out;
+    }
+
     std::string serialize() const override
     {
         std::ostringstream stream;

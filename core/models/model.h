@@ -42,6 +42,15 @@ struct ModelMetadata
     static Expected<ModelMetadata> fromJson(const std::string &text);
 };
 
+/** A module that holds parameters or buffers of its own. */
+struct ModuleInfo
+{
+    std::string name; ///< its path, e.g. "features.1" ("" for the model itself)
+    std::string type; ///< "Conv2d", "BatchNorm2d", "Linear", or the class name of a custom module
+    std::vector<std::string> parameters; ///< full names, e.g. "features.1.weight"
+    std::vector<std::string> buffers; ///< full names, e.g. "features.1.running_mean"
+};
+
 struct ModelImpl;
 
 /**
@@ -84,10 +93,23 @@ public:
 
     /** A parameter's values (a conv/FC weight or any other named parameter), flattened row-major. */
     Expected<std::vector<float>> weights(const std::string &layer) const;
+    /** Every module with parameters or buffers of its own, in model order. */
+    std::vector<ModuleInfo> modules() const;
+    /** A parameter's or a buffer's values by full name, converted to float (e.g. "bn1.running_var"). */
+    Expected<std::vector<float>> values(const std::string &name) const;
     /** Replaces a parameter's values (same count). */
     Expected<void> setWeights(const std::string &layer, const std::vector<float> &values);
 
     Model clone() const;
+    /**
+     * An independent copy with fresh weights, as PyTorch initialises a new module of each type: convolution and
+     * linear weights kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), their biases
+     * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm/InstanceNorm/GroupNorm/LayerNorm weight 1, bias 0, running mean
+     * 0, running variance 1, batch count 0; Embedding N(0, 1). Parameters of other module types follow the same
+     * rules by rank (2 and more: like a weight; 1: a bias, or 1 for a norm-like "weight"). Reproducible by seed; the
+     * training/eval state is copied.
+     */
+    Expected<Model> reinitialised(uint64_t seed) const;
 
     ModelImpl &impl() const { return *d; }
 

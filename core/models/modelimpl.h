@@ -27,6 +27,15 @@ struct WeightRef
     torch::Tensor tensor;
 };
 
+/** A module with its own parameters and buffers (not its children's), for re-initialisation. */
+struct ModuleTensors
+{
+    std::string name;
+    std::string type; ///< the class name without namespace or "Impl": "Conv2d", "BatchNorm2d", "Linear", "Net"
+    std::vector<std::pair<std::string, torch::Tensor>> parameters;
+    std::vector<std::pair<std::string, torch::Tensor>> buffers;
+};
+
 /** The two model sources behind Model. */
 struct ModelImpl
 {
@@ -39,6 +48,8 @@ struct ModelImpl
     virtual void setTraining(bool on) = 0;
     virtual std::vector<std::pair<std::string, torch::Tensor>> parameters() const = 0;
     virtual std::vector<WeightRef> weights() const = 0;
+    /** Every module that holds parameters or buffers of its own, in model order. */
+    virtual std::vector<ModuleTensors> modules() const = 0;
     /** The file's bytes (TorchScript archive), metadata included. */
     virtual std::string serialize() const = 0;
     virtual std::unique_ptr<ModelImpl> clone() const = 0;

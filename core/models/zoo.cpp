@@ -370,6 +370,28 @@ public:
         return out;
     }
 
+    std::vector<ModuleTensors> modules() const override
+    {
+        std::vector<ModuleTensors> out;
+        for (const auto &item : m_net->named_modules("", true)) {
+            ModuleTensors m;
+            m.name = item.key();
+            // "torch::nn::Conv2dImpl" -> "Conv2d", the name a TorchScript file of the same module carries.
+            std::string type = item.value()->name();
+            type = type.substr(type.rfind(':') == std::string::npos ? 0 : type.rfind(':') + 1);
+            if (type.size() > 4 && type.compare(type.size() - 4, 4, "Impl") == 0)
+                type.resize(type.size() - 4);
+            m.type = type;
+            for (const auto &p : item.value()->named_parameters(false))
+                m.parameters.emplace_back(p.key(), p.value());
+            for (const auto &b : item.value()->named_buffers(false))
+                m.buffers.emplace_back(b.key(), b.value());
+            if (!m.parameters.empty() || !m.buffers.empty())
+                out.push_back(std::move(m));
+        }
+        return out;
+    }
+
     std::string serialize() const override
     {
         // A TorchScript archive without methods: the tensors by name, metadata as an extra file.

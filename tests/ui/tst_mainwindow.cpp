@@ -8,6 +8,8 @@
 #include "mainwindow.h"
 #include "messagebar.h"
 #include "presentationview.h"
+#include "resultspage.h"
+#include "lockdocument.h"
 #include "sealedkey.h"
 
 #include "../core/testmodels.h"
@@ -204,6 +206,38 @@ private slots:
         for (QLabel *label : view.findChildren<QLabel *>())
             lockedFigure = lockedFigure || label->text() == QStringLiteral("10.0 %");
         QVERIFY(lockedFigure);
+    }
+
+    void theProtectionLevelEndsThePresentationWhenMeasured()
+    {
+        LockOutcome outcome;
+        outcome.accuracyBefore = 0.9;
+        outcome.accuracyAfter = 0.1;
+        outcome.predictionsBefore = {0, 1};
+        outcome.predictionsAfter = {1, 1};
+        outcome.result.key.parameterCount = 1000;
+        const Dataset test = randomImages(2, 1, 4, 2, 1);
+        const QString level = QStringLiteral("With 1,000 labelled images a thief gets 80.7% from it.");
+        PresentationView view(outcome, test, 0.9, level);
+        QCOMPARE(view.pageCount(), 4);
+        bool shown = false;
+        for (QLabel *label : view.findChildren<QLabel *>())
+            shown = shown || label->text() == level;
+        QVERIFY(shown);
+        // The results page says it is not measured, then shows the level the document receives.
+        LockDocument document;
+        ResultsPage page(&document);
+        const auto text = [&page] {
+            QString all;
+            for (QLabel *label : page.findChildren<QLabel *>())
+                all += label->text();
+            return all;
+        };
+        QVERIFY(text().contains(QLatin1String("not measured yet")));
+        document.setProtectionLevel(level);
+        QVERIFY(text().contains(level));
+        document.setModel(Model(), QString()); // another model: measured again
+        QVERIFY(text().contains(QLatin1String("not measured yet")));
     }
 
     void corruptModelIsReportedInline()

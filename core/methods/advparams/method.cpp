@@ -5,6 +5,8 @@
 
 #include <QString>
 
+#include <algorithm>
+
 namespace paramlock {
 
 namespace advparams {
@@ -192,6 +194,26 @@ public:
         const std::string &kind, const AnalysisContext &context, Progress &progress) const override
     {
         return runAdvParamsAnalysis(kind, context, progress);
+    }
+    std::string repairName() const override { return "adaptive attack"; }
+    /** Every variant of the adaptive attack (Table V's and the swap undoing); the best counts. */
+    Expected<double> repair(const Model &locked, const Dataset &images, const Dataset &test, int64_t evalLimit,
+        Progress &progress) const override
+    {
+        const AttackerSplit split{images, test};
+        const auto variants = adaptiveVariants();
+        double best = -1.0;
+        for (size_t i = 0; i < variants.size(); ++i) {
+            AdaptiveOptions o;
+            o.variant = variants[i];
+            auto r = adaptiveAttack(locked, split, o, nullptr, progress, evalLimit);
+            if (!r)
+                return Error{r.error()};
+            best = std::max(best, r->accuracyAfter);
+            if (!progress.advance(double(i + 1) / double(variants.size()), "adaptive attack"))
+                return Error{"analysis cancelled"};
+        }
+        return best;
     }
 
 protected:

@@ -3,6 +3,12 @@
 
 #include "keyedmethod.h"
 #include "parametertable.h"
+#include "training.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
 
 namespace paramlock {
 
@@ -61,23 +67,58 @@ public:
             return Error{layers.error()};
         return {};
     }
+    /** The permutation needs no data; a seeded draw of training images checks that a secret leaves nothing. */
     Expected<std::vector<int64_t>> drawSample(const Dataset &train, const LockRequest &request) const override
     {
-        (void)train;
-        (void)request;
-        return std::vector<int64_t>{}; // the permutation needs no data
+        const int64_t n = std::min<int64_t>(kCheckImages, train.size());
+        std::vector<int64_t> order(static_cast<size_t>(train.size()));
+        std::iota(order.begin(), order.end(), 0);
+        std::mt19937_64 rng(request.seed ^ 0xd3a5e10cULL);
+        std::shuffle(order.begin(), order.end(), rng);
+        order.resize(size_t(n));
+        return order;
     }
+    /**
+     * A permutation of a small network occasionally keeps a little of what it knew (LeNet-5: 2 of 5 secrets left
+     * 12.1% where random guess is 10%). With training images to check on, a secret whose locked model scores above
+     * 1.2 x random guess on them is drawn again, up to kDraws secrets; the lowest-scoring one is kept.
+     */
     Expected<LockResult> lock(Model &model, bool inPlace, const Dataset &sample, const LockRequest &request,
         Progress &progress) const override
     {
-        (void)sample;
         auto settings = settingsOf(request);
         if (!settings)
             return Error{settings.error()};
-        auto locked = denseLock(model, inPlace, *settings, progress);
+        const int classes = model.metadata().classCount > 0 ? model.metadata().classCount : sample.classCount;
+        const double target = 1.2 / double(std::max(2, classes));
+        const auto start = std::chrono::steady_clock::now();
+        DenseSecret best{};
+        double bestAccuracy = 2.0;
+        for (int draw = 0; draw < kDraws; ++draw) {
+            auto locked = denseLock(model, inPlace, *settings, progress);
+            if (!locked)
+                return Error{locked.error()};
+            if (sample.size() == 0)
+                return LockResult(std::move(*locked));
+            auto accuracy = accuracyOn(locked->locked, sample);
+            if (!accuracy) {
+                if (inPlace)
+                    rollBack(model, *locked);
+                return Error{accuracy.error()};
+            }
+            if (*accuracy <= target)
+                return finish(std::move(*locked), draw + 1, start);
+            if (*accuracy < bestAccuracy) {
+                bestAccuracy = *accuracy;
+                best = locked->secret.secret;
+            }
+            if (inPlace)
+                rollBack(model, *locked);
+        }
+        auto locked = denseLock(model, inPlace, *settings, progress, &best);
         if (!locked)
             return Error{locked.error()};
-        return LockResult(std::move(*locked));
+        return finish(std::move(*locked), kDraws, start);
     }
     LockChartSpec lockChart(const LockRequest &request) const override
     {
@@ -117,6 +158,26 @@ protected:
     }
 
 private:
+    static constexpr int64_t kCheckImages = 1000;
+    static constexpr int kDraws = 5;
+
+    /** Puts an in-place lock's weights back before another secret is drawn. */
+    static void rollBack(Model &model, const DenseLock &locked)
+    {
+        UnlockTiming timing;
+        (void)denseRestore(model, locked.key, locked.secret, timing);
+    }
+    static LockResult finish(DenseLock locked, int draws, std::chrono::steady_clock::time_point start)
+    {
+        locked.iterations = draws;
+        locked.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (draws > 1)
+            locked.stopReason += "; secret " + std::to_string(draws) + " of at most " + std::to_string(kDraws)
+                + " drawn (an earlier one left more than 1.2 x random guess on " + std::to_string(kCheckImages)
+                + " training images)";
+        return LockResult(std::move(locked));
+    }
+
     static Expected<S> settingsOf(const LockRequest &request)
     {
         auto settings = denseSettings(request.values);
