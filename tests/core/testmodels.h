@@ -13,6 +13,22 @@
 
 namespace paramlock::testing {
 
+/** Cancels a job at its (calls + 1)-th progress report. */
+class CancelAt : public Progress
+{
+public:
+    explicit CancelAt(int calls) : m_left(calls) { }
+    bool advance(double, const std::string &) override
+    {
+        if (--m_left < 0)
+            cancel();
+        return !cancelled();
+    }
+
+private:
+    int m_left;
+};
+
 inline ModelMetadata imageMeta(int channels, int side, int classes)
 {
     ModelMetadata m;

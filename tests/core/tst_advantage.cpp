@@ -107,21 +107,6 @@ AdvantageOptions tinySweep()
     return o;
 }
 
-class CancelAt : public Progress
-{
-public:
-    explicit CancelAt(int calls) : m_left(calls) { }
-    bool advance(double, const std::string &) override
-    {
-        if (--m_left < 0)
-            cancel();
-        return !cancelled();
-    }
-
-private:
-    int m_left;
-};
-
 } // namespace
 
 class TestAdvantage : public QObject
@@ -302,7 +287,8 @@ private slots:
         r.rows = {none, some};
         const std::string sparse = protectionLevel(r);
         QVERIFY2(sparse.find("Without data the locked model is useless (9.5%") == 0, sparse.c_str());
-        QVERIFY2(sparse.find("With 1,000 labelled images a thief gets 84.0% from it, against 72.0%") != std::string::npos,
+        QVERIFY2(
+            sparse.find("With 1,000 labelled images a thief gets 84.0% from it, against 72.0%") != std::string::npos,
             sparse.c_str());
         QVERIFY2(sparse.find("R = 1.17") != std::string::npos, sparse.c_str());
         QVERIFY2(sparse.find("stops use, not retraining") != std::string::npos, sparse.c_str());
@@ -310,7 +296,8 @@ private slots:
         r.rows[1].ratio = 0.73 / 0.72;
         r.rows[1].advantage = 0.01 / 0.19;
         const std::string dense = protectionLevel(r);
-        QVERIFY2(dense.find("worth nothing to a thief beyond the thief's own data") != std::string::npos, dense.c_str());
+        QVERIFY2(
+            dense.find("worth nothing to a thief beyond the thief's own data") != std::string::npos, dense.c_str());
         r.lockedAccuracy = 0.5;
         QVERIFY(protectionLevel(r).find("still answers 50.0%") != std::string::npos);
         r.rows[1] = some;

@@ -36,21 +36,6 @@ bool sameBits(const std::vector<float> &a, const std::vector<float> &b)
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-class CancelAt : public Progress
-{
-public:
-    explicit CancelAt(int calls) : m_left(calls) { }
-    bool advance(double, const std::string &) override
-    {
-        if (--m_left < 0)
-            cancel();
-        return !cancelled();
-    }
-
-private:
-    int m_left;
-};
-
 } // namespace
 
 class TestDense : public QObject

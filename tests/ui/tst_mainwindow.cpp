@@ -23,6 +23,22 @@
 using namespace paramlock;
 using namespace paramlock::testing;
 
+namespace {
+
+/** A lock's outcome as the presentation tells it: 90% before, 10% locked, two test images. */
+LockOutcome storyOutcome()
+{
+    LockOutcome outcome;
+    outcome.accuracyBefore = 0.9;
+    outcome.accuracyAfter = 0.1;
+    outcome.predictionsBefore = {0, 1};
+    outcome.predictionsAfter = {1, 1};
+    outcome.result.key.parameterCount = 1000;
+    return outcome;
+}
+
+} // namespace
+
 class TestMainWindow : public QObject
 {
     Q_OBJECT
@@ -185,12 +201,7 @@ private slots:
 
     void presentationStepsThroughTheStory()
     {
-        LockOutcome outcome;
-        outcome.accuracyBefore = 0.9;
-        outcome.accuracyAfter = 0.1;
-        outcome.predictionsBefore = {0, 1};
-        outcome.predictionsAfter = {1, 1};
-        outcome.result.key.parameterCount = 1000;
+        const LockOutcome outcome = storyOutcome();
         const Dataset test = randomImages(2, 1, 4, 2, 1);
         PresentationView view(outcome, test, 0.9);
         QCOMPARE(view.pageCount(), 3);
@@ -210,12 +221,7 @@ private slots:
 
     void theProtectionLevelEndsThePresentationWhenMeasured()
     {
-        LockOutcome outcome;
-        outcome.accuracyBefore = 0.9;
-        outcome.accuracyAfter = 0.1;
-        outcome.predictionsBefore = {0, 1};
-        outcome.predictionsAfter = {1, 1};
-        outcome.result.key.parameterCount = 1000;
+        const LockOutcome outcome = storyOutcome();
         const Dataset test = randomImages(2, 1, 4, 2, 1);
         const QString level = QStringLiteral("With 1,000 labelled images a thief gets 80.7% from it.");
         PresentationView view(outcome, test, 0.9, level);
