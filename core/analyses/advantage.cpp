@@ -150,8 +150,8 @@ std::vector<TrainSetting> AdvantageOptions::defaultSettings()
 
 std::vector<TrainSetting> AdvantageOptions::fineSettings()
 {
-    return {{"sgd", 0.1}, {"sgd", 0.03}, {"sgd", 0.01}, {"sgd", 0.003}, {"sgd", 0.001}, {"adam", 0.01},
-        {"adam", 0.003}, {"adam", 0.001}, {"adam", 0.0003}, {"adam", 0.0001}};
+    return {{"sgd", 0.1}, {"sgd", 0.03}, {"sgd", 0.01}, {"sgd", 0.003}, {"sgd", 0.001}, {"adam", 0.01}, {"adam", 0.003},
+        {"adam", 0.001}, {"adam", 0.0003}, {"adam", 0.0001}};
 }
 
 Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &locked, const Dataset &train,
@@ -279,8 +279,8 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
                 best[c] = bestHere;
             }
             if (o.repair) {
-                SubProgress sub(progress, doneWork / totalWork, doneWork / totalWork, "k = " + std::to_string(k)
-                    + ", " + o.repairName);
+                SubProgress sub(progress, doneWork / totalWork, doneWork / totalWork,
+                    "k = " + std::to_string(k) + ", " + o.repairName);
                 auto repaired = o.repair(curves[0].start, images, sub);
                 if (!repaired)
                     return Error{repaired.error()};
@@ -306,11 +306,13 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     std::string settingsText;
     for (const TrainSetting &s : o.settings)
         settingsText += (settingsText.empty() ? "" : ", ") + s.text();
-    result.grid = settingsText + (quick ? " at k = " + std::to_string(search) + ", each curve's best there reused "
-                                        "at the other k"
-                                        : " at every k")
-        + "; " + std::to_string(o.steps) + " steps of batch " + std::to_string(o.batchSize) + " (" +
-        std::to_string(o.minEpochs) + "-" + std::to_string(o.maxEpochs) + " epochs), scored at "
+    result.grid = settingsText
+        + (quick ? " at k = " + std::to_string(search)
+                    + ", each curve's best there reused "
+                      "at the other k"
+                 : " at every k")
+        + "; " + std::to_string(o.steps) + " steps of batch " + std::to_string(o.batchSize) + " ("
+        + std::to_string(o.minEpochs) + "-" + std::to_string(o.maxEpochs) + " epochs), scored at "
         + std::to_string(o.checkpoints) + " checkpoints";
     result.seconds = secondsSince(started);
     return result;
@@ -342,8 +344,8 @@ std::string protectionLevel(const AdvantageResult &r)
         return text;
     const std::string images = grouped(some->size) + " labelled image" + (some->size == 1 ? "" : "s");
     text += (text.empty() ? "" : " ") + std::string("With ") + images + " a thief gets " + pct(some->attacker.accuracy)
-        + " from it, against " + pct(some->scratch.accuracy) + " training the same network from scratch (R = "
-        + fixedText(some->ratio, 2) + ")";
+        + " from it, against " + pct(some->scratch.accuracy)
+        + " training the same network from scratch (R = " + fixedText(some->ratio, 2) + ")";
     if (std::isnan(some->advantage)) {
         text += ": with that much data a thief does as well without the model as the original does.";
     } else if (some->ratio <= 1.05) {
