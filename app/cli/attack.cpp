@@ -69,6 +69,15 @@ int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std:
             return fail(unlocked.error());
         original = *unlocked;
     }
+    const auto shapes = [](const Model &m) {
+        std::vector<std::vector<int64_t>> out;
+        for (const LayerInfo &l : m.layers())
+            out.push_back(l.shape);
+        return out;
+    };
+    if (shapes(original) != shapes(locked))
+        return fail("the --original model does not have the locked model's conv/FC layers (another architecture); "
+                    "pass the model the lock was made from");
     if (original.fingerprint() == locked.fingerprint())
         return fail("the model given is not locked (its weights are the original's); pass the locked model with "
                     "--model");
