@@ -101,7 +101,11 @@ Expected<CurvePoint> trainAndScore(const Curve &curve, const Dataset &images, co
         const Normalization &norm = model.metadata().normalization;
         for (int epoch = 1; epoch <= epochs; ++epoch) {
             std::shuffle(order.begin(), order.end(), rng);
-            trainEpoch(impl, *optimizer, images, order, o.batchSize, norm);
+            // A cancel stops within a batch, not an epoch (an epoch of 3,000 images is long on a DenseNet).
+            trainEpoch(impl, *optimizer, images, order, o.batchSize, norm,
+                [&progress](int64_t) { return !progress.cancelled(); });
+            if (progress.cancelled())
+                return Error{"analysis cancelled"};
             if (std::find(scoreAt.begin(), scoreAt.end(), epoch) != scoreAt.end()) {
                 auto acc = score(model, test, o);
                 if (!acc)
@@ -307,10 +311,9 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     for (const TrainSetting &s : o.settings)
         settingsText += (settingsText.empty() ? "" : ", ") + s.text();
     result.grid = settingsText
-        + (quick ? " at k = " + std::to_string(search)
-                    + ", each curve's best there reused "
-                      "at the other k"
-                 : " at every k")
+        + (quick && search < 0 ? std::string(" (no k > 0 asked: nothing trained)")
+                : quick        ? " at k = " + std::to_string(search) + ", each curve's best there reused at the other k"
+                               : std::string(" at every k"))
         + "; " + std::to_string(o.steps) + " steps of batch " + std::to_string(o.batchSize) + " ("
         + std::to_string(o.minEpochs) + "-" + std::to_string(o.maxEpochs) + " epochs), scored at "
         + std::to_string(o.checkpoints) + " checkpoints";
