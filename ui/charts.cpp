@@ -367,4 +367,102 @@ QString AnalysisChart::csv() const
     return text;
 }
 
+// ---- FrontierChart ----------------------------------------------------------------
+
+FrontierChart::FrontierChart(Axis axis, QWidget *parent)
+    : ChartWidget(axis == Axis::WeightsChanged ? tr("What a lock changes against what it leaves a thief")
+                                               : tr("How visible a lock is against what it leaves a thief"),
+        parent),
+      m_axis(axis)
+{
+    if (axis == Axis::WeightsChanged) {
+        plot()->xAxis->setScaleType(QCPAxis::stLogarithmic);
+        plot()->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+        plot()->xAxis->setNumberFormat(QStringLiteral("gb"));
+        plot()->xAxis->setLabel(tr("weights changed (log scale)"));
+    } else {
+        plot()->xAxis->setLabel(tr("stealth score (0: nothing these checks see)"));
+    }
+    plot()->yAxis->setLabel(tr("advantage at k (% of what the original gives)"));
+    plot()->legend->setVisible(true);
+}
+
+void FrontierChart::setResult(const FrontierResult &result)
+{
+    m_result = result;
+    m_points = 0;
+    QCustomPlot *p = plot();
+    p->clearPlottables();
+    p->clearItems();
+    plot()->yAxis->setLabel(tr("advantage at k = %1 (% of what the original gives)").arg(result.size));
+    const QColor colours[] = {kAfter, kBefore, kAccent, QColor(148, 103, 189), QColor(255, 127, 14)};
+    const QCPScatterStyle::ScatterShape shapes[] = {QCPScatterStyle::ssDisc, QCPScatterStyle::ssSquare,
+        QCPScatterStyle::ssTriangle, QCPScatterStyle::ssDiamond, QCPScatterStyle::ssCross};
+    std::vector<std::string> methodsSeen;
+    double xLo = 0.0, xHi = 0.0, yLo = 0.0, yHi = 100.0;
+    bool first = true;
+    for (const FrontierPoint &pt : result.points) {
+        auto it = std::find(methodsSeen.begin(), methodsSeen.end(), pt.candidate.method);
+        const size_t m = size_t(it - methodsSeen.begin());
+        QCPGraph *g = nullptr;
+        if (it == methodsSeen.end()) {
+            methodsSeen.push_back(pt.candidate.method);
+            g = p->addGraph();
+            g->setName(QString::fromStdString(pt.methodName));
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setPen(QPen(colours[m % 5], 2));
+            g->setScatterStyle(QCPScatterStyle(shapes[m % 5], colours[m % 5], colours[m % 5], 9));
+        } else {
+            g = p->graph(int(m));
+        }
+        const double x =
+            m_axis == Axis::WeightsChanged ? double(std::max<int64_t>(1, pt.weightsChanged)) : pt.stealth.score();
+        // No advantage when training from scratch reaches the original (the data alone is all a thief needs): 0.
+        const bool undefined = std::isnan(pt.advantage);
+        const double y = undefined ? 0.0 : 100.0 * pt.advantage;
+        g->addData(x, y);
+        auto *label = new QCPItemText(p);
+        label->position->setCoords(x, y);
+        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+        label->setPadding(QMargins(6, 0, 0, 2));
+        label->setText(QString::fromStdString(pt.candidate.setting) + (pt.weakness.empty() ? QString() : tr(" (weak)"))
+            + (undefined ? tr(" (n/a: scratch reaches the original)") : QString()));
+        label->setColor(colours[m % 5].darker(120));
+        xLo = first ? x : std::min(xLo, x);
+        xHi = first ? x : std::max(xHi, x);
+        yLo = std::min(yLo, y);
+        yHi = std::max(yHi, y);
+        first = false;
+        ++m_points;
+    }
+    // Advantage 0: the locked model is worth no more than the thief's own data.
+    QCPGraph *legendEntry = p->addGraph();
+    legendEntry->setName(tr("0: worth nothing beyond the thief's data"));
+    legendEntry->setPen(QPen(Qt::gray, 1.5, Qt::DashLine));
+    auto *zero = new QCPItemStraightLine(p);
+    zero->point1->setCoords(1, 0);
+    zero->point2->setCoords(2, 0);
+    zero->setPen(legendEntry->pen());
+    if (m_axis == Axis::WeightsChanged)
+        p->xAxis->setRange(std::max(0.5, xLo / 3.0), std::max(10.0, xHi * 20.0));
+    else
+        p->xAxis->setRange(std::min(0.0, xLo) - 0.05, std::max(0.5, xHi * 1.4 + 0.05));
+    p->yAxis->setRange(std::min(-10.0, yLo - 10.0), std::max(100.0, yHi + 10.0));
+    replot();
+}
+
+QString FrontierChart::csv() const
+{
+    QString text = QStringLiteral("lock,weights_changed,key_bytes,stealth_score,advantage,ratio\n");
+    for (const FrontierPoint &pt : m_result.points)
+        text += QStringLiteral("\"%1\",%2,%3,%4,%5,%6\n")
+                    .arg(QString::fromStdString(pt.candidate.label))
+                    .arg(pt.weightsChanged)
+                    .arg(pt.keyBytes)
+                    .arg(pt.stealth.score())
+                    .arg(pt.advantage)
+                    .arg(pt.ratio);
+    return text;
+}
+
 } // namespace paramlock

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "analysis.h"
+#include "frontier.h"
 #include "lockresult.h"
 #include "progress.h"
 #include "protectionmethod.h"
@@ -89,6 +90,27 @@ public:
 
 private:
     Analysis m_analysis;
+};
+
+/**
+ * The frontier: one point per lock (a colour and marker per method, the setting written beside it), the advantage a
+ * thief with k images gets from it on y, and on x either the weights it changes (log scale) or its stealth score.
+ */
+class FrontierChart : public ChartWidget
+{
+    Q_OBJECT
+public:
+    enum class Axis { WeightsChanged, Stealth };
+    explicit FrontierChart(Axis axis, QWidget *parent = nullptr);
+    void setResult(const FrontierResult &result);
+    /** Locks plotted (every lock; at 0 where the advantage is undefined). */
+    int pointCount() const { return m_points; }
+    QString csv() const override;
+
+private:
+    Axis m_axis;
+    FrontierResult m_result;
+    int m_points = 0;
 };
 
 } // namespace paramlock

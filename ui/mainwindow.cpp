@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "analysispage.h"
+#include "frontierpage.h"
 #include "imagedecoding.h"
 #include "job.h"
 #include "keyprotectiondialog.h"
@@ -66,6 +67,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_results, tr("2 · Results"));
     m_tabs->addTab(m_unlockPage, tr("3 · Unlock"));
     m_tabs->addTab(m_analysis, tr("4 · Attacks && Report"));
+    m_frontier = new FrontierPage(m_document, m_tabs);
+    m_tabs->addTab(m_frontier, tr("5 · Choose a Lock"));
 
     auto *splitter = new QSplitter(this);
     splitter->addWidget(buildModelPanel());

@@ -14,6 +14,7 @@ class QTableView;
 namespace paramlock {
 
 class AnalysisPage;
+class FrontierPage;
 class Job;
 class LayerTableModel;
 class LockDocument;
@@ -61,6 +62,7 @@ public:
     LayerTableModel *layerModel() const { return m_layers; }
     QTabWidget *tabs() const { return m_tabs; }
     AnalysisPage *analysisPage() const { return m_analysis; }
+    FrontierPage *frontierPage() const { return m_frontier; }
     LockDocument *document() const { return m_document; }
 
 signals:
@@ -92,6 +94,7 @@ private:
     ResultsPage *m_results;
     UnlockPage *m_unlockPage;
     AnalysisPage *m_analysis;
+    FrontierPage *m_frontier;
     Job *m_files; ///< dataset loading and key sealing
 
     QLabel *m_modelSummary;

@@ -6,6 +6,7 @@
 #include "advparamsattacks.h"
 #include "analysis.h"
 #include "attacks.h"
+#include "frontier.h"
 #include "training.h"
 #include "unlock.h"
 
@@ -82,12 +83,8 @@ int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std:
         return fail("the model given is not locked (its weights are the original's); pass the locked model with "
                     "--model");
     if (key)
-        if (const ProtectionMethod *method = methodById(key->method); method && !method->repairName().empty()) {
-            o.repairName = method->repairName();
-            o.repair = [method, &test, limit = o.evalLimit](const Model &m, const Dataset &images, Progress &pr) {
-                return method->repair(m, images, test, limit, pr);
-            };
-        }
+        if (const ProtectionMethod *method = methodById(key->method))
+            addMethodRepair(o, *method, test, o.evalLimit);
     auto train = openData(p, Split::Train, progress);
     if (!train)
         return fail(train.error());
@@ -192,21 +189,10 @@ int cmdAttack(const QStringList &args)
     const QCommandLineOption sizes(QStringLiteral("sizes"),
         QStringLiteral("Advantage: the thief's labelled training images, k (default 0,100,300,1000,3000)."),
         QStringLiteral("LIST"), QStringLiteral("0,100,300,1000,3000"));
-    const QCommandLineOption grid(QStringLiteral("grid"),
-        QStringLiteral("Advantage: quick (every learning rate at --search-size, each curve's best reused at the other "
-                       "k) or full (the finer grid at every k). Default quick."),
-        QStringLiteral("NAME"), QStringLiteral("quick"));
     const QCommandLineOption searchSize(QStringLiteral("search-size"),
         QStringLiteral("Advantage: the k where the quick grid searches the learning rate (default %1).")
             .arg(adv.searchSize),
         QStringLiteral("N"), QString::number(adv.searchSize));
-    const QCommandLineOption steps(QStringLiteral("steps"),
-        QStringLiteral("Advantage: optimiser steps per training run (default %1; epochs = steps x batch / k, "
-                       "%2-%3).")
-            .arg(adv.steps)
-            .arg(adv.minEpochs)
-            .arg(adv.maxEpochs),
-        QStringLiteral("N"), QString::number(adv.steps));
     const QCommandLineOption originalModel(QStringLiteral("original"),
         QStringLiteral("Advantage: the unlocked original model (instead of --key)."), QStringLiteral("FILE"));
     const PasswordFlags keyPassword;
@@ -216,8 +202,8 @@ int cmdAttack(const QStringList &args)
             QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
                            "back (the key, if given, only scores which secret weights an attack found)."),
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
-                rates, layerwise, percentiles, iterations, budget, sizes, grid, searchSize, steps, originalModel, kSeed,
-                kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson, kCsv}
+                rates, layerwise, percentiles, iterations, budget, sizes, kGrid, searchSize, kSteps, originalModel,
+                kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson, kCsv}
                 + keyPassword.all(),
             code))
         return code;
@@ -231,7 +217,7 @@ int cmdAttack(const QStringList &args)
             stepCount = 0;
     for (auto [opt, target] :
         {std::pair{&kEvalSamples, &evalLimit}, {&epochs, &epochCount}, {&every, &everyN}, {&batch, &batchSize},
-            {&iterations, &iterationCount}, {&budget, &budgetCount}, {&searchSize, &searchK}, {&steps, &stepCount}})
+            {&iterations, &iterationCount}, {&budget, &budgetCount}, {&searchSize, &searchK}, {&kSteps, &stepCount}})
         if (auto e = integer(p, *opt, *target))
             return fail(*e, Usage);
     double share = 0.0, rate = 0.0;
@@ -306,11 +292,8 @@ int cmdAttack(const QStringList &args)
                 return fail("--sizes must list whole numbers of images, e.g. 0,100,1000", Usage);
             o.sizes.push_back(int64_t(k));
         }
-        o.grid = p.value(grid).toStdString();
-        if (o.grid == "full")
-            o.settings = AdvantageOptions::fineSettings();
-        else if (o.grid != "quick")
-            return fail("--grid must be quick or full", Usage);
+        if (auto ok = applyGrid(p, o); !ok)
+            return fail(ok.error(), Usage);
         o.searchSize = searchK;
         o.steps = stepCount;
         if (p.isSet(batch))

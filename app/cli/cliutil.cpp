@@ -260,4 +260,14 @@ QString joined(const std::vector<std::string> &items)
     return list.join(QStringLiteral(", "));
 }
 
+Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options)
+{
+    options.grid = p.value(kGrid).toStdString();
+    if (options.grid == "full")
+        options.settings = AdvantageOptions::fineSettings();
+    else if (options.grid != "quick")
+        return Error{"--grid must be quick or full"};
+    return {};
+}
+
 } // namespace paramlock::cli

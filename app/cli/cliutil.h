@@ -157,6 +157,20 @@ struct LockInputs
 /** Reads them; on failure prints the error, sets `exitCode` and returns nothing. */
 std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgress &progress, int &exitCode);
 
+/** The advantage analysis's sweep: --grid quick|full and --steps N (attack --kind advantage, frontier). */
+inline const QCommandLineOption kGrid(QStringLiteral("grid"),
+    QStringLiteral("Advantage: quick (every learning rate at one k, each curve's best reused at the other k) or full "
+                   "(the finer grid at every k). Default quick."),
+    QStringLiteral("NAME"), QStringLiteral("quick"));
+inline const QCommandLineOption kSteps(QStringLiteral("steps"),
+    QStringLiteral("Advantage: optimiser steps per training run (default %1; epochs = steps x batch / k, %2-%3).")
+        .arg(AdvantageOptions{}.steps)
+        .arg(AdvantageOptions{}.minEpochs)
+        .arg(AdvantageOptions{}.maxEpochs),
+    QStringLiteral("N"), QString::number(AdvantageOptions{}.steps));
+/** Sets the sweep's settings from --grid. */
+Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options);
+
 /** A comma-separated list of numbers, e.g. --rates 0,0.1,0.5. */
 Expected<std::vector<double>> numberList(const QString &text, const char *flag);
 /** The lock workflow's options the flags set: --eval-samples (already read) and --allow-untrained. */

@@ -20,6 +20,7 @@ int cmdInfo(const QStringList &args);
 int cmdKey(const QStringList &args);
 int cmdLock(const QStringList &args);
 int cmdReport(const QStringList &args);
+int cmdFrontier(const QStringList &args);
 int cmdRun(const QStringList &args);
 int cmdTrain(const QStringList &args);
 int cmdUnlock(const QStringList &args);

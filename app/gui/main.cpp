@@ -1,4 +1,5 @@
 #include "analysispage.h"
+#include "frontierpage.h"
 #include "mainwindow.h"
 
 #include "version.h"
@@ -41,7 +42,9 @@ int main(int argc, char *argv[])
     const QCommandLineOption method(QStringLiteral("method"),
         QStringLiteral("With --demo: the lock method (e.g. nnsplitter; default: the first in the method list)."),
         QStringLiteral("ID"));
-    parser.addOptions({demo, run, unlock, method, set, present, attacks});
+    const QCommandLineOption frontier(QStringLiteral("frontier"),
+        QStringLiteral("With --demo: compare every lock on the demo model once the data is read (Choose a Lock)."));
+    parser.addOptions({demo, run, unlock, method, set, present, attacks, frontier});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -75,6 +78,11 @@ int main(int argc, char *argv[])
             QObject::connect(&window, &paramlock::MainWindow::lockFinished, &window, next);
             QObject::connect(window.analysisPage(), &paramlock::AnalysisPage::finished, &window, next);
         }
+        if (parser.isSet(frontier))
+            QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
+                window.tabs()->setCurrentWidget(window.frontierPage());
+                window.frontierPage()->run();
+            });
         if (parser.isSet(run)) // once the dataset has been read in the background
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] { window.runLock(); });
     } else if (!parser.positionalArguments().isEmpty()) {

@@ -20,25 +20,6 @@ double secondsSince(std::chrono::steady_clock::time_point start)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/** A stretch [from, to] of a parent's progress; cancelling the parent cancels it. */
-class SubProgress : public Progress
-{
-public:
-    SubProgress(Progress &parent, double from, double to, std::string prefix)
-        : m_parent(parent), m_from(from), m_to(to), m_prefix(std::move(prefix))
-    { }
-    bool advance(double fraction, const std::string &label) override
-    {
-        const std::string text = label.empty() ? m_prefix : m_prefix + ": " + label;
-        return m_parent.advance(m_from + (m_to - m_from) * std::clamp(fraction, 0.0, 1.0), text) && !cancelled();
-    }
-
-private:
-    Progress &m_parent;
-    double m_from, m_to;
-    std::string m_prefix;
-};
-
 int epochsFor(int64_t k, const AdvantageOptions &o)
 {
     const double wanted = std::ceil(double(o.steps) * double(o.batchSize) / double(std::max<int64_t>(1, k)));
@@ -184,13 +165,29 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     result.randomGuess = 1.0 / double(std::max(2, classes));
     result.testImages = o.evalLimit > 0 ? std::min(o.evalLimit, test.size()) : test.size();
 
+    // A baseline brings the scratch and original curves measured before: only the attacker's is trained here.
+    const AdvantageResult *baseline = o.baseline.get();
+    if (baseline) {
+        for (int64_t k : o.sizes)
+            if (std::none_of(baseline->rows.begin(), baseline->rows.end(),
+                    [k](const AdvantageRow &row) { return row.size == k; }))
+                return Error{
+                    "the baseline has no row for k = " + std::to_string(k) + ": measure it with every k asked"};
+        if (baseline->testImages != result.testImages)
+            return Error{"the baseline was scored on " + std::to_string(baseline->testImages) + " test images, not "
+                + std::to_string(result.testImages)};
+    }
+
     // One re-initialisation and one shuffle of the training split; the thief's k images are its first k.
-    auto scratch = original.reinitialised(o.seed);
-    if (!scratch)
-        return Error{scratch.error()};
-    std::vector<Curve> curves{{"attacker", locked, 0.0}, {"scratch", *scratch, 0.0}};
-    if (o.includeOriginal)
-        curves.push_back({"original", original, 0.0});
+    std::vector<Curve> curves{{"attacker", locked, 0.0}};
+    if (!baseline) {
+        auto scratch = original.reinitialised(o.seed);
+        if (!scratch)
+            return Error{scratch.error()};
+        curves.push_back({"scratch", *scratch, 0.0});
+        if (o.includeOriginal)
+            curves.push_back({"original", original, 0.0});
+    }
     for (Curve &c : curves) {
         auto acc = score(c.start, test, o);
         if (!acc)
@@ -198,7 +195,9 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
         c.untrained = *acc;
     }
     result.lockedAccuracy = curves[0].untrained;
-    if (o.includeOriginal)
+    if (baseline)
+        result.victimAccuracy = baseline->victimAccuracy;
+    else if (o.includeOriginal)
         result.victimAccuracy = curves[2].untrained;
     else if (auto acc = score(original, test, o))
         result.victimAccuracy = *acc;
@@ -262,7 +261,7 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
                 TrainSetting bestSetting = settings.front();
                 double bestTrained = -1.0;
                 for (const TrainSetting &s : settings) {
-                    SubProgress sub(progress, doneWork / totalWork, doneWork / totalWork + unit,
+                    ProgressSpan sub(progress, doneWork / totalWork, doneWork / totalWork + unit,
                         "k = " + std::to_string(k) + ", " + curves[c].name);
                     auto point = trainAndScore(curves[c], images, test, s, o, runSeed, sub);
                     if (!point)
@@ -283,7 +282,7 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
                 best[c] = bestHere;
             }
             if (o.repair) {
-                SubProgress sub(progress, doneWork / totalWork, doneWork / totalWork,
+                ProgressSpan sub(progress, doneWork / totalWork, doneWork / totalWork,
                     "k = " + std::to_string(k) + ", " + o.repairName);
                 auto repaired = o.repair(curves[0].start, images, sub);
                 if (!repaired)
@@ -293,8 +292,15 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
             }
         }
         row.attacker = best[0];
-        row.scratch = best[1];
-        row.original = o.includeOriginal ? best[2] : CurvePoint{-1.0, "", 0};
+        if (baseline) {
+            const auto same = std::find_if(
+                baseline->rows.begin(), baseline->rows.end(), [k](const AdvantageRow &r) { return r.size == k; });
+            row.scratch = same->scratch;
+            row.original = same->original;
+        } else {
+            row.scratch = best[1];
+            row.original = o.includeOriginal ? best[2] : CurvePoint{-1.0, "", 0};
+        }
         row.ratio = row.scratch.accuracy > 0.0 ? row.attacker.accuracy / row.scratch.accuracy
                                                : std::numeric_limits<double>::quiet_NaN();
         const double span = result.victimAccuracy - row.scratch.accuracy;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct TrainSetting
     double learningRate = 0.0;
     std::string text() const; ///< "SGD 0.01", "Adam 0.001"
 };
+
+struct AdvantageResult;
 
 /** The sweep every curve is trained with. */
 struct AdvantageOptions
@@ -58,6 +61,12 @@ struct AdvantageOptions
      */
     std::function<Expected<double>(const Model &locked, const Dataset &attackerImages, Progress &progress)> repair;
     std::string repairName;
+    /**
+     * The scratch and original curves, already measured on the same model, data and options for another lock of it
+     * (the frontier compares many): reused instead of trained again, so only A_att is trained. Every k asked must be
+     * among its rows.
+     */
+    std::shared_ptr<const AdvantageResult> baseline;
 
     /** SGD (momentum 0.9) at 0.1, 0.01, 0.001 and Adam at 0.01, 0.001, 0.0001. */
     static std::vector<TrainSetting> defaultSettings();

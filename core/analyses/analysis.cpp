@@ -1,5 +1,6 @@
 #include "analysis.h"
 
+#include "frontier.h"
 #include "protectionmethod.h"
 #include "text.h"
 
@@ -117,15 +118,8 @@ Expected<Analysis> advantage(const AnalysisContext &c, Analysis a, Progress &pro
     AdvantageOptions o = c.advantage;
     o.seed = c.seed;
     o.evalLimit = c.evalLimit;
-    const ProtectionMethod *method = methodById(c.lock->key.method);
-    if (method && !method->repairName().empty() && !o.repair) {
-        o.repairName = method->repairName();
-        const Dataset *test = c.test;
-        const int64_t limit = c.evalLimit;
-        o.repair = [method, test, limit](const Model &locked, const Dataset &images, Progress &p) {
-            return method->repair(locked, images, *test, limit, p);
-        };
-    }
+    if (const ProtectionMethod *method = methodById(c.lock->key.method))
+        addMethodRepair(o, *method, *c.test, c.evalLimit);
     auto r = advantageAnalysis(*c.original, c.lock->locked, *c.train, *c.test, o, progress);
     if (!r)
         return Error{r.error()};

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace paramlock {
 
@@ -45,10 +46,34 @@ public:
     }
 
     void cancel() { m_cancelled.store(true); }
-    bool cancelled() const { return m_cancelled.load(); }
+    virtual bool cancelled() const { return m_cancelled.load(); }
 
 private:
     std::atomic_bool m_cancelled{false};
+};
+
+/**
+ * A stretch [from, to] of a parent's progress, for one part of a longer job: its fractions are mapped into the
+ * stretch and its labels prefixed; cancelling the parent cancels it. A lock's steps are not passed on.
+ */
+class ProgressSpan : public Progress
+{
+public:
+    ProgressSpan(Progress &parent, double from, double to, std::string prefix)
+        : m_parent(parent), m_from(from), m_to(to), m_prefix(std::move(prefix))
+    { }
+    bool advance(double fraction, const std::string &label) override
+    {
+        const double f = fraction < 0.0 ? 0.0 : fraction > 1.0 ? 1.0 : fraction;
+        const std::string text = label.empty() ? m_prefix : m_prefix.empty() ? label : m_prefix + ": " + label;
+        return m_parent.advance(m_from + (m_to - m_from) * f, text) && !cancelled();
+    }
+    bool cancelled() const override { return Progress::cancelled() || m_parent.cancelled(); }
+
+private:
+    Progress &m_parent;
+    double m_from, m_to;
+    std::string m_prefix;
 };
 
 } // namespace paramlock

@@ -32,6 +32,13 @@ struct LockRequest
     uint64_t seed = 0;
 };
 
+/** A setting of a method worth comparing with other locks (the frontier), and its label: "strong mode". */
+struct LabelledRequest
+{
+    std::string label;
+    LockRequest request;
+};
+
 /** How the live chart of a lock is drawn: what its y axis is and where the method's threshold lies. */
 struct LockChartSpec
 {
@@ -115,6 +122,15 @@ public:
     virtual Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &timing) const = 0;
     /** The settings a key was made with, as the request that reproduces the lock. */
     virtual Expected<LockRequest> requestOf(const SecretKey &key) const = 0;
+    /**
+     * The settings of this method a model owner chooses between, for the frontier that compares every lock on one
+     * model (e.g. a mode each, or how many layers); by default the method's defaults alone.
+     */
+    virtual std::vector<LabelledRequest> frontierRequests(const Model &model) const
+    {
+        (void)model;
+        return {{"defaults", {}}};
+    }
     /** The live chart's axes and threshold for a request. */
     virtual LockChartSpec lockChart(const LockRequest &request) const
     {

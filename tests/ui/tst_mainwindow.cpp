@@ -1,6 +1,7 @@
 #include "advparams.h"
 #include "lockworkflow.h"
 #include "analysispage.h"
+#include "frontierpage.h"
 #include "charts.h"
 #include "atomicfile.h"
 #include "keyprotectiondialog.h"
@@ -16,6 +17,8 @@
 
 #include <QAbstractItemModelTester>
 #include <QLabel>
+#include <QPushButton>
+#include <QTableWidget>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -197,6 +200,64 @@ private slots:
         QVERIFY(!text.contains(QByteArray::fromStdString(lock->key.checksum())));
         for (const KeyEntry &e : lock->secret.entries)
             QVERIFY(!text.contains(QByteArray::number(e.perturbation, 'g', 17)));
+    }
+
+    void theFrontierPageComparesLocksAndCancels()
+    {
+        const Dataset train = blockImages(200, 1);
+        const Dataset test = blockImages(100, 2);
+        const Model original = trainedLeNet(train, 3);
+        const std::string fingerprint = original.fingerprint();
+        LockDocument document;
+        FrontierPage page(&document);
+        QPushButton *compare = nullptr;
+        for (QPushButton *b : page.findChildren<QPushButton *>())
+            if (b->text() == QLatin1String("Compare Locks"))
+                compare = b;
+        QVERIFY(compare && !compare->isEnabled()); // no model yet
+        document.setModel(original, QStringLiteral("lenet.pt"));
+        document.setDataset(std::make_shared<const Dataset>(train), std::make_shared<const Dataset>(test));
+        QVERIFY(compare->isEnabled());
+        FrontierOptions options;
+        const std::string first = original.layers().front().name;
+        FrontierCandidate some{"dense", "Dense lock, first layer", "first layer", {}};
+        some.request.values.set("layers", LayerSelection{LayerSelection::Kind::Named, 0, {first}});
+        options.candidates = {some, {"dense", "Dense lock, all layers", "all layers", {}}};
+        options.advantage.settings = {{"adam", 0.01}};
+        options.advantage.steps = 10;
+        options.advantage.minEpochs = 1;
+        options.advantage.maxEpochs = 3;
+        options.advantage.checkpoints = 1;
+        page.setOptions(options);
+        page.setThiefImages(100);
+        page.setEvaluationLimit(0);
+        QSignalSpy done(&page, &FrontierPage::finished);
+        QSignalSpy failed(&page, &FrontierPage::failed);
+        page.run();
+        QVERIFY(page.isRunning());
+        QVERIFY(done.wait(120000));
+        QCOMPARE(failed.count(), 0);
+        QVERIFY(page.result());
+        QCOMPARE(page.result()->points.size(), size_t(2));
+        QCOMPARE(page.table()->rowCount(), 2);
+        QCOMPARE(page.table()->item(1, 0)->text(), QStringLiteral("Dense lock, all layers"));
+        QCOMPARE(page.weightsChart()->pointCount(), 2);
+        QCOMPARE(page.stealthChart()->pointCount(), 2);
+        QVERIFY(page.weightsChart()->csv().contains(QStringLiteral("\"Dense lock, first layer\"")));
+        QCOMPARE(original.fingerprint(), fingerprint);
+
+        // Cancelled half-way: a message, the model as it was.
+        page.run();
+        QVERIFY(page.isRunning());
+        QTest::qWait(200);
+        page.cancel();
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.last().at(0).toString().contains(QLatin1String("cancelled")));
+        QCOMPARE(original.fingerprint(), fingerprint);
+        // Another model: the comparison of the previous one is dropped.
+        document.setModel(Model(), QString());
+        QVERIFY(!page.result());
+        QCOMPARE(page.table()->rowCount(), 0);
     }
 
     void presentationStepsThroughTheStory()

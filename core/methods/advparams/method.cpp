@@ -140,6 +140,17 @@ public:
         values.set("layers", layers);
         return values;
     }
+    std::vector<LabelledRequest> frontierRequests(const Model &model) const override
+    {
+        (void)model;
+        std::vector<LabelledRequest> requests;
+        for (LockMode mode : {LockMode::Paper, LockMode::Strong}) {
+            LabelledRequest r{modeId(mode) + " mode", {}};
+            r.request.values.set("mode", modeId(mode));
+            requests.push_back(r);
+        }
+        return requests;
+    }
     Expected<void> validate(const LockRequest &request) const override
     {
         auto settings = settingsFromValues(request.values);

@@ -50,6 +50,23 @@ public:
     unsigned capabilities() const override { return unsigned(Capability::Lock); }
     const std::vector<ParameterSpec> &parameters() const override { return parameterTable().specs(); }
 
+    /** The first 1, 2, 4, ... layers and all of them: how much of the model must be permuted to leave nothing. */
+    std::vector<LabelledRequest> frontierRequests(const Model &model) const override
+    {
+        const std::vector<LayerInfo> layers = model.layers();
+        std::vector<LabelledRequest> requests;
+        for (size_t k = 1; k < layers.size(); k *= 2) {
+            LayerSelection first{LayerSelection::Kind::Named, 0, {}};
+            for (size_t i = 0; i < k; ++i)
+                first.names.push_back(layers[i].name);
+            LabelledRequest r{
+                k == 1 ? "first layer (" + layers[0].module + ")" : "first " + std::to_string(k) + " layers", {}};
+            r.request.values.set("layers", first);
+            requests.push_back(r);
+        }
+        requests.push_back({"all " + std::to_string(layers.size()) + " layers", {}});
+        return requests;
+    }
     Expected<void> validate(const LockRequest &request) const override
     {
         auto settings = denseSettings(request.values);

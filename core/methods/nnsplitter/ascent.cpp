@@ -158,7 +158,7 @@ double validationAccuracy(ModelImpl &impl, const LockData &data, double *loss)
 
 Expected<AscentResult> runAscent(ModelImpl &impl, std::vector<MaskedWeights> &masked, const LockData &data,
     const NNSplitterSettings &settings, int epochs, double target, uint64_t seed, Progress &progress,
-    const ProgressSpan &span)
+    const AscentSpan &span)
 {
     AscentResult result;
     int64_t total = 0;

@@ -67,7 +67,7 @@ struct AscentResult
 };
 
 /** How far along the whole lock an ascent's progress is: fraction = base + span x its own. */
-struct ProgressSpan
+struct AscentSpan
 {
     double base = 0.0;
     double span = 1.0;
@@ -85,7 +85,7 @@ struct ProgressSpan
  */
 Expected<AscentResult> runAscent(ModelImpl &impl, std::vector<MaskedWeights> &masked, const LockData &data,
     const NNSplitterSettings &settings, int epochs, double target, uint64_t seed, Progress &progress,
-    const ProgressSpan &span);
+    const AscentSpan &span);
 
 /** Accuracy on the validation split, in inference mode, and its mean cross-entropy where asked. */
 double validationAccuracy(ModelImpl &impl, const LockData &data, double *loss = nullptr);

@@ -189,7 +189,7 @@ Expected<NNSplitterLock> nnSplitterLock(
         for (int attempt = 0; attempt < attempts; ++attempt) {
             if (attempt > 0)
                 putBackOriginals(masked);
-            ProgressSpan span;
+            AscentSpan span;
             span.span = (1.0 - base) / double(attempts);
             span.base = base + span.span * double(attempt);
             span.label = "obfuscating " + std::to_string(mask->count()) + " weights"

@@ -109,7 +109,7 @@ Expected<ProbeResult> probe(const SelectionContext &c, const FilterChoice &choic
         return Error{mask.error()};
     std::vector<MaskedWeights> masked = maskedWeights(c.model.impl(), *mask, c.settings.range);
     OriginalsGuard putBack{masked};
-    ProgressSpan span;
+    AscentSpan span;
     span.base = 0.5 * double(episode) / double(episodes);
     span.span = 0.5 / double(episodes);
     span.label = "scoring filter set " + std::to_string(episode + 1) + " of " + std::to_string(episodes);
