@@ -276,6 +276,43 @@ private slots:
         QVERIFY2(r.err.contains("--key") && r.err.contains("--original"), r.err.constData());
     }
 
+    void theFrontierPlacesTheDenseLocksOnRealData()
+    {
+        // The dense lock's settings on the shipped LeNet-5 and real Fashion-MNIST, with a small sweep: permuting the
+        // first layer alone leaves a thief more than permuting all five; every permutation keeps the statistics and
+        // the full one loses conv1's kernel smoothness. The full measurement is in docs/findings.md.
+        const QString model = qEnvironmentVariable("PARAMLOCK_RESOURCES") + QStringLiteral("/models/lenet5-fmnist.pt");
+        const QStringList common{QStringLiteral("frontier"), QStringLiteral("--model"), model, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("-q")};
+        Run r = cli(common
+            + QStringList{QStringLiteral("--methods"), QStringLiteral("dense"), QStringLiteral("--k"),
+                QStringLiteral("300"), QStringLiteral("--steps"), QStringLiteral("30"),
+                QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        const QJsonArray points = j.value(QLatin1String("points")).toArray();
+        QCOMPARE(points.size(), 4); // the first 1, 2 and 4 layers, and all 5
+        QCOMPARE(j.value(QLatin1String("runs")).toInt(), 3 * 6 + 3 * 6); // scratch and original once
+        const QJsonObject first = points[0].toObject(), all = points[3].toObject();
+        QCOMPARE(first.value(QLatin1String("label")).toString(), QStringLiteral("Dense lock, first layer (conv1)"));
+        QVERIFY2(first.value(QLatin1String("weights_changed")).toInt() > 140
+                && first.value(QLatin1String("weights_changed")).toInt() <= 150,
+            r.out.constData());
+        QVERIFY2(first.value(QLatin1String("advantage")).toDouble() > all.value(QLatin1String("advantage")).toDouble(),
+            r.out.constData());
+        for (const QJsonValue &p : points) {
+            const QJsonObject stealth = p.toObject().value(QLatin1String("stealth")).toObject();
+            QVERIFY(stealth.value(QLatin1String("mean_shift")).toDouble() < 1e-4);
+            QCOMPARE(stealth.value(QLatin1String("range_excess")).toDouble(), 0.0);
+            QVERIFY2(stealth.value(QLatin1String("correlation_drop")).toDouble() > 0.1, r.out.constData());
+        }
+        QVERIFY2(!j.value(QLatin1String("summary")).toString().isEmpty(), r.out.constData());
+        // Bad input: one sentence, exit code 2.
+        r = cli(common + QStringList{QStringLiteral("--methods"), QStringLiteral("sealed-box")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("unknown method \"sealed-box\""), r.err.constData());
+    }
+
     void benchAgreesWithThePythonPeer()
     {
         // The bench's own checks: the plain PyTorch loop and ParamLock pick the same weights in the same order,
