@@ -202,8 +202,9 @@ int cmdAttack(const QStringList &args)
             QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
                            "back (the key, if given, only scores which secret weights an attack found)."),
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
-                rates, layerwise, percentiles, iterations, budget, sizes, kGrid, searchSize, kSteps, originalModel,
-                kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson, kCsv}
+                rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kWithoutOriginal,
+                searchSize, kSteps, originalModel, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
+                kQuiet, kJson, kCsv}
                 + keyPassword.all(),
             code))
         return code;

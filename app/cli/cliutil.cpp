@@ -267,6 +267,23 @@ Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options)
         options.settings = AdvantageOptions::fineSettings();
     else if (options.grid != "quick")
         return Error{"--grid must be quick or full"};
+    if (p.isSet(kSettings)) {
+        options.settings.clear();
+        for (const QString &item : p.value(kSettings).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const QStringList parts = item.trimmed().split(QLatin1Char(':'));
+            bool ok = false;
+            const double rate = parts.size() == 2 ? parts[1].toDouble(&ok) : 0.0;
+            const QString optimizer = parts.value(0).toLower();
+            if (!ok || !(rate > 0.0) || (optimizer != QLatin1String("sgd") && optimizer != QLatin1String("adam")))
+                return Error{"--settings takes OPTIMIZER:LEARNING_RATE items, e.g. sgd:0.01,adam:0.001 (got \""
+                    + item.toStdString() + "\")"};
+            options.settings.push_back({optimizer.toStdString(), rate});
+        }
+        if (options.settings.empty())
+            return Error{"--settings needs at least one OPTIMIZER:LEARNING_RATE item, e.g. adam:0.001"};
+    }
+    if (p.isSet(kWithoutOriginal))
+        options.includeOriginal = false;
     return {};
 }
 

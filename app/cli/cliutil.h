@@ -168,7 +168,14 @@ inline const QCommandLineOption kSteps(QStringLiteral("steps"),
         .arg(AdvantageOptions{}.minEpochs)
         .arg(AdvantageOptions{}.maxEpochs),
     QStringLiteral("N"), QString::number(AdvantageOptions{}.steps));
-/** Sets the sweep's settings from --grid. */
+inline const QCommandLineOption kSettings(QStringLiteral("settings"),
+    QStringLiteral("Advantage: sweep these settings instead of the grid's, e.g. sgd:0.01,adam:0.001 (SGD has momentum "
+                   "0.9)."),
+    QStringLiteral("LIST"));
+inline const QCommandLineOption kWithoutOriginal(QStringLiteral("without-original"),
+    QStringLiteral("Advantage: do not fine-tune the unlocked original (A_orig, the ceiling): a third less work; the "
+                   "original's own accuracy stays the reference."));
+/** Sets the sweep from --grid, --settings and --without-original. */
 Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options);
 
 /** A comma-separated list of numbers, e.g. --rates 0,0.1,0.5. */

@@ -286,13 +286,16 @@ private slots:
             QStringLiteral("fashion-mnist"), QStringLiteral("-q")};
         Run r = cli(common
             + QStringList{QStringLiteral("--methods"), QStringLiteral("dense"), QStringLiteral("--k"),
-                QStringLiteral("300"), QStringLiteral("--steps"), QStringLiteral("30"),
+                QStringLiteral("300"), QStringLiteral("--steps"), QStringLiteral("30"), QStringLiteral("--settings"),
+                QStringLiteral("sgd:0.01,adam:0.001"), QStringLiteral("--without-original"),
                 QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--json")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject j = r.json();
         const QJsonArray points = j.value(QLatin1String("points")).toArray();
         QCOMPARE(points.size(), 4); // the first 1, 2 and 4 layers, and all 5
-        QCOMPARE(j.value(QLatin1String("runs")).toInt(), 3 * 6 + 3 * 6); // scratch and original once
+        // Two settings: attacker and scratch for the first lock, the attacker alone for the other three.
+        QCOMPARE(j.value(QLatin1String("runs")).toInt(), 2 * 2 + 3 * 2);
+        QCOMPARE(j.value(QLatin1String("original")).toObject().value(QLatin1String("accuracy")).toDouble(), -1.0);
         const QJsonObject first = points[0].toObject(), all = points[3].toObject();
         QCOMPARE(first.value(QLatin1String("label")).toString(), QStringLiteral("Dense lock, first layer (conv1)"));
         QVERIFY2(first.value(QLatin1String("weights_changed")).toInt() > 140
@@ -311,6 +314,9 @@ private slots:
         r = cli(common + QStringList{QStringLiteral("--methods"), QStringLiteral("sealed-box")});
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("unknown method \"sealed-box\""), r.err.constData());
+        r = cli(common + QStringList{QStringLiteral("--settings"), QStringLiteral("adam")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("OPTIMIZER:LEARNING_RATE") && r.err.contains("\"adam\""), r.err.constData());
     }
 
     void benchAgreesWithThePythonPeer()
