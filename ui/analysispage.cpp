@@ -50,7 +50,6 @@ AnalysisPage::AnalysisPage(QWidget *parent) : QWidget(parent), m_job(new Job(thi
     m_export = new QPushButton(tr("Export Report…"), this);
     m_export->setToolTip(tr("One HTML file with every chart and table, and a PDF of it; no key material."));
     m_progress = new QProgressBar(this);
-    m_progress->setRange(0, 1000);
     m_status = new QLabel(tr("Lock a model first (Lock tab)."), this);
     m_status->setWordWrap(true);
     m_list = new QListWidget(this);
@@ -95,13 +94,8 @@ AnalysisPage::AnalysisPage(QWidget *parent) : QWidget(parent), m_job(new Job(thi
     connect(m_cancel, &QPushButton::clicked, this, &AnalysisPage::cancel);
     connect(m_export, &QPushButton::clicked, this, &AnalysisPage::exportWithDialog);
     connect(m_list, &QListWidget::currentRowChanged, this, &AnalysisPage::show);
-    connect(m_job, &Job::progressChanged, this, [this](double fraction, const QString &label) {
-        m_progress->setValue(int(fraction * 1000.0));
-        m_progress->setFormat(label.isEmpty() ? QStringLiteral("%p%") : label + QStringLiteral(" — %p%"));
-    });
+    showProgress(m_job, m_progress);
     connect(m_job, &Job::failed, this, [this](const QString &message) {
-        m_progress->setValue(0);
-        m_progress->setFormat(QStringLiteral("%p%"));
         m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
         updateButtons();
         emit failed(message);

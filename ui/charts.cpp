@@ -383,8 +383,9 @@ FrontierChart::FrontierChart(Axis axis, QWidget *parent)
     } else {
         plot()->xAxis->setLabel(tr("stealth score (0: nothing these checks see)"));
     }
-    plot()->yAxis->setLabel(tr("advantage at k (% of what the original gives)"));
+    plot()->yAxis->setLabel(tr("advantage at k (%)"));
     plot()->legend->setVisible(true);
+    plot()->legend->setWrap(2); // four entries in two rows: the plot keeps its height
 }
 
 void FrontierChart::setResult(const FrontierResult &result)
@@ -394,13 +395,35 @@ void FrontierChart::setResult(const FrontierResult &result)
     QCustomPlot *p = plot();
     p->clearPlottables();
     p->clearItems();
-    plot()->yAxis->setLabel(tr("advantage at k = %1 (% of what the original gives)").arg(result.size));
+    plot()->yAxis->setLabel(tr("advantage at k = %1 (%)").arg(result.size));
     const QColor colours[] = {kAfter, kBefore, kAccent, QColor(148, 103, 189), QColor(255, 127, 14)};
     const QCPScatterStyle::ScatterShape shapes[] = {QCPScatterStyle::ssDisc, QCPScatterStyle::ssSquare,
         QCPScatterStyle::ssTriangle, QCPScatterStyle::ssDiamond, QCPScatterStyle::ssCross};
     std::vector<std::string> methodsSeen;
     double xLo = 0.0, xHi = 0.0, yLo = 0.0, yHi = 100.0;
     bool first = true;
+    // Where each label went, in axis fractions: a label near an earlier point takes the next free corner.
+    const auto xOf = [this](double x) { return m_axis == Axis::WeightsChanged ? std::log10(std::max(1.0, x)) : x; };
+    double spanX = 1.0;
+    {
+        double lo = 0.0, hi = 0.0;
+        bool any = false;
+        for (const FrontierPoint &pt : result.points) {
+            const double x = xOf(m_axis == Axis::WeightsChanged ? double(pt.weightsChanged) : pt.stealth.score());
+            lo = any ? std::min(lo, x) : x;
+            hi = any ? std::max(hi, x) : x;
+            any = true;
+        }
+        spanX = std::max(hi - lo, m_axis == Axis::WeightsChanged ? 1.0 : 0.2);
+    }
+    struct Placed
+    {
+        double x, y;
+        int corner;
+    };
+    std::vector<Placed> placed;
+    const Qt::Alignment corners[] = {Qt::AlignLeft | Qt::AlignBottom, Qt::AlignLeft | Qt::AlignTop,
+        Qt::AlignRight | Qt::AlignBottom, Qt::AlignRight | Qt::AlignTop};
     for (const FrontierPoint &pt : result.points) {
         auto it = std::find(methodsSeen.begin(), methodsSeen.end(), pt.candidate.method);
         const size_t m = size_t(it - methodsSeen.begin());
@@ -423,8 +446,16 @@ void FrontierChart::setResult(const FrontierResult &result)
         g->addData(x, y);
         auto *label = new QCPItemText(p);
         label->position->setCoords(x, y);
-        label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-        label->setPadding(QMargins(6, 0, 0, 2));
+        bool used[4] = {false, false, false, false};
+        for (const Placed &q : placed)
+            if (std::abs(q.x - xOf(x)) < 0.12 * spanX && std::abs(q.y - y) < 12.0)
+                used[q.corner] = true;
+        int corner = 0;
+        while (corner < 3 && used[corner])
+            ++corner;
+        placed.push_back({xOf(x), y, corner});
+        label->setPositionAlignment(corners[corner]);
+        label->setPadding(corner < 2 ? QMargins(6, 2, 0, 2) : QMargins(0, 2, 6, 2));
         label->setText(QString::fromStdString(pt.candidate.setting) + (pt.weakness.empty() ? QString() : tr(" (weak)"))
             + (undefined ? tr(" (n/a: scratch reaches the original)") : QString()));
         label->setColor(colours[m % 5].darker(120));

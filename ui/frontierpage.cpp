@@ -61,7 +61,6 @@ FrontierPage::FrontierPage(LockDocument *document, QWidget *parent)
     m_run->setDefault(true);
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_progress = new QProgressBar(this);
-    m_progress->setRange(0, 1000);
     m_status = new QLabel(this);
     m_status->setWordWrap(true);
     m_weights = new FrontierChart(FrontierChart::Axis::WeightsChanged, this);
@@ -99,13 +98,8 @@ FrontierPage::FrontierPage(LockDocument *document, QWidget *parent)
 
     connect(m_run, &QPushButton::clicked, this, &FrontierPage::run);
     connect(m_cancel, &QPushButton::clicked, this, &FrontierPage::cancel);
-    connect(m_job, &Job::progressChanged, this, [this](double fraction, const QString &label) {
-        m_progress->setValue(int(fraction * 1000.0));
-        m_progress->setFormat(label.isEmpty() ? QStringLiteral("%p%") : label + QStringLiteral(" — %p%"));
-    });
+    showProgress(m_job, m_progress);
     connect(m_job, &Job::failed, this, [this](const QString &message) {
-        m_progress->setValue(0);
-        m_progress->setFormat(QStringLiteral("%p%"));
         m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
         updateButtons();
         emit failed(message);

@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include <QProgressBar>
+
 namespace paramlock {
 
 bool Job::Sink::advance(double fraction, const std::string &label)
@@ -53,6 +55,19 @@ bool Job::isRunning() const
 void Job::wait()
 {
     m_future.waitForFinished();
+}
+
+void showProgress(Job *job, QProgressBar *bar)
+{
+    bar->setRange(0, 1000);
+    QObject::connect(job, &Job::progressChanged, bar, [bar](double fraction, const QString &label) {
+        bar->setValue(int(fraction * 1000.0));
+        bar->setFormat(label.isEmpty() ? QStringLiteral("%p%") : label + QStringLiteral(" — %p%"));
+    });
+    QObject::connect(job, &Job::failed, bar, [bar] {
+        bar->setValue(0);
+        bar->setFormat(QStringLiteral("%p%"));
+    });
 }
 
 } // namespace paramlock

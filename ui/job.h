@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 
+class QProgressBar;
+
 namespace paramlock {
 
 class Job : public QObject
@@ -92,6 +94,9 @@ private:
     QFuture<void> m_future;
     bool m_busy = false; ///< from start() until the result is delivered
 };
+
+/** Shows a job's progress on `bar` (range 0-1000) as "label — 42%"; a failure or a cancel empties the bar. */
+void showProgress(Job *job, QProgressBar *bar);
 
 } // namespace paramlock
 
