@@ -63,6 +63,8 @@ int cmdFrontier(const QStringList &args)
     int64_t seed = 0;
     if (auto e = integer(p, kSeed, seed))
         return fail(*e, Usage);
+    if (size < 1)
+        return fail("-k must be at least 1 labelled image (e.g. -k 1000)", Usage);
     FrontierOptions o;
     o.size = size;
     o.seed = uint64_t(seed);
