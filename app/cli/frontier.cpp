@@ -42,7 +42,8 @@ int cmdFrontier(const QStringList &args)
         QStringLiteral("The thief's labelled training images the advantage is measured at (default 1000)."),
         QStringLiteral("N"), QStringLiteral("1000"));
     const QCommandLineOption only(QStringLiteral("methods"),
-        QStringLiteral("Compare only these methods' settings, e.g. dense,advparams (default: every lock method)."),
+        QStringLiteral("Compare only these methods' settings, a comma-separated list of %1 (default: all of them).")
+            .arg(QString::fromStdString(methodIds(Capability::Lock))),
         QStringLiteral("LIST"));
     QCommandLineParser p;
     int code = Usage;
@@ -76,19 +77,24 @@ int cmdFrontier(const QStringList &args)
     o.advantage.steps = steps;
 
     CliProgress progress(p.isSet(kQuiet));
+    QStringList wanted = p.value(only).split(QLatin1Char(','), Qt::SkipEmptyParts);
+    for (QString &id : wanted)
+        id = id.trimmed();
+    for (const QString &id : wanted)
+        if (!methodById(id.toStdString()))
+            return fail(
+                "--methods: unknown method \"" + id.toStdString() + "\" (use " + methodIds(Capability::Lock) + ")",
+                Usage);
     auto inputs = openLockInputs(p, progress, code);
     if (!inputs)
         return code;
     if (p.isSet(only)) {
-        const QStringList wanted = p.value(only).split(QLatin1Char(','), Qt::SkipEmptyParts);
-        for (const QString &id : wanted)
-            if (!methodById(id.trimmed().toStdString()))
-                return fail(
-                    "--methods: unknown method \"" + id.toStdString() + "\" (use " + methodIds(Capability::Lock) + ")",
-                    Usage);
         for (const FrontierCandidate &c : frontierCandidates(inputs->model))
             if (wanted.contains(QString::fromStdString(c.method)))
                 o.candidates.push_back(c);
+        // An empty list would mean "all of them" to the analysis.
+        if (o.candidates.empty())
+            return fail("--methods names no method that locks models (use " + methodIds(Capability::Lock) + ")", Usage);
     }
     ProgressScope scope(progress);
     auto r = frontierAnalysis(inputs->model, inputs->train, inputs->test, o, progress);
