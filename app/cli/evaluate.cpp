@@ -12,14 +12,24 @@ using nlohmann::json;
 int cmdEvaluate(const QStringList &args)
 {
     QCommandLineParser p;
+    const QCommandLineOption batch(QStringLiteral("batch-size"),
+        QStringLiteral("Images per forward pass (default: the fastest for the model on this machine, measured while "
+                       "evaluating)."),
+        QStringLiteral("N"));
     int code = Usage;
     if (!parse(p, args, QStringLiteral("Measures a model's accuracy on a dataset's test split."),
-            {kModel, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads, kQuiet, kJson}, code))
+            {kModel, kData, kInputMean, kInputStd, kNumClasses, kEvalSamples, batch, kThreads, kQuiet, kJson}, code))
         return code;
     applyThreads(p);
-    int64_t limit = 0;
+    int64_t limit = 0, batchSize = 0;
     if (auto e = integer(p, kEvalSamples, limit))
         return fail(*e, Usage);
+    if (auto e = integer(p, batch, batchSize))
+        return fail(*e, Usage);
+    if (batchSize < 0 || batchSize > 100000)
+        return fail("--batch-size expects 1 to 100000 images (or leave it out to let ParamLock measure), got "
+                + std::to_string(batchSize),
+            Usage);
     auto model = openModel(p);
     if (!model)
         return fail(model.error());
@@ -32,14 +42,15 @@ int cmdEvaluate(const QStringList &args)
     ProgressScope scope(progress);
     EvaluationOptions options;
     options.limit = limit;
+    options.batchSize = int(batchSize);
     auto eval = evaluate(*model, *test, options, &progress);
     progress.finish();
     if (!eval)
         return fail(eval.error());
     if (p.isSet(kJson))
         out() << QString::fromStdString(json{{"accuracy", eval->accuracy}, {"correct", eval->correct},
-            {"total", eval->total}, {"mean_loss", eval->meanLoss},
-            {"seconds", eval->seconds}}.dump(2))
+            {"total", eval->total}, {"mean_loss", eval->meanLoss}, {"seconds", eval->seconds},
+            {"batch_size", eval->batchSize}}.dump(2))
               << Qt::endl;
     else
         out() << "Accuracy: " << percentString(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"

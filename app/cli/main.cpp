@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QTextStream>
 
+#include "process.h"
 #include "version.h"
 
 #include <csignal>
@@ -15,6 +16,12 @@
 
 int main(int argc, char *argv[])
 {
+    // Commands that only read or write small files start without the second load of LibTorch that passive OpenMP
+    // waiting costs (see prepareProcess).
+    const std::string first = argc > 1 ? argv[1] : "";
+    const bool light = first.empty() || first == "--version" || first == "-v" || first == "--help" || first == "-h"
+        || first == "help" || first == "info" || first == "key" || first == "verify";
+    paramlock::prepareProcess(argv, !light);
     // A file-size limit or a full disk must fail a write with an error message, not kill the process.
     std::signal(SIGXFSZ, SIG_IGN);
     paramlock::cli::installInterruptHandler();

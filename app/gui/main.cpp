@@ -2,6 +2,7 @@
 #include "frontierpage.h"
 #include "mainwindow.h"
 
+#include "process.h"
 #include "version.h"
 
 #include <QApplication>
@@ -13,6 +14,7 @@
 
 int main(int argc, char *argv[])
 {
+    paramlock::prepareProcess(argv);
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ParamLock"));
     QApplication::setOrganizationName(QStringLiteral("ParamLock"));

@@ -51,7 +51,7 @@ Expected<double> score(const Model &model, const Dataset &test, const AdvantageO
 {
     EvaluationOptions e;
     e.limit = o.evalLimit;
-    e.batchSize = std::max(1, o.evalBatch);
+    e.batchSize = std::max(0, o.evalBatch);
     auto eval = evaluate(model, test, e);
     if (!eval)
         return Error{eval.error()};

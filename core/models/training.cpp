@@ -1,5 +1,6 @@
 #include "training.h"
 
+#include "batchsize.h"
 #include "modelimpl.h"
 
 #include <chrono>
@@ -115,13 +116,14 @@ Expected<Evaluation> evaluate(
         impl.setTraining(false);
         c10::InferenceMode inference;
         const int64_t total = options.limit > 0 ? std::min(options.limit, data.size()) : data.size();
-        const int64_t batch = std::max(1, options.batchSize);
+        ForwardBatches sizes(forwardBatchKey(model), options.batchSize);
         Evaluation result;
         double lossSum = 0.0;
         if (options.keepPredictions)
             result.predictions.reserve(size_t(total));
-        for (int64_t begin = 0; begin < total; begin += batch) {
-            const int64_t end = std::min(total, begin + batch);
+        for (int64_t begin = 0, end = 0; begin < total; begin = end) {
+            end = begin + sizes.next(total - begin);
+            const auto batchStart = std::chrono::steady_clock::now();
             const auto logits = impl.forward(inputTensor(data, begin, end, model.metadata().normalization));
             const auto labels = labelTensor(data, begin, end);
             if (logits.dim() != 2 || logits.size(0) != end - begin)
@@ -140,15 +142,32 @@ Expected<Evaluation> evaluate(
                 result.predictions.insert(
                     result.predictions.end(), p.data_ptr<int32_t>(), p.data_ptr<int32_t>() + p.numel());
             }
+            sizes.record(end - begin, secondsSince(batchStart));
             if (progress && !progress->advance(double(end) / double(total), "evaluating"))
                 return Error{"evaluation cancelled"};
         }
         result.total = total;
+        result.batchSize = sizes.chosen();
         result.accuracy = total > 0 ? double(result.correct) / double(total) : 0.0;
         result.meanLoss = total > 0 ? lossSum / double(total) : 0.0;
         result.seconds = secondsSince(start);
         return result;
     });
+}
+
+std::string forwardBatchKey(const Model &model)
+{
+    const ModelImpl &impl = model.impl();
+    const ModelMetadata &m = impl.meta;
+    std::string key = (impl.isTorchScript() ? "torchscript " : "zoo ") + m.architecture + " "
+        + std::to_string(m.channels) + "x" + std::to_string(m.height) + "x" + std::to_string(m.width) + " threads "
+        + std::to_string(torch::get_num_threads());
+    for (const auto &module : impl.modules()) {
+        for (const auto *tensors : {&module.parameters, &module.buffers})
+            for (const auto &[name, t] : *tensors)
+                key += " " + module.name + "." + name + c10::str(t.sizes());
+    }
+    return key;
 }
 
 Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize)
@@ -161,9 +180,10 @@ Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &ima
         c10::InferenceMode inference;
         std::vector<Prediction> out;
         out.reserve(size_t(images.size()));
-        const int64_t batch = std::max(1, batchSize);
-        for (int64_t begin = 0; begin < images.size(); begin += batch) {
-            const int64_t end = std::min(images.size(), begin + batch);
+        ForwardBatches sizes(forwardBatchKey(model), batchSize);
+        for (int64_t begin = 0, end = 0; begin < images.size(); begin = end) {
+            end = begin + sizes.next(images.size() - begin);
+            const auto batchStart = std::chrono::steady_clock::now();
             const auto logits = impl.forward(inputTensor(images, begin, end, model.metadata().normalization));
             if (logits.dim() != 2 || logits.size(0) != end - begin)
                 throw Failure(
@@ -171,6 +191,7 @@ Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &ima
             const auto [probability, label] = torch::softmax(logits.to(torch::kFloat), 1).max(1);
             for (int64_t i = 0; i < end - begin; ++i)
                 out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>()});
+            sizes.record(end - begin, secondsSince(batchStart));
         }
         return out;
     });

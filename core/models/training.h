@@ -13,7 +13,7 @@ namespace paramlock {
 
 struct EvaluationOptions
 {
-    int batchSize = 250;
+    int batchSize = 0; ///< images per forward pass; 0: the fastest for the model here, measured (ForwardBatches)
     int64_t limit = 0; ///< evaluate only the first `limit` samples (0: all)
     bool keepPredictions = false;
 };
@@ -25,6 +25,7 @@ struct Evaluation
     int64_t total = 0;
     double meanLoss = 0.0;
     double seconds = 0.0;
+    int batchSize = 0; ///< the batch size it ran at (after the probe, when it chose one)
     std::vector<int32_t> predictions; ///< when asked for
 };
 
@@ -39,8 +40,14 @@ struct Prediction
     float probability = 0.0f;
 };
 
-/** Classifies every image of a dataset (its labels are ignored), in inference mode. */
-Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize = 64);
+/** Classifies every image of a dataset (its labels are ignored), in inference mode; batch size as for evaluate(). */
+Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize = 0);
+
+/**
+ * What the fastest forward batch size depends on: the architecture (parameter and buffer names and shapes, the
+ * input shape, the source) and the thread count; the cache key of ForwardBatches.
+ */
+std::string forwardBatchKey(const Model &model);
 
 /**
  * The floor of evaluation: seconds of the model's forward pass alone over the

@@ -2,6 +2,7 @@
 // same lock in plain PyTorch, on one model in one run. A measurement tool beside the CLI; it links core only.
 #include "cliutil.h"
 
+#include "process.h"
 #include "version.h"
 
 #include <QCoreApplication>
@@ -14,6 +15,7 @@ int cmdBench(const QStringList &args);
 
 int main(int argc, char *argv[])
 {
+    paramlock::prepareProcess(argv);
     std::signal(SIGXFSZ, SIG_IGN);
     paramlock::cli::installInterruptHandler();
     QCoreApplication application(argc, argv);
