@@ -121,7 +121,8 @@ inline const QCommandLineOption kJson(QStringLiteral("json"), QStringLiteral("Pr
 inline const QCommandLineOption kCsv(QStringLiteral("csv"), QStringLiteral("Print the results as CSV on stdout."));
 inline const QCommandLineOption kQuiet(
     {QStringLiteral("q"), QStringLiteral("quiet")}, QStringLiteral("No progress on stderr."));
-inline const QCommandLineOption kThreads(QStringLiteral("threads"), QStringLiteral("CPU threads (default: all cores)."),
+inline const QCommandLineOption kThreads(QStringLiteral("threads"),
+    QStringLiteral("CPU threads (default: the cores other processes leave free, measured at start)."),
     QStringLiteral("N"), QStringLiteral("0"));
 inline const QCommandLineOption kKey(
     {QStringLiteral("k"), QStringLiteral("key")}, QStringLiteral("Secret key file."), QStringLiteral("FILE"));

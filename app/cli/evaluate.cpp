@@ -50,7 +50,8 @@ int cmdEvaluate(const QStringList &args)
     if (p.isSet(kJson))
         out() << QString::fromStdString(json{{"accuracy", eval->accuracy}, {"correct", eval->correct},
             {"total", eval->total}, {"mean_loss", eval->meanLoss}, {"seconds", eval->seconds},
-            {"batch_size", eval->batchSize}}.dump(2))
+            {"batch_size", eval->batchSize},
+            {"threads", threadCount()}}.dump(2))
               << Qt::endl;
     else
         out() << "Accuracy: " << percentString(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"

@@ -1,6 +1,7 @@
 #include "modelimpl.h"
 
 #include "atomicfile.h"
+#include "process.h"
 
 #include <caffe2/serialize/inline_container.h>
 
@@ -260,7 +261,8 @@ void initialiseRuntime()
 
 void configureThreads(int threads)
 {
-    const int n = threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    const int n = threads > 0 ? threads : freeCores(cores, busyCoresOfOthers());
     torch::set_num_threads(n);
     keepBlasOnCallingThread();
     g_threadsChosen.store(true);

@@ -118,7 +118,10 @@ private:
     std::shared_ptr<ModelImpl> d;
 };
 
-/** Sets LibTorch's intra-op threads (0: all cores). Debian's LibTorch starts with one. */
+/**
+ * Sets LibTorch's intra-op threads. 0: the cores other processes leave free, measured over 0.1 s (freeCores()), at
+ * least one. Debian's LibTorch starts with one.
+ */
 void configureThreads(int threads = 0);
 /**
  * Threads of OpenBLAS's own pool, where LibTorch multiplies matrices with it (Debian's does). Its pthread build
