@@ -121,6 +121,32 @@ double marginNow(LockRun &run)
     return sum;
 }
 
+std::vector<torch::Tensor> activationsAt(LockRun &run, int stage, const std::vector<torch::Tensor> *from, int fromStage)
+{
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> out;
+    for (size_t i = 0; i < run.chunks.size(); ++i) {
+        if (from)
+            out.push_back(run.impl.forwardStages((*from)[i], fromStage, stage));
+        else if (run.startStage == 0)
+            out.push_back(run.impl.forwardStages(run.chunks[i].inputs, 0, stage));
+        else
+            out.push_back(run.impl.forwardStages(run.cached[i], run.startStage, stage));
+    }
+    return out;
+}
+
+double marginFrom(LockRun &run, int stage, const std::vector<torch::Tensor> &inputs)
+{
+    torch::NoGradGuard noGrad;
+    double sum = 0.0;
+    for (size_t i = 0; i < run.chunks.size(); ++i) {
+        const auto logits = run.impl.forwardStages(inputs[i], stage, run.impl.stageCount());
+        sum += (cappedMargin(logits, run.chunks[i].labels).sum() / double(run.total)).item<double>();
+    }
+    return sum;
+}
+
 bool report(LockRun &run, const AdvParamsStep &step, double fraction)
 {
     run.result.steps.push_back(step);

@@ -70,6 +70,18 @@ double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = 
 /** The mean capped margin of the encryption set as the weights stand now: forward passes only. */
 double marginNow(LockRun &run);
 
+/**
+ * The encryption set's activations entering `stage` (>= run.startStage), per chunk; with `from` (entering `fromStage`,
+ * between run.startStage and `stage`) they are carried on from there instead of from the cached inputs.
+ */
+std::vector<torch::Tensor> activationsAt(
+    LockRun &run, int stage, const std::vector<torch::Tensor> *from = nullptr, int fromStage = 0);
+/**
+ * marginNow() computed from the activations entering `stage` (activationsAt()): the same value, bit for bit, while
+ * only weights at or above `stage` differ from when they were computed.
+ */
+double marginFrom(LockRun &run, int stage, const std::vector<torch::Tensor> &inputs);
+
 /** Records a step, tells the progress sink; false when the user cancelled. */
 bool report(LockRun &run, const AdvParamsStep &step, double fraction);
 /** Tells the progress sink about a step without recording it (the paper's stop check). */

@@ -8,6 +8,7 @@
 
 #include <QString>
 
+#include <algorithm>
 #include <random>
 
 namespace paramlock::advparams {
@@ -32,8 +33,29 @@ std::vector<Swap> bestSwaps(const LockRun &run, int64_t pool)
 std::vector<Swap> measureGains(LockRun &run, const std::vector<Swap> &candidates, double marginBefore)
 {
     run.result.lookaheadPasses += int64_t(candidates.size());
-    std::vector<Swap> raising;
-    for (Swap c : candidates) {
+    // A swap changes one layer: the activations entering that layer's stage are those of the model as it stands, so
+    // on a staged model each candidate's pass starts there. The candidates are measured from the lowest stage up,
+    // carrying the activations from one stage to the next (at most one full forward pass for all of them); each value
+    // is the full pass's, bit for bit, so the picks do not change.
+    const bool staged = run.reuseActivations && run.impl.stageCount() > 1;
+    std::vector<int> stageOf(candidates.size(), run.startStage);
+    std::vector<size_t> order(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        order[i] = i;
+        if (staged)
+            stageOf[i] = std::max(run.startStage, run.impl.stageOf(run.layers[candidates[i].layer].report.layer));
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return stageOf[a] < stageOf[b]; });
+    std::vector<double> gains(candidates.size(), 0.0);
+    std::vector<torch::Tensor> inputs;
+    int inputStage = -1;
+    for (size_t i : order) {
+        const Swap &c = candidates[i];
+        if (staged && stageOf[i] != inputStage) {
+            inputs =
+                inputStage < 0 ? activationsAt(run, stageOf[i]) : activationsAt(run, stageOf[i], &inputs, inputStage);
+            inputStage = stageOf[i];
+        }
         float *data = run.layers[c.layer].data;
         std::swap(data[c.first], data[c.second]);
         struct SwapBack
@@ -41,9 +63,14 @@ std::vector<Swap> measureGains(LockRun &run, const std::vector<Swap> &candidates
             float *a, *b;
             ~SwapBack() { std::swap(*a, *b); }
         } swapBack{data + c.first, data + c.second};
-        c.gain = marginNow(run) - marginBefore;
-        if (c.gain > 0.0)
-            raising.push_back(c);
+        gains[i] = (staged ? marginFrom(run, inputStage, inputs) : marginNow(run)) - marginBefore;
+    }
+    std::vector<Swap> raising;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        if (gains[i] > 0.0) {
+            raising.push_back(candidates[i]);
+            raising.back().gain = gains[i];
+        }
     }
     // The draw keeps the seed's say among near-equals only: drawing among every raising swap in proportion to its
     // gain needed 16-20 weights on LeNet-5 where keeping those within 80% of the best needs 12-14 (and the best
