@@ -2,6 +2,7 @@
 
 #include "atomicfile.h"
 #include "process.h"
+#include "scriptchain.h"
 
 #include <caffe2/serialize/inline_container.h>
 
@@ -120,14 +121,27 @@ public:
 
     bool isTorchScript() const override { return true; }
 
-    torch::Tensor forward(const torch::Tensor &input) override
+    torch::Tensor forward(const torch::Tensor &input) override { return scores(m_module.forward({input})); }
+
+    int stageCount() const override { return chain().stageCount(); }
+    torch::Tensor forwardStages(const torch::Tensor &x, int from, int to) override
     {
-        auto out = m_module.forward({input});
-        if (out.isTensor())
-            return out.toTensor();
-        if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
-            return out.toTupleRef().elements()[0].toTensor();
-        throw Failure("the model's forward() returns " + out.tagKind() + ", not a tensor of class scores");
+        const ScriptChain &stages = chain();
+        if (from == to)
+            return x;
+        if (stages.stageCount() == 1)
+            return forward(x);
+        auto out = stages.run(m_module, x, from, to);
+        return to == stages.stageCount() ? scores(out) : out.toTensor();
+    }
+    int stageOf(const std::string &weightName) const override { return chain().stageOf(weightName); }
+    std::string stagePlan() const override
+    {
+        const ScriptChain &stages = chain();
+        if (stages.stageCount() > 1)
+            return "the TorchScript forward splits into " + std::to_string(stages.stageCount())
+                + " stages; the layers below the changed one run once per layer, not every iteration";
+        return "every iteration runs the whole model: " + stages.reason();
     }
 
     void setTraining(bool on) override { m_module.train(on); }
@@ -227,9 +241,42 @@ public:
     }
 
 private:
+    static torch::Tensor scores(const torch::jit::IValue &out)
+    {
+        if (out.isTensor())
+            return out.toTensor();
+        if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
+            return out.toTupleRef().elements()[0].toTensor();
+        throw Failure("the model's forward() returns " + out.tagKind() + ", not a tensor of class scores");
+    }
+
+    /**
+     * The forward split into stages, made on first use and checked against forward() on two images of the input
+     * shape, in eval mode; one stage while the input shape is unknown.
+     */
+    const ScriptChain &chain() const
+    {
+        if (m_chain)
+            return *m_chain;
+        if (!meta.hasInputShape()) {
+            static const ScriptChain unknown("its input shape is unknown");
+            return unknown;
+        }
+        const auto probe = torch::arange(2 * meta.channels * meta.height * meta.width, torch::kFloat32)
+                               .mul_(0.37)
+                               .sin_()
+                               .reshape({2, meta.channels, meta.height, meta.width});
+        const bool training = m_module.is_training();
+        m_module.train(false);
+        m_chain = std::make_unique<ScriptChain>(m_module, probe);
+        m_module.train(training);
+        return *m_chain;
+    }
+
     mutable torch::jit::Module m_module;
     torch::jit::ExtraFilesMap m_extraFiles;
     bool m_savedTraining = false;
+    mutable std::unique_ptr<ScriptChain> m_chain;
 };
 
 std::once_flag g_threadsOnce;

@@ -57,8 +57,8 @@ struct ModelImpl
     /**
      * Sequential stages, so that the lock can compute the activations below
      * the layer it changes once instead of every iteration:
-     * forward(x) == forwardStages(x, 0, stageCount()). Models that cannot be
-     * split (TorchScript files) have one stage.
+     * forward(x) == forwardStages(x, 0, stageCount()). TorchScript files are
+     * split where their graph is a chain (scriptchain.h); others have one stage.
      */
     virtual int stageCount() const { return 1; }
     virtual torch::Tensor forwardStages(const torch::Tensor &x, int from, int to)
@@ -70,6 +70,14 @@ struct ModelImpl
     {
         (void)weightName;
         return 0;
+    }
+
+    /** How forwardStages() runs the model, in the user's words (for the lock's notes). */
+    virtual std::string stagePlan() const
+    {
+        return stageCount() > 1 ? std::to_string(stageCount())
+                + " stages; the layers below the changed one run once per layer, not every iteration"
+                                : "every iteration runs the whole model";
     }
 
     /** The named weight, or an undefined tensor. */

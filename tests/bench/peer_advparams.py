@@ -2,7 +2,8 @@
 
 The peer that `paramlock-bench --peer` measures ParamLock against: the same model, the same encryption
 set, the same layer order and settings, one full forward and backward of the encryption set per iteration,
-gradients for every parameter (PyTorch's default), argmax, update. Run with Debian's PyTorch:
+gradients for every parameter (PyTorch's default; with the bench's --peer-target-only, of the changed layer
+only, as a tuned loop would), argmax, update. Run with Debian's PyTorch:
 
     /usr/bin/python3 peer_advparams.py JOB_DIR
 
@@ -140,8 +141,13 @@ def main(job_dir):
     picks = []
     start = time.perf_counter()
     done = False
+    target_only = job.get("target_only", False)
     for name in job["layers"]:
         weight = params[name]
+        if target_only:  # the tuned loop: autograd computes the gradient of the layer being changed only
+            for p in params.values():
+                p.requires_grad_(False)
+            weight.requires_grad_(True)
         with torch.no_grad():
             wmin, wmax = float(weight.min()), float(weight.max())
             span = wmax - wmin
@@ -175,7 +181,7 @@ def main(job_dir):
             break
     seconds = time.perf_counter() - start
     json.dump({"seconds": seconds, "iterations": len(picks), "picks": picks, "torch": torch.__version__,
-               "threads": torch.get_num_threads()}, open(os.path.join(job_dir, "peer_result.json"), "w"))
+               "threads": torch.get_num_threads(), "target_only": target_only}, open(os.path.join(job_dir, "peer_result.json"), "w"))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include <random>
+#include <string>
 
 namespace paramlock::testing {
 
@@ -158,6 +159,31 @@ template<typename Edit> SecretKey editedKey(SecretKey key, Edit edit)
     key.payload = secret.toPayload();
     key.secretCount = int64_t(secret.entries.size());
     return key;
+}
+
+/**
+ * Locks `model` with and without reusing the activations below the changed layer: "" when both locks succeed, change
+ * weights and write the same key payload and locked model, else what differs. `reused` receives the first lock.
+ */
+inline std::string reuseChangesNothing(
+    const Model &model, const Dataset &data, AdvParamsOptions options, AdvParamsLock *reused = nullptr)
+{
+    Progress quiet;
+    options.reuseActivations = true;
+    auto withReuse = lockModel(model, data, options, quiet);
+    options.reuseActivations = false;
+    auto plain = lockModel(model, data, options, quiet);
+    if (!withReuse || !plain)
+        return !withReuse ? withReuse.error() : plain.error();
+    if (withReuse->secret.entries.empty())
+        return "the lock changed no weight";
+    if (withReuse->key.payload != plain->key.payload)
+        return "the keys differ";
+    if (withReuse->locked.fingerprint() != plain->locked.fingerprint())
+        return "the locked models differ";
+    if (reused)
+        *reused = std::move(*withReuse);
+    return "";
 }
 
 } // namespace paramlock::testing

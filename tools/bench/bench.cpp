@@ -73,6 +73,9 @@ int cmdBench(const QStringList &args)
     memoryProbe.setFlags(QCommandLineOption::HiddenFromHelp);
     const QCommandLineOption peer(QStringLiteral("peer"),
         QStringLiteral("Also run the same paper-mode lock written plainly in PyTorch (/usr/bin/python3) and compare."));
+    const QCommandLineOption peerTargetOnly(QStringLiteral("peer-target-only"),
+        QStringLiteral("The peer asks autograd for the gradient of the layer it changes only, as a tuned loop would "
+                       "(default: of every parameter, PyTorch's default)."));
     const QCommandLineOption peerScript(QStringLiteral("peer-script"),
         QStringLiteral("The Python peer (default: tests/bench/peer_advparams.py of the source tree)."),
         QStringLiteral("FILE"));
@@ -83,8 +86,8 @@ int cmdBench(const QStringList &args)
                            "against the raw forward pass and unlock, on one model, in one run. --data random times "
                            "models whose dataset is not installed."),
             {kModel, arch, kData, kSeed, samples, batch, batchSizes, randomLayers, maxIter, maxWeights, repeats,
-                skipStrong, nnsplitter, memoryProbe, peer, peerScript, kEvalSamples, kInputMean, kInputStd, kNumClasses,
-                kThreads, kQuiet, kJson},
+                skipStrong, nnsplitter, memoryProbe, peer, peerTargetOnly, peerScript, kEvalSamples, kInputMean,
+                kInputStd, kNumClasses, kThreads, kQuiet, kJson},
             code))
         return code;
     applyThreads(p);
@@ -182,6 +185,7 @@ int cmdBench(const QStringList &args)
     struct Round
     {
         std::map<std::string, double> floorOf;
+        std::map<std::string, double> stagedFloorOf; ///< the same from the layer's stage, the inputs there computed
         double floorAll = 0.0;
         double floorAllBlasPool = 0.0; ///< the same with OpenBLAS's own pool of one thread per core
         double forward = 0.0; ///< the forward pass alone, no gradient (one lookahead measurement)
@@ -213,6 +217,10 @@ int cmdBench(const QStringList &args)
             if (!seconds)
                 return fail(seconds.error());
             round.floorOf[layer] = *seconds;
+            // What reusing the activations below the layer leaves of an iteration: the reuse's ceiling.
+            if (!(seconds = gradientPassSeconds(*model, de, {layer}, int(batchSize), 1, true)))
+                return fail(seconds.error());
+            round.stagedFloorOf[layer] = *seconds;
         }
         auto all = timeFloor(allLayers);
         if (!all)
@@ -276,6 +284,13 @@ int cmdBench(const QStringList &args)
             floor += round.floorOf.at(step.layer);
         return floor;
     };
+    // The same passes from each step's layer's stage: the least a lock that reuses activations can take.
+    auto stagedFloorOf = [&](const Round &round) {
+        double floor = round.stagedFloorOf.at(closingLayer);
+        for (const AdvParamsStep &step : paperLock->steps)
+            floor += round.stagedFloorOf.at(step.layer);
+        return floor;
+    };
     auto medianOf = [&](const std::function<double(const Round &)> &value) {
         std::vector<double> v;
         for (const Round &round : rounds)
@@ -298,9 +313,17 @@ int cmdBench(const QStringList &args)
     const auto firstOrderRatioOf = [&](const Round &round) {
         return round.firstOrder / (double(firstOrderPasses) * round.floorAll);
     };
-    std::map<std::string, double> floorOf;
-    for (const std::string &layer : *layers)
+    std::map<std::string, double> floorOf, stagedOf;
+    for (const std::string &layer : *layers) {
         floorOf[layer] = medianOf([&](const Round &round) { return round.floorOf.at(layer); });
+        stagedOf[layer] = medianOf([&](const Round &round) { return round.stagedFloorOf.at(layer); });
+    }
+    const double reuseCeiling =
+        medianOf([&](const Round &round) { return paperFloorOf(round) / stagedFloorOf(round); });
+    std::string stagePlan;
+    for (const std::string &note : paperLock->notes)
+        if (note.find("stages") != std::string::npos || note.find("whole model") != std::string::npos)
+            stagePlan = note;
     const double floorAll = medianOf([](const Round &round) { return round.floorAll; });
     const double forwardFloor = medianOf([](const Round &round) { return round.forward; });
     const auto blasPoolRatioOf = [](const Round &round) { return round.floorAllBlasPool / round.floorAll; };
@@ -423,7 +446,8 @@ int cmdBench(const QStringList &args)
             return fail("the Python peer script was not found; give --peer-script", Usage);
         if (!p.isSet(kQuiet) && !p.isSet(kJson))
             err() << "Running the Python peer (" << script << ")..." << Qt::endl;
-        auto r = runPeer(script, modelPath, *model, de, paper.settings, *layers, int(batchSize));
+        auto r =
+            runPeer(script, modelPath, *model, de, paper.settings, *layers, int(batchSize), p.isSet(peerTargetOnly));
         if (!r)
             return fail(r.error());
         peerRun = std::move(*r);
@@ -449,14 +473,17 @@ int cmdBench(const QStringList &args)
         json byBatch = json::object();
         for (const auto &[size, seconds] : floorByBatch)
             byBatch[std::to_string(size)] = seconds;
-        json floors = json::object();
+        json floors = json::object(), staged = json::object();
         for (const auto &[layer, seconds] : floorOf)
             floors[layer] = seconds;
+        for (const auto &[layer, seconds] : stagedOf)
+            staged[layer] = seconds;
         json j = {{"model", modelPath.toStdString()}, {"parameters", model->parameterCount()},
             {"dataset", dataName.toStdString()}, {"samples", n}, {"batch_size", batchSize}, {"threads", threadCount()},
             {"rounds", reps},
             {"floor_seconds",
-                {{"per_layer", floors}, {"all_layers", floorAll}, {"forward_only", forwardFloor},
+                {{"per_layer", floors}, {"per_layer_from_its_stage", staged}, {"all_layers", floorAll},
+                    {"forward_only", forwardFloor},
                     {"all_layers_per_round", perRound([](const Round &round) { return round.floorAll; })},
                     {"all_layers_by_chunk", byBatch}}},
             {"paper",
@@ -465,8 +492,8 @@ int cmdBench(const QStringList &args)
                     {"ratio_per_round", perRound(paperRatioOf)}, {"n_encrypted", paperLock->encryptedCount()},
                     {"seconds_without_reuse", plainLock->seconds}, {"ratio_without_reuse", plainRatio},
                     {"ratio_without_reuse_per_round", perRound(plainRatioOf)},
-                    {"reuse_speedup", plainLock->seconds / paperLock->seconds},
-                    {"reuse_same_positions", reuseIdentical}}},
+                    {"reuse_speedup", plainLock->seconds / paperLock->seconds}, {"reuse_ceiling", reuseCeiling},
+                    {"stages", stagePlan}, {"reuse_same_positions", reuseIdentical}}},
             {"evaluation",
                 {{"images", evaluation->total}, {"seconds", evaluation->seconds}, {"raw_forward_seconds", *rawForward},
                     {"ratio", evalRatio}}},
@@ -507,7 +534,8 @@ int cmdBench(const QStringList &args)
         if (peerRun)
             j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
                 {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
-                {"same_picks", samePicks}, {"identical_positions", identical}};
+                {"gradient", p.isSet(peerTargetOnly) ? "target layer" : "all parameters"}, {"same_picks", samePicks},
+                {"identical_positions", identical}};
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;
         return (peerRun && !identical) || !reuseIdentical ? Failed : Ok;
     }
@@ -516,20 +544,26 @@ int cmdBench(const QStringList &args)
           << "Data:       " << dataName << ", N = " << n << " in chunks of " << batchSize << ", " << threadCount()
           << " threads\n\n"
           << "Floor (one forward+backward of the encryption set, gradient only to the layer; median of " << reps
-          << " rounds):\n";
+          << " rounds), and from the layer's stage with the activations below it computed once (the share of an "
+          << "iteration that reuse removes):\n";
+    int nameWidth = 28;
     for (const std::string &layer : *layers)
-        out() << "  " << QString::fromStdString(layer).leftJustified(28) << fixed(floorOf[layer] * 1000.0, 2)
-              << " ms\n";
-    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(28) << fixed(floorAll * 1000.0, 2) << " ms\n";
-    out() << "  " << QStringLiteral("forward only, no gradient").leftJustified(28) << fixed(forwardFloor * 1000.0, 2)
+        nameWidth = std::max(nameWidth, int(layer.size()) + 2);
+    for (const std::string &layer : *layers)
+        out() << "  " << QString::fromStdString(layer).leftJustified(nameWidth) << fixed(floorOf[layer] * 1000.0, 2)
+              << " ms   from its stage " << fixed(stagedOf[layer] * 1000.0, 2) << " ms ("
+              << fixed(100.0 * (1.0 - stagedOf[layer] / floorOf[layer]), 0) << "% removed)\n";
+    out() << "  " << QStringLiteral("all conv/FC layers").leftJustified(nameWidth) << fixed(floorAll * 1000.0, 2)
           << " ms\n";
+    out() << "  " << QStringLiteral("forward only, no gradient").leftJustified(nameWidth)
+          << fixed(forwardFloor * 1000.0, 2) << " ms\n";
     if (blasPool > 1)
-        out() << "  " << QStringLiteral("all, OpenBLAS pool of %1").arg(blasPool).leftJustified(28)
+        out() << "  " << QStringLiteral("all, OpenBLAS pool of %1").arg(blasPool).leftJustified(nameWidth)
               << fixed(medianOf([](const Round &round) { return round.floorAllBlasPool; }) * 1000.0, 2) << " ms ("
               << fixed(medianOf(blasPoolRatioOf), 2) << " x, median of the rounds; ParamLock runs OpenBLAS on "
               << blasOwn << " thread" << (blasOwn == 1 ? "" : "s") << ")\n";
     for (const auto &[size, seconds] : floorByBatch)
-        out() << "  " << QStringLiteral("all layers, chunks of %1").arg(size).leftJustified(28)
+        out() << "  " << QStringLiteral("all layers, chunks of %1").arg(size).leftJustified(nameWidth)
               << fixed(seconds * 1000.0, 2) << " ms\n";
     out() << "\n";
     out() << "Lock               passes   seconds   floor x passes   ratio (median of the rounds' ratios)\n";
@@ -540,7 +574,10 @@ int cmdBench(const QStringList &args)
           << fixed(plainLock->seconds, 3).rightJustified(7) << "   " << fixed(paperFloor, 3).rightJustified(14) << "   "
           << fixed(plainRatio, 2)
           << "   (reusing the activations below the layer: " << fixed(plainLock->seconds / paperLock->seconds, 2)
-          << "x, positions " << (reuseIdentical ? "identical" : "DIFFER") << ")\n";
+          << "x, positions " << (reuseIdentical ? "identical" : "DIFFER") << "; the floors allow "
+          << fixed(reuseCeiling, 2) << "x)\n";
+    if (!stagePlan.empty())
+        out() << "  (" << QString::fromStdString(stagePlan) << ")\n";
     if (strongLock) {
         out() << "  strong mode      " << QString::number(strongPasses).rightJustified(6) << "   "
               << fixed(strongLock->seconds, 3).rightJustified(7) << "   " << fixed(strongFloor, 3).rightJustified(14)
@@ -573,7 +610,8 @@ int cmdBench(const QStringList &args)
               << " (the input model counted)\n";
     if (peerRun)
         out() << "\nPython peer (PyTorch " << QString::fromStdString(peerRun->torchVersion)
-              << ", same lock): " << fixed(peerRun->seconds, 3) << " s; ParamLock is "
+              << ", same lock, gradient of " << (p.isSet(peerTargetOnly) ? "the target layer only" : "every parameter")
+              << "): " << fixed(peerRun->seconds, 3) << " s; ParamLock is "
               << fixed(peerRun->seconds / paperLock->seconds, 2) << "x faster; positions "
               << (identical ? "identical" : "DIFFER") << " (" << samePicks << " of " << paperLock->steps.size()
               << " picks)\n";

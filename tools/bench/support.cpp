@@ -141,7 +141,7 @@ QString defaultPeerScript()
 
 /** Hands the encryption set and settings to the Python peer and reads back its picks. */
 Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
-    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize)
+    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly)
 {
     QTemporaryDir dir;
     if (!dir.isValid())
@@ -151,7 +151,8 @@ Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const
         {"metadata", json::parse(meta.toJson())}, {"input_shape", {de.channels, de.height, de.width}},
         {"mean", meta.normalization.mean}, {"std", meta.normalization.std}, {"layers", layers},
         {"batch_size", batchSize}, {"theta", settings.theta}, {"alpha", settings.alpha},
-        {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"threads", threadCount()}};
+        {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"threads", threadCount()},
+        {"target_only", targetOnly}};
     std::string labels(de.labels.size() * sizeof(int32_t), '\0');
     std::memcpy(labels.data(), de.labels.data(), labels.size());
     for (const auto &[name, bytes] : {std::pair{"job.json", job.dump(1)},

@@ -56,9 +56,12 @@ struct PeerRun
     std::string torchVersion;
 };
 QString defaultPeerScript();
-/** Hands the encryption set and settings to the Python peer and reads back its picks. */
+/**
+ * Hands the encryption set and settings to the Python peer and reads back its picks. `targetOnly`: the peer asks
+ * the gradient of the layer it changes only.
+ */
 Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
-    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize);
+    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly);
 
 /** The median (of an even count, the mean of the middle two). */
 double median(std::vector<double> v);

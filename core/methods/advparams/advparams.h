@@ -151,10 +151,12 @@ Expected<std::vector<std::string>> resolveLayerSet(
 /**
  * The floor of one lock iteration: seconds of one forward and backward pass of the encryption set (in chunks of
  * `batchSize`) with only `layers` requiring a gradient: the median of `repeats` after a warm-up pass. With no
- * layers, the forward pass alone without a gradient (a lookahead measurement).
+ * layers, the forward pass alone without a gradient (a lookahead measurement). With `fromLayerStage`, the
+ * activations entering the first stage that reads the layers are computed beforehand and the pass runs the stages
+ * from there: an iteration's floor once the lock reuses the activations below the layer.
  */
 Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
-    const std::vector<std::string> &layers, int batchSize, int repeats = 3);
+    const std::vector<std::string> &layers, int batchSize, int repeats = 3, bool fromLayerStage = false);
 
 /** The AdvParams settings a generic request stands for (the method's parameter table applied to the defaults). */
 Expected<AdvParamsSettings> settingsFromValues(const ParameterValues &values);

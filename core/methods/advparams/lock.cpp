@@ -191,6 +191,8 @@ Expected<AdvParamsLock> lockWeights(
             progress, false, options.reuseActivations, 0, {}};
         for (const std::string &name : *layerSet)
             run.layers.push_back(prepareLayer(impl, name, s));
+        if (impl.isTorchScript() && options.reuseActivations)
+            result.notes.push_back(impl.stagePlan());
 
         PutBackUnlessDone restoreOnFailure{run.layers};
         const auto start = std::chrono::steady_clock::now();
@@ -252,7 +254,7 @@ Expected<AdvParamsLock> lockModelInPlace(
 }
 
 Expected<double> gradientPassSeconds(const Model &model, const Dataset &encryptionSet,
-    const std::vector<std::string> &layers, int batchSize, int repeats)
+    const std::vector<std::string> &layers, int batchSize, int repeats, bool fromLayerStage)
 {
     if (auto ok = checkCompatible(model, encryptionSet); !ok)
         return Error{ok.error()};
@@ -267,7 +269,19 @@ Expected<double> gradientPassSeconds(const Model &model, const Dataset &encrypti
             targets.push_back(impl.weight(name));
             targets.back().set_requires_grad(true);
         }
-        const std::vector<Chunk> chunks = makeChunks(copy, encryptionSet, batchSize);
+        std::vector<Chunk> chunks = makeChunks(copy, encryptionSet, batchSize);
+        int stage = 0;
+        if (fromLayerStage && !layers.empty()) {
+            stage = impl.stageCount();
+            for (const std::string &name : layers)
+                stage = std::min(stage, impl.stageOf(name));
+            torch::NoGradGuard noGrad;
+            for (Chunk &c : chunks)
+                c.inputs = impl.forwardStages(c.inputs, 0, stage);
+        }
+        const auto logits = [&](const Chunk &c) {
+            return stage == 0 ? impl.forward(c.inputs) : impl.forwardStages(c.inputs, stage, impl.stageCount());
+        };
         const double total = double(encryptionSet.size());
         auto pass = [&] {
             if (targets.empty()) { // the forward alone: one lookahead measurement of the strong mode
@@ -279,8 +293,8 @@ Expected<double> gradientPassSeconds(const Model &model, const Dataset &encrypti
             for (auto &w : targets)
                 w.mutable_grad() = torch::Tensor();
             for (const Chunk &c : chunks)
-                (torch::nn::functional::cross_entropy(impl.forward(c.inputs), c.labels,
-                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                (torch::nn::functional::cross_entropy(
+                     logits(c), c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     / total)
                     .backward();
         };
