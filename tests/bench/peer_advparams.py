@@ -8,8 +8,12 @@ only, as a tuned loop would), argmax, update. Run with Debian's PyTorch:
     /usr/bin/python3 peer_advparams.py JOB_DIR
 
 JOB_DIR holds job.json (written by the bench), de_pixels.bin (uint8, N x C x H x W) and de_labels.bin
-(int32). The result goes to JOB_DIR/peer_result.json: seconds of the loop and the picked positions.
+(int32). The result goes to JOB_DIR/peer_result.json: seconds of the loop and the picked positions. With the
+bench's --end-to-end, job.json names the dataset's IDX folder and the peer also does what a user's script does
+around the lock: reads the test split, evaluates before and after (in chunks of the lock's size) and saves the
+locked model; the bench times the whole process.
 """
+import gzip
 import json
 import os
 import sys
@@ -118,21 +122,57 @@ def load_model(path, meta):
     return model.eval()
 
 
+def read_idx(folder, stem, offset):
+    """An IDX file of the dataset folder, raw or gzipped, as numpy bytes after its header."""
+    for name, opener in ((stem + ".gz", gzip.open), (stem, open)):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with opener(path, "rb") as f:
+                return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+    sys.exit(f"{stem} is not in {folder}")
+
+
+def test_split(folder, limit, c, h, w, normalise):
+    """The first `limit` test images (all when 0) and labels, normalised as the encryption set."""
+    images = read_idx(folder, "t10k-images-idx3-ubyte", 16).reshape(-1, c, h, w)
+    labels = read_idx(folder, "t10k-labels-idx1-ubyte", 8).astype(np.int64)
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    return normalise(torch.from_numpy(images.copy()).to(torch.float32).div_(255.0)), torch.from_numpy(labels)
+
+
+def accuracy(model, x, y, batch):
+    with torch.no_grad():
+        correct = sum(int((model(x[b:b + batch]).argmax(1) == y[b:b + batch]).sum()) for b in range(0, len(y), batch))
+    return correct / max(1, len(y))
+
+
 def main(job_dir):
     job = json.load(open(os.path.join(job_dir, "job.json")))
     torch.set_num_threads(job["threads"])
     c, h, w = job["input_shape"]
     pixels = np.fromfile(os.path.join(job_dir, "de_pixels.bin"), dtype=np.uint8).reshape(-1, c, h, w)
     labels = torch.from_numpy(np.fromfile(os.path.join(job_dir, "de_labels.bin"), dtype=np.int32).astype(np.int64))
-    x = torch.from_numpy(pixels.copy()).to(torch.float32).div_(255.0)
     mean, std = job["mean"], job["std"]
-    if mean or std:
-        m = torch.tensor([(mean[0] if len(mean) == 1 else mean[i]) if mean else 0.0 for i in range(c)],
-                         dtype=torch.float32).view(1, c, 1, 1)
-        s = torch.tensor([(std[0] if len(std) == 1 else std[i]) if std else 1.0 for i in range(c)],
-                         dtype=torch.float32).view(1, c, 1, 1)
-        x.sub_(m).div_(s)
+
+    def normalise(x):
+        if mean or std:
+            m = torch.tensor([(mean[0] if len(mean) == 1 else mean[i]) if mean else 0.0 for i in range(c)],
+                             dtype=torch.float32).view(1, c, 1, 1)
+            s = torch.tensor([(std[0] if len(std) == 1 else std[i]) if std else 1.0 for i in range(c)],
+                             dtype=torch.float32).view(1, c, 1, 1)
+            x.sub_(m).div_(s)
+        return x
+
+    x = normalise(torch.from_numpy(pixels.copy()).to(torch.float32).div_(255.0))
     model = load_model(job["model"], job["metadata"])
+    # End to end (the bench's --end-to-end): what a user's script does around the lock, timed by the bench as this
+    # whole process: read the test split, evaluate, lock, evaluate, save.
+    e2e = job.get("end_to_end")
+    result = {}
+    if e2e:
+        test_x, test_y = test_split(e2e["data"], e2e["eval_samples"], c, h, w, normalise)
+        result["accuracy_before"] = accuracy(model, test_x, test_y, job["batch_size"])
     params = dict(model.named_parameters())
     total = len(labels)
     batch = job["batch_size"]
@@ -180,7 +220,13 @@ def main(job_dir):
         if done:
             break
     seconds = time.perf_counter() - start
-    json.dump({"seconds": seconds, "iterations": len(picks), "picks": picks, "torch": torch.__version__,
+    if e2e:
+        result["accuracy_after"] = accuracy(model, test_x, test_y, job["batch_size"])
+        if isinstance(model, torch.jit.ScriptModule):
+            model.save(e2e["out_model"])
+        else:
+            torch.save(model.state_dict(), e2e["out_model"])
+    json.dump({**result, "seconds": seconds, "iterations": len(picks), "picks": picks, "torch": torch.__version__,
                "threads": torch.get_num_threads(), "target_only": target_only}, open(os.path.join(job_dir, "peer_result.json"), "w"))
 
 

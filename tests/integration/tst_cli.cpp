@@ -334,7 +334,7 @@ private slots:
         // The bench's own checks: the plain PyTorch loop and ParamLock pick the same weights in the same order,
         // and reusing activations changes no pick. The timings are printed, never asserted (noisy machines).
         const Run r = run(qEnvironmentVariable("PARAMLOCK_BENCH"),
-            {QStringLiteral("--peer"), QStringLiteral("--repeats"), QStringLiteral("2"),
+            {QStringLiteral("--peer"), QStringLiteral("--end-to-end"), QStringLiteral("--repeats"), QStringLiteral("2"),
                 QStringLiteral("--eval-samples"), QStringLiteral("500"), QStringLiteral("--max-iter"),
                 QStringLiteral("6"), QStringLiteral("--json")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
@@ -344,6 +344,18 @@ private slots:
         QCOMPARE(peer.value(QLatin1String("iterations")).toInt(), 30);
         QVERIFY(j.value(QLatin1String("paper")).toObject().value(QLatin1String("reuse_same_positions")).toBool());
         QVERIFY(j.value(QLatin1String("evaluation")).toObject().value(QLatin1String("ratio")).toDouble() > 0.0);
+        // End to end: the programs ran in their own processes, and the peer read the same 500 test images with
+        // their labels (the same model scores the same on them, give or take an image whose two best classes are
+        // nearly tied: the two programs normalise in different float operations).
+        const QJsonObject endToEnd = j.value(QLatin1String("end_to_end")).toObject();
+        QVERIFY(endToEnd.value(QLatin1String("lock_seconds")).toDouble() > 0.0);
+        QVERIFY(endToEnd.value(QLatin1String("evaluate_seconds")).toDouble() > 0.0);
+        const double peerAccuracy =
+            endToEnd.value(QLatin1String("peer")).toObject().value(QLatin1String("accuracy_before")).toDouble();
+        const double ownAccuracy =
+            j.value(QLatin1String("evaluation")).toObject().value(QLatin1String("accuracy")).toDouble();
+        QVERIFY2(ownAccuracy > 0.8 && qAbs(peerAccuracy - ownAccuracy) <= 2.0 / 500.0,
+            qPrintable(QStringLiteral("peer %1, ParamLock %2").arg(peerAccuracy).arg(ownAccuracy)));
         QVERIFY(j.value(QLatin1String("unlock")).toObject().value(QLatin1String("entries")).toInt() > 0);
         QVERIFY(j.value(QLatin1String("threads")).toInt() >= 1);
         // Two rounds, each with its own ratio; the reported ratio is their median (of two: the mean).

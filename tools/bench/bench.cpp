@@ -76,6 +76,14 @@ int cmdBench(const QStringList &args)
     const QCommandLineOption peerTargetOnly(QStringLiteral("peer-target-only"),
         QStringLiteral("The peer asks autograd for the gradient of the layer it changes only, as a tuned loop would "
                        "(default: of every parameter, PyTorch's default)."));
+    const QCommandLineOption endToEnd(QStringLiteral("end-to-end"),
+        QStringLiteral("Also time what a user runs, each in its own process: paramlock-cli evaluate, and paramlock-cli "
+                       "lock in paper mode with this run's model, data, seed, layers and settings (start, loading, "
+                       "both evaluations, the lock, saving); with --peer the Python peer does the same around its "
+                       "lock (IDX datasets such as fashion-mnist)."));
+    const QCommandLineOption cliProgram(QStringLiteral("cli"),
+        QStringLiteral("The paramlock-cli that --end-to-end times (default: the one beside this bench)."),
+        QStringLiteral("FILE"));
     const QCommandLineOption peerScript(QStringLiteral("peer-script"),
         QStringLiteral("The Python peer (default: tests/bench/peer_advparams.py of the source tree)."),
         QStringLiteral("FILE"));
@@ -86,8 +94,8 @@ int cmdBench(const QStringList &args)
                            "against the raw forward pass and unlock, on one model, in one run. --data random times "
                            "models whose dataset is not installed."),
             {kModel, arch, kData, kSeed, samples, batch, batchSizes, randomLayers, maxIter, maxWeights, repeats,
-                skipStrong, nnsplitter, memoryProbe, peer, peerTargetOnly, peerScript, kEvalSamples, kInputMean,
-                kInputStd, kNumClasses, kThreads, kQuiet, kJson},
+                skipStrong, nnsplitter, memoryProbe, peer, peerTargetOnly, peerScript, endToEnd, cliProgram,
+                kEvalSamples, kInputMean, kInputStd, kNumClasses, kThreads, kQuiet, kJson},
             code))
         return code;
     applyThreads(p);
@@ -439,6 +447,57 @@ int cmdBench(const QStringList &args)
             return fail(probed.error());
     }
 
+    // What a user runs, end to end, beside the peer doing the same.
+    struct EndToEndRun
+    {
+        double evaluate = 0.0, lock = 0.0;
+    };
+    std::optional<EndToEndRun> endToEndRun;
+    std::optional<PeerEndToEnd> peerEndToEnd;
+    if (p.isSet(endToEnd)) {
+        if (p.isSet(arch) || dataName == QLatin1String("random"))
+            return fail(
+                "--end-to-end times the programs on a model file and a dataset: give --model and --data", Usage);
+        const QString cli = p.isSet(cliProgram) ? p.value(cliProgram) : defaultCli();
+        if (cli.isEmpty())
+            return fail("paramlock-cli was not found beside the bench; give --cli", Usage);
+        QStringList common{QStringLiteral("--model"), modelPath, QStringLiteral("--data"), dataName,
+            QStringLiteral("--threads"), QString::number(threadCount()), QStringLiteral("--quiet")};
+        if (evalLimit > 0)
+            common << QStringLiteral("--eval-samples") << QString::number(evalLimit);
+        for (const QCommandLineOption *o : {&kInputMean, &kInputStd, &kNumClasses})
+            if (p.isSet(*o))
+                common << QStringLiteral("--") + o->names().constFirst() << p.value(*o);
+        QStringList layerList;
+        for (const std::string &l : *layers)
+            layerList << QString::fromStdString(l);
+        QTemporaryDir outputs;
+        if (!outputs.isValid())
+            return fail("cannot create a temporary folder for the locked model");
+        EndToEndRun run;
+        stage("timing paramlock-cli evaluate");
+        auto seconds = timeCommand(cli, QStringList{QStringLiteral("evaluate")} + common);
+        if (!seconds)
+            return fail(seconds.error());
+        run.evaluate = *seconds;
+        stage("timing paramlock-cli lock");
+        seconds = timeCommand(cli,
+            QStringList{QStringLiteral("lock")} + common
+                + QStringList{QStringLiteral("--mode"), QStringLiteral("paper"), QStringLiteral("--seed"),
+                    p.value(kSeed), QStringLiteral("--samples"), QString::number(n), QStringLiteral("--batch-size"),
+                    QString::number(batchSize), QStringLiteral("--max-iter"), QString::number(iterations),
+                    QStringLiteral("--layers"), layerList.join(QLatin1Char(',')), QStringLiteral("--out-model"),
+                    outputs.filePath(QStringLiteral("locked.pt")), QStringLiteral("--out-key"),
+                    outputs.filePath(QStringLiteral("key.json")), QStringLiteral("--allow-weak")});
+        if (!seconds)
+            return fail(seconds.error());
+        run.lock = *seconds;
+        endToEndRun = run;
+        const QString folder =
+            dataName == QLatin1String("fashion-mnist") ? QString::fromStdString(debianFashionMnistPath()) : dataName;
+        peerEndToEnd = PeerEndToEnd{folder, evalLimit};
+    }
+
     std::optional<PeerRun> peerRun;
     if (p.isSet(peer)) {
         const QString script = p.isSet(peerScript) ? p.value(peerScript) : defaultPeerScript();
@@ -446,8 +505,8 @@ int cmdBench(const QStringList &args)
             return fail("the Python peer script was not found; give --peer-script", Usage);
         if (!p.isSet(kQuiet) && !p.isSet(kJson))
             err() << "Running the Python peer (" << script << ")..." << Qt::endl;
-        auto r =
-            runPeer(script, modelPath, *model, de, paper.settings, *layers, int(batchSize), p.isSet(peerTargetOnly));
+        auto r = runPeer(script, modelPath, *model, de, paper.settings, *layers, int(batchSize),
+            p.isSet(peerTargetOnly), peerEndToEnd ? &*peerEndToEnd : nullptr);
         if (!r)
             return fail(r.error());
         peerRun = std::move(*r);
@@ -495,8 +554,8 @@ int cmdBench(const QStringList &args)
                     {"reuse_speedup", plainLock->seconds / paperLock->seconds}, {"reuse_ceiling", reuseCeiling},
                     {"stages", stagePlan}, {"reuse_same_positions", reuseIdentical}}},
             {"evaluation",
-                {{"images", evaluation->total}, {"seconds", evaluation->seconds}, {"raw_forward_seconds", *rawForward},
-                    {"ratio", evalRatio}}},
+                {{"images", evaluation->total}, {"accuracy", evaluation->accuracy}, {"seconds", evaluation->seconds},
+                    {"raw_forward_seconds", *rawForward}, {"ratio", evalRatio}}},
             {"unlock",
                 {{"entries", forUnlock.secret.entries.size()}, {"apply_seconds", unlockTiming.applySeconds},
                     {"in_place", true}, {"check_seconds", unlockTiming.checkSeconds},
@@ -535,7 +594,14 @@ int cmdBench(const QStringList &args)
             j["peer"] = {{"seconds", peerRun->seconds}, {"iterations", peerRun->iterations},
                 {"torch", peerRun->torchVersion}, {"speedup", peerRun->seconds / paperLock->seconds},
                 {"gradient", p.isSet(peerTargetOnly) ? "target layer" : "all parameters"}, {"same_picks", samePicks},
-                {"identical_positions", identical}};
+                {"identical_positions", identical}, {"wall_seconds", peerRun->wallSeconds}};
+        if (endToEndRun) {
+            j["end_to_end"] = {{"evaluate_seconds", endToEndRun->evaluate}, {"lock_seconds", endToEndRun->lock}};
+            if (peerRun)
+                j["end_to_end"]["peer"] = {{"seconds", peerRun->wallSeconds},
+                    {"accuracy_before", peerRun->accuracyBefore}, {"accuracy_after", peerRun->accuracyAfter},
+                    {"speedup", peerRun->wallSeconds / endToEndRun->lock}};
+        }
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;
         return (peerRun && !identical) || !reuseIdentical ? Failed : Ok;
     }
@@ -615,6 +681,15 @@ int cmdBench(const QStringList &args)
               << fixed(peerRun->seconds / paperLock->seconds, 2) << "x faster; positions "
               << (identical ? "identical" : "DIFFER") << " (" << samePicks << " of " << paperLock->steps.size()
               << " picks)\n";
+    if (endToEndRun) {
+        out() << "\nEnd to end, each in its own process (wall time: start, loading, evaluation, the lock, saving):\n"
+              << "  paramlock-cli evaluate           " << fixed(endToEndRun->evaluate, 2) << " s\n"
+              << "  paramlock-cli lock --mode paper  " << fixed(endToEndRun->lock, 2) << " s\n";
+        if (peerRun)
+            out() << "  the Python peer, the same        " << fixed(peerRun->wallSeconds, 2) << " s (its lock loop "
+                  << fixed(peerRun->seconds, 2) << " s; ParamLock is "
+                  << fixed(peerRun->wallSeconds / endToEndRun->lock, 2) << "x faster end to end)\n";
+    }
     out().flush();
     return (peerRun && !identical) || !reuseIdentical ? Failed : Ok;
 }

@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -139,9 +140,36 @@ QString defaultPeerScript()
     return QFileInfo::exists(here) ? here : QString();
 }
 
+QString defaultCli()
+{
+    const QString here = QCoreApplication::applicationDirPath();
+    for (const QString &candidate :
+        {here + QStringLiteral("/../../app/cli/paramlock-cli"), here + QStringLiteral("/paramlock-cli")})
+        if (QFileInfo(candidate).isExecutable())
+            return QFileInfo(candidate).canonicalFilePath();
+    return QString();
+}
+
+Expected<double> timeCommand(const QString &program, const QStringList &args)
+{
+    QProcess child;
+    child.setStandardOutputFile(QProcess::nullDevice()); // its report is not the bench's; stderr is read on failure
+    const auto start = std::chrono::steady_clock::now();
+    child.start(program, args);
+    if (!child.waitForStarted())
+        return Error{"cannot start " + program.toStdString()};
+    child.waitForFinished(-1);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (child.exitStatus() != QProcess::NormalExit || child.exitCode() != 0)
+        return Error{QFileInfo(program).fileName().toStdString() + " " + args.value(0).toStdString()
+            + " failed: " + child.readAllStandardError().trimmed().right(600).toStdString()};
+    return wall;
+}
+
 /** Hands the encryption set and settings to the Python peer and reads back its picks. */
 Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
-    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly)
+    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly,
+    const PeerEndToEnd *endToEnd)
 {
     QTemporaryDir dir;
     if (!dir.isValid())
@@ -153,6 +181,9 @@ Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const
         {"batch_size", batchSize}, {"theta", settings.theta}, {"alpha", settings.alpha},
         {"t_loss", settings.lossThreshold}, {"max_iter", settings.maxIterations}, {"threads", threadCount()},
         {"target_only", targetOnly}};
+    if (endToEnd)
+        job["end_to_end"] = {{"data", endToEnd->idxFolder.toStdString()}, {"eval_samples", endToEnd->evalSamples},
+            {"out_model", dir.filePath(QStringLiteral("peer-locked.pt")).toStdString()}};
     std::string labels(de.labels.size() * sizeof(int32_t), '\0');
     std::memcpy(labels.data(), de.labels.data(), labels.size());
     for (const auto &[name, bytes] : {std::pair{"job.json", job.dump(1)},
@@ -166,10 +197,12 @@ Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const
     if (const int blas = blasThreads(); blas > 0)
         env.insert(QStringLiteral("OPENBLAS_NUM_THREADS"), QString::number(blas));
     python.setProcessEnvironment(env);
+    const auto start = std::chrono::steady_clock::now();
     python.start(QStringLiteral("/usr/bin/python3"), {script, dir.path()});
     if (!python.waitForStarted())
         return Error{"cannot start /usr/bin/python3 (install python3-torch)"};
     python.waitForFinished(-1);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0)
         return Error{"the Python peer failed: " + python.readAllStandardError().right(600).toStdString()};
     auto text = readWholeFile(dir.filePath(QStringLiteral("peer_result.json")).toStdString());
@@ -180,6 +213,9 @@ Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const
     peer.seconds = r.at("seconds").get<double>();
     peer.iterations = r.at("iterations").get<int>();
     peer.torchVersion = r.at("torch").get<std::string>();
+    peer.wallSeconds = wall;
+    peer.accuracyBefore = r.value("accuracy_before", -1.0);
+    peer.accuracyAfter = r.value("accuracy_after", -1.0);
     for (const json &p : r.at("picks"))
         peer.picks.emplace_back(p.at(0).get<std::string>(), p.at(1).get<int64_t>());
     return peer;

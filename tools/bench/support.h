@@ -50,18 +50,34 @@ Dataset randomDataset(const ModelMetadata &meta, int64_t count, uint64_t seed);
 
 struct PeerRun
 {
-    double seconds = 0.0;
+    double seconds = 0.0; ///< the lock loop
+    double wallSeconds = 0.0; ///< the peer's process, from its start to its exit
     int iterations = 0;
     std::vector<std::pair<std::string, int64_t>> picks;
     std::string torchVersion;
+    double accuracyBefore = -1.0, accuracyAfter = -1.0; ///< end to end: on the test images
 };
+
+/** What a user's script does around the lock: reads the test split, evaluates before and after, saves the model. */
+struct PeerEndToEnd
+{
+    QString idxFolder; ///< the dataset's IDX files (t10k-images-idx3-ubyte[.gz] and labels)
+    int64_t evalSamples = 0; ///< the first N test images; 0: all
+};
+
 QString defaultPeerScript();
+/** The paramlock-cli beside this bench: the build tree's, or the installed one; empty when neither exists. */
+QString defaultCli();
 /**
  * Hands the encryption set and settings to the Python peer and reads back its picks. `targetOnly`: the peer asks
- * the gradient of the layer it changes only.
+ * the gradient of the layer it changes only. With `endToEnd`, it also does what a user's script does around the
+ * lock.
  */
 Expected<PeerRun> runPeer(const QString &script, const QString &modelPath, const Model &model, const Dataset &de,
-    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly);
+    const AdvParamsSettings &settings, const std::vector<std::string> &layers, int batchSize, bool targetOnly,
+    const PeerEndToEnd *endToEnd = nullptr);
+/** Runs a program to its end and returns its wall time; fails with its last words when it exits non-zero. */
+Expected<double> timeCommand(const QString &program, const QStringList &args);
 
 /** The median (of an even count, the mean of the middle two). */
 double median(std::vector<double> v);
