@@ -243,11 +243,10 @@ public:
 private:
     static torch::Tensor scores(const torch::jit::IValue &out)
     {
-        if (out.isTensor())
-            return out.toTensor();
-        if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
-            return out.toTupleRef().elements()[0].toTensor();
-        throw Failure("the model's forward() returns " + out.tagKind() + ", not a tensor of class scores");
+        torch::Tensor t = classScores(out);
+        if (!t.defined())
+            throw Failure("the model's forward() returns " + out.tagKind() + ", not a tensor of class scores");
+        return t;
     }
 
     /**

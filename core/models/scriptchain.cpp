@@ -45,8 +45,9 @@ void forEachNode(Block *block, const std::function<void(Node *)> &fn)
     }
 }
 
-/** The module's result as class scores: a tensor, or the first tensor of a tuple. */
-torch::Tensor scores(const torch::jit::IValue &out)
+} // namespace
+
+torch::Tensor classScores(const torch::jit::IValue &out)
 {
     if (out.isTensor())
         return out.toTensor();
@@ -54,8 +55,6 @@ torch::Tensor scores(const torch::jit::IValue &out)
         return out.toTupleRef().elements()[0].toTensor();
     return {};
 }
-
-} // namespace
 
 ScriptChain::ScriptChain(const torch::jit::Module &module, const torch::Tensor &probe)
 {
@@ -237,8 +236,9 @@ std::string ScriptChain::split(const torch::jit::Module &module, const torch::Te
     if (!probe.defined())
         return "its input shape is unknown";
     torch::NoGradGuard noGrad;
-    const torch::Tensor whole = scores(const_cast<torch::jit::Module &>(module).forward({probe}));
-    const torch::Tensor staged = scores(run(module, probe, 0, stageCount()));
+    torch::jit::Module handle = module; // the same module: forward() is not const
+    const torch::Tensor whole = classScores(handle.forward({probe}));
+    const torch::Tensor staged = classScores(run(module, probe, 0, stageCount()));
     if (!whole.defined() || !staged.defined() || !torch::equal(whole, staged))
         return "its stages did not reproduce forward() bit for bit";
     return "";

@@ -17,6 +17,9 @@ struct GraphFunction;
 
 namespace paramlock {
 
+/** A module's result as class scores: the tensor, or the first tensor of a tuple; undefined for anything else. */
+torch::Tensor classScores(const torch::jit::IValue &out);
+
 /**
  * The forward graph of a scripted or traced module, inlined, cut where exactly one tensor carries everything the
  * rest of the graph needs (a chain: torchvision's ResNet/VGG/MobileNet/DenseNet, nn.Sequential stacks, LeNet-style
