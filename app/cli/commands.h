@@ -18,6 +18,7 @@ int cmdEvaluate(const QStringList &args);
 int cmdExperiment(const QStringList &args);
 int cmdInfo(const QStringList &args);
 int cmdKey(const QStringList &args);
+int cmdLicence(const QStringList &args);
 int cmdLock(const QStringList &args);
 int cmdReport(const QStringList &args);
 int cmdFrontier(const QStringList &args);

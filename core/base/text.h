@@ -4,6 +4,8 @@
 
 #include <QString>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace paramlock {
@@ -16,5 +18,11 @@ QString percentString(double fraction, int decimals = 2, bool spaced = false);
 
 /** A number with a fixed count of decimals: fixedText(0.5, 2) is "0.50". */
 std::string fixedText(double value, int decimals);
+
+/** Bytes as lower-case hex digits (secrets in key files). */
+std::string hexText(const uint8_t *bytes, size_t size);
+
+/** Reads exactly `size` bytes written by hexText; false when the text is not 2 x size lower-case hex digits. */
+bool readHex(const std::string &text, uint8_t *bytes, size_t size);
 
 } // namespace paramlock

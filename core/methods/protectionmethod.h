@@ -23,6 +23,7 @@ namespace paramlock {
 enum class Capability : unsigned {
     Lock = 1, ///< protect a model and restore it with a key
     Trace = 2, ///< identify a model's owner or user
+    Licence = 4, ///< make the model answer only inputs that carry a licence (nothing is restored)
 };
 
 /** What a lock is asked for: the user's parameter values (the rest at their defaults) and the secret seed. */

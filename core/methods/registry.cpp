@@ -4,6 +4,7 @@
 #include "advparams/advparams.h"
 #include "dense/dense.h"
 #include "nnsplitter/nnsplitter.h"
+#include "securenet/securenet.h"
 
 namespace paramlock {
 
@@ -13,6 +14,7 @@ const std::vector<const ProtectionMethod *> &methods()
         &advParamsMethod(),
         &nnSplitterMethod(),
         &denseMethod(),
+        &secureNetMethod(),
     };
     return list;
 }

@@ -33,6 +33,9 @@ Expected<void> checkKeyMethod(const SecretKey &key)
 
 KeyFit checkKey(const Model &model, const SecretKey &key)
 {
+    const ProtectionMethod *method = methodById(key.method);
+    if (method && !method->can(Capability::Lock))
+        return method->checkKey(model, key); // a file that restores nothing says what it is for
     KeyFit fit;
     fit.modelFingerprint = model.fingerprint();
     if (fit.modelFingerprint == key.originalFingerprint && fit.modelFingerprint != key.lockedFingerprint) {
@@ -46,8 +49,7 @@ KeyFit checkKey(const Model &model, const SecretKey &key)
             + "… vs this model's " + fit.modelFingerprint.substr(0, 12) + "…)";
         return fit;
     }
-    const ProtectionMethod *method = methodById(key.method);
-    if (!method || !method->can(Capability::Lock)) {
+    if (!method) {
         fit.state = KeyFit::State::BadEntries;
         fit.message = "the key uses the method \"" + key.method + "\", which this ParamLock cannot unlock (it knows "
             + methodIds(Capability::Lock) + ")";

@@ -41,9 +41,10 @@ void UnlockedModel::setInputShape(int channels, int height, int width)
     m_model.setMetadata(meta);
 }
 
-Expected<std::vector<Classification>> UnlockedModel::classify(const std::vector<QImage> &images) const
+Expected<std::vector<Classification>> classifyImages(
+    const Model &model, const std::vector<QImage> &images, const std::function<void(Dataset &)> &prepare)
 {
-    const ModelMetadata &meta = m_model.metadata();
+    const ModelMetadata &meta = model.metadata();
     if (!meta.hasInputShape())
         return Error{"the model does not record its input size; give it (channels, height, width) explicitly"};
     if (meta.channels != 1 && meta.channels != 3)
@@ -60,7 +61,9 @@ Expected<std::vector<Classification>> UnlockedModel::classify(const std::vector<
         appendImagePixels(image, meta.channels, meta.width, meta.height, batch.pixels);
         batch.labels.push_back(0);
     }
-    auto predictions = predict(m_model, batch);
+    if (prepare)
+        prepare(batch);
+    auto predictions = predict(model, batch);
     if (!predictions)
         return Error{predictions.error()};
     std::vector<Classification> out;
@@ -75,7 +78,8 @@ Expected<std::vector<Classification>> UnlockedModel::classify(const std::vector<
     return out;
 }
 
-Expected<std::vector<Classification>> UnlockedModel::classifyFiles(const std::vector<std::string> &paths) const
+Expected<std::vector<Classification>> classifyImageFiles(const std::vector<std::string> &paths,
+    const std::function<Expected<std::vector<Classification>>(const std::vector<QImage> &)> &classify)
 {
     std::vector<QImage> images;
     for (const std::string &path : paths) {
@@ -91,6 +95,16 @@ Expected<std::vector<Classification>> UnlockedModel::classifyFiles(const std::ve
     for (size_t i = 0; i < paths.size(); ++i)
         (*out)[i].source = paths[i];
     return out;
+}
+
+Expected<std::vector<Classification>> UnlockedModel::classify(const std::vector<QImage> &images) const
+{
+    return classifyImages(m_model, images);
+}
+
+Expected<std::vector<Classification>> UnlockedModel::classifyFiles(const std::vector<std::string> &paths) const
+{
+    return classifyImageFiles(paths, [this](const std::vector<QImage> &images) { return classify(images); });
 }
 
 } // namespace paramlock

@@ -7,6 +7,7 @@
 
 #include <QImage>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ struct Classification
     std::string className; ///< from the model's metadata, or the label as text
     float probability = 0.0f;
 };
+
+/**
+ * Classifies images with `model`, scaled to its input size (grey or RGB as it expects); `prepare` may change the
+ * batch of 8-bit images before the model sees it (a licence stamps it).
+ */
+Expected<std::vector<Classification>> classifyImages(
+    const Model &model, const std::vector<QImage> &images, const std::function<void(Dataset &)> &prepare = {});
+
+/** Reads image files (PNG, JPEG, PPM, ...) and classifies them with `classify`, naming each file in its result. */
+Expected<std::vector<Classification>> classifyImageFiles(const std::vector<std::string> &paths,
+    const std::function<Expected<std::vector<Classification>>(const std::vector<QImage> &)> &classify);
 
 /**
  * A locked model unlocked in memory, for applications that embed ParamLock:

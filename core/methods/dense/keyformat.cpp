@@ -6,6 +6,7 @@
 #include "jsonfields.h"
 #include "parameterjson.h"
 #include "parametertable.h"
+#include "text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,16 +24,11 @@ const ParameterTable<DenseSettings> &parameterTable();
 
 namespace {
 constexpr int kPayloadVersion = 1;
-constexpr const char *kHexDigits = "0123456789abcdef";
 } // namespace
 
 std::string DenseKey::toPayload() const
 {
-    std::string hex;
-    for (uint8_t b : secret) {
-        hex += kHexDigits[b >> 4];
-        hex += kHexDigits[b & 15];
-    }
+    const std::string hex = hexText(secret.data(), secret.size());
     json list = json::array();
     for (const DenseLayer &l : layers)
         list.push_back({{"layer", l.layer}, {"count", l.count}});
@@ -62,19 +58,9 @@ Expected<DenseKey> DenseKey::of(const SecretKey &key)
         out.settings = *settings;
         out.settings.seed = unsignedWhole(p.at("seed"), "seed");
         const std::string hex = p.at("secret").get<std::string>();
-        if (hex.size() != 2 * out.secret.size())
-            return Error{
-                "key file is malformed: the secret must be " + std::to_string(2 * out.secret.size()) + " hex digits"};
-        for (size_t i = 0; i < out.secret.size(); ++i) {
-            int byte = 0;
-            for (char c : {hex[2 * i], hex[2 * i + 1]}) {
-                const char *at = std::char_traits<char>::find(kHexDigits, 16, c);
-                if (!at)
-                    return Error{"key file is malformed: the secret must be lower-case hex digits"};
-                byte = byte * 16 + int(at - kHexDigits);
-            }
-            out.secret[i] = uint8_t(byte);
-        }
+        if (!readHex(hex, out.secret.data(), out.secret.size()))
+            return Error{"key file is malformed: the secret must be " + std::to_string(2 * out.secret.size())
+                + " lower-case hex digits"};
         std::set<std::string> seen;
         int64_t total = 0;
         for (const json &l : p.at("layers")) {

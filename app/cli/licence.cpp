@@ -1,0 +1,602 @@
+// paramlock-cli licence lock|issue|rekey|check|info: SecureNet licences (core/methods/securenet).
+#include "commands.h"
+
+#include "cliutil.h"
+#include "password.h"
+
+#include "atomicfile.h"
+#include "sealedkey.h"
+#include "securenet.h"
+#include "text.h"
+#include "training.h"
+#include "unlock.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <initializer_list>
+#include <optional>
+#include <random>
+
+namespace paramlock::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string> &b)
+{
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+/** Reads several integer flags; the first error. */
+std::optional<std::string> integers(
+    const QCommandLineParser &p, std::initializer_list<std::pair<const QCommandLineOption *, int64_t *>> flags)
+{
+    for (const auto &[option, value] : flags)
+        if (auto e = integer(p, *option, *value))
+            return e;
+    return std::nullopt;
+}
+
+constexpr int64_t kForgeryImages = 1000;
+
+const QCommandLineOption kRegistry(QStringLiteral("registry"),
+    QStringLiteral("The owner's licence registry (plain or sealed)."), QStringLiteral("FILE"));
+const QCommandLineOption kLicensee(QStringLiteral("licensee"),
+    QStringLiteral("A licensee and what they may see: NAME (every class), NAME:classes=0-4,7 (those classes), "
+                   "NAME:coarse (groups of classes; Fashion-MNIST: tops, trousers, footwear, bags) or "
+                   "NAME:coarse=0,2/1/3-9. Repeat for several licensees."),
+    QStringLiteral("SPEC"));
+const QCommandLineOption kForgeries(QStringLiteral("forgeries"),
+    QStringLiteral("Forged licences (random secrets of the same kind) to try, each on the first 1,000 test images "
+                   "(default 100)."),
+    QStringLiteral("N"), QStringLiteral("100"));
+const QCommandLineOption kOutModel(
+    QStringLiteral("out-model"), QStringLiteral("Licensed model to write."), QStringLiteral("FILE"));
+const QCommandLineOption kOutRegistry(
+    QStringLiteral("out-registry"), QStringLiteral("The owner's registry to write."), QStringLiteral("FILE"));
+
+/** One flag per SecureNet parameter, from its table. */
+struct SettingFlags
+{
+    SettingFlags()
+    {
+        for (const ParameterSpec &spec : secureNetMethod().parameters())
+            options.push_back(QCommandLineOption(QString::fromStdString(spec.name),
+                QString::fromStdString(spec.help + " (default " + parameterText(spec, spec.defaultValue) + ")"),
+                QStringLiteral("X")));
+    }
+    Expected<LicenceSettings> read(const QCommandLineParser &p, uint64_t seed) const
+    {
+        ParameterValues values;
+        const auto &specs = secureNetMethod().parameters();
+        for (size_t i = 0; i < specs.size(); ++i)
+            if (p.isSet(options[int(i)])) {
+                auto v = parseParameter(specs[i], p.value(options[int(i)]).toStdString());
+                if (!v)
+                    return Error{v.error()};
+                values.set(specs[i].name, *v);
+            }
+        auto s = licenceSettings(values);
+        if (s)
+            s->seed = seed;
+        return s;
+    }
+    QList<QCommandLineOption> options;
+};
+
+Expected<std::vector<Licensee>> licensees(const QCommandLineParser &p, int classCount)
+{
+    std::vector<Licensee> out;
+    for (const QString &text : p.values(kLicensee)) {
+        auto l = parseLicensee(text.toStdString(), classCount);
+        if (!l)
+            return Error{l.error()};
+        out.push_back(*l);
+    }
+    return out;
+}
+
+/** Accuracy with the worst (best-scoring) of `n` forged licences of the registry's kind, on `test`. */
+Expected<double> worstForgery(const Model &model, const LicenceSettings &settings, const Dataset &test, int64_t n,
+    int64_t limit, Progress &progress)
+{
+    limit = limit > 0 ? std::min<int64_t>(limit, kForgeryImages) : kForgeryImages;
+    std::mt19937_64 rng(settings.seed ^ 0xf029e5ULL);
+    double worst = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (!progress.advance(double(i) / double(std::max<int64_t>(1, n)), "forged licences"))
+            return Error{"cancelled"};
+        LicenceSecret s{};
+        for (auto &b : s)
+            b = uint8_t(rng());
+        auto a = accuracyWithPattern(
+            model, licencePattern(s, settings, test.channels, test.height, test.width), test, limit);
+        if (!a)
+            return Error{a.error()};
+        worst = std::max(worst, *a);
+    }
+    return worst;
+}
+
+/** The test-set measurements of every live licensee of a registry, printed and as JSON. */
+Expected<json> measure(const Model &original, const Model &licensed, const SecretKey &registryKey, const Dataset &test,
+    int64_t limit, int64_t forgeries, bool quiet, Progress &progress)
+{
+    auto registry = LicenceRegistry::of(registryKey);
+    if (!registry)
+        return Error{registry.error()};
+    json j;
+    if (original.isValid()) {
+        auto a = accuracyOn(original, test, limit);
+        if (!a)
+            return Error{a.error()};
+        j["original_accuracy"] = *a;
+        if (!quiet)
+            out() << "Original:                 " << QString::fromStdString(percentText(*a)) << '\n';
+    }
+    json list = json::array();
+    for (const Licensee &l : registry->licensees) {
+        if (l.revoked)
+            continue;
+        auto licence = issueLicence(registryKey, l.id);
+        if (!licence)
+            return Error{licence.error()};
+        auto c = checkLicence(licensed, *Licence::of(*licence), test, limit);
+        if (!c)
+            return Error{c.error()};
+        list.push_back({{"licensee", l.id}, {"scheme", l.describe()}, {"accuracy", c->licensed},
+            {"answered_share", c->answeredShare}, {"unlicensed_classes_top_probability", c->unlicensedClasses}});
+        if (list.size() == 1) {
+            j["without_licence"] = c->withoutLicence;
+            j["without_licence_top_probability"] = c->withoutTopProbability;
+        }
+        if (!quiet) {
+            out() << "With " << QString::fromStdString(l.id + "'s licence (" + l.describe() + "):").leftJustified(19)
+                  << " " << QString::fromStdString(percentText(c->licensed)) << " on the classes it answers";
+            if (c->unlicensedClasses >= 0)
+                out() << ", mean top probability on the others "
+                      << QString::fromStdString(percentText(c->unlicensedClasses));
+            out() << '\n';
+        }
+    }
+    j["licensees"] = list;
+    if (!quiet && j.contains("without_licence"))
+        out() << "Without a licence:        " << QString::fromStdString(percentText(j["without_licence"].get<double>()))
+              << " (mean top probability "
+              << QString::fromStdString(percentText(j["without_licence_top_probability"].get<double>())) << ", uniform "
+              << QString::fromStdString(percentText(1.0 / registry->classCount)) << ")\n";
+    if (forgeries > 0) {
+        ProgressSpan span(progress, 0.0, 1.0, {});
+        auto worst = worstForgery(licensed, registry->settings, test, forgeries, limit, span);
+        if (!worst)
+            return Error{worst.error()};
+        j["forgeries"] = forgeries;
+        j["worst_forgery"] = *worst;
+        if (!quiet)
+            out() << "Best of " << forgeries << " forged licences: " << QString::fromStdString(percentText(*worst))
+                  << '\n';
+    }
+    out().flush();
+    return j;
+}
+
+/** Writes the licensed model and the registry (sealed when a password is given), never over an input. */
+Expected<bool> writeOutputs(const QCommandLineParser &p, const PasswordFlags &password, const LicenceLock &lock,
+    const std::vector<std::string> &inputs)
+{
+    const std::string modelOut = p.value(kOutModel).toStdString(), registryOut = p.value(kOutRegistry).toStdString();
+    std::string text;
+    if (password.given(p)) {
+        auto read = password.read(p, true);
+        if (!read)
+            return Error{read.error()};
+        auto sealed = sealKey(lock.registry, *read, "owner");
+        wipe(*read);
+        if (!sealed)
+            return Error{sealed.error()};
+        text = std::move(*sealed);
+    }
+    LockResult result;
+    result.locked = lock.licensed;
+    result.key = lock.registry;
+    WritingScope writing;
+    if (auto saved = saveLock(result, modelOut, registryOut, inputs, text); !saved)
+        return Error{saved.error()};
+    return !text.empty();
+}
+
+Expected<void> checkOutputs(const QCommandLineParser &p, const std::vector<std::string> &inputs)
+{
+    if (!p.isSet(kOutModel) || !p.isSet(kOutRegistry))
+        return Error{"--out-model and --out-registry are required"};
+    for (const QCommandLineOption &o : {kOutModel, kOutRegistry})
+        for (const std::string &in : inputs)
+            if (samePath(p.value(o).toStdString(), in))
+                return Error{"refusing to overwrite the input " + in + "; choose another output path"};
+    if (samePath(p.value(kOutModel).toStdString(), p.value(kOutRegistry).toStdString()))
+        return Error{"--out-model and --out-registry name the same file"};
+    return {};
+}
+
+int finish(const QCommandLineParser &p, const LicenceLock &lock, json measured, bool sealed)
+{
+    for (const std::string &note : lock.notes)
+        err() << "note: " << QString::fromStdString(note) << Qt::endl;
+    if (p.isSet(kJson)) {
+        measured["seconds"] = lock.seconds;
+        measured["epochs"] = lock.epochs;
+        measured["training_images"] = lock.images;
+        measured["out_model"] = p.value(kOutModel).toStdString();
+        measured["out_registry"] = p.value(kOutRegistry).toStdString();
+        measured["registry_sealed"] = sealed;
+        measured["notes"] = lock.notes;
+        out() << QString::fromStdString(measured.dump(2)) << Qt::endl;
+    } else {
+        out() << "Fine-tuned " << lock.epochs << " epoch(s) on " << lock.images << " training images in "
+              << QString::number(lock.seconds, 'f', 1) << " s.\nWrote " << p.value(kOutModel) << " and "
+              << p.value(kOutRegistry) << (sealed ? " (password-protected)" : "") << Qt::endl;
+        if (!sealed)
+            err() << "warning: the registry is written without a password; anyone who reads it can issue licences "
+                     "(use --password, --password-file or --password-env)"
+                  << Qt::endl;
+    }
+    return Ok;
+}
+
+int licenceLockCommand(const QStringList &args)
+{
+    const SettingFlags settings;
+    const PasswordFlags password(QString(), QStringLiteral("the registry"));
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+        kThreads, kQuiet, kJson, kLicensee, kForgeries, kOutModel, kOutRegistry};
+    options += settings.options;
+    options += password.all();
+    if (!parse(p, args,
+            QStringLiteral("Licenses a model (SecureNet): fine-tunes a copy so that it answers only inputs stamped "
+                           "with a licensee's licence, and writes it with the owner's registry. Issue each licensee's "
+                           "licence with 'licence issue'."),
+            options, code))
+        return code;
+    applyThreads(p);
+    int64_t seed = 0, limit = 0, forgeries = 0;
+    if (auto e = integers(p, {{&kSeed, &seed}, {&kEvalSamples, &limit}, {&kForgeries, &forgeries}}))
+        return fail(*e, Usage);
+    if (!p.isSet(kLicensee))
+        return fail("name at least one licensee, e.g. --licensee alice", Usage);
+    auto s = settings.read(p, uint64_t(seed));
+    if (!s)
+        return fail(s.error(), Usage);
+    const std::vector<std::string> inputs = {p.value(kModel).toStdString(), p.value(kData).toStdString()};
+    if (auto ok = checkOutputs(p, inputs); !ok)
+        return fail(ok.error(), Usage);
+    CliProgress progress(p.isSet(kQuiet));
+    auto in = openLockInputs(p, progress, code);
+    if (!in)
+        return code;
+    auto who = licensees(p, in->model.metadata().classCount);
+    if (!who)
+        return fail(who.error(), Usage);
+    LicenceLock lock;
+    {
+        ProgressScope scope(progress);
+        auto made = licenceLock(in->model, in->train, *s, *who, progress);
+        if (!made)
+            return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
+        lock = std::move(*made);
+    }
+    auto measured =
+        measure(in->model, lock.licensed, lock.registry, in->test, limit, forgeries, p.isSet(kJson), progress);
+    progress.finish();
+    if (!measured)
+        return fail(measured.error() + "; nothing was written");
+    auto sealed = writeOutputs(p, password, lock, inputs);
+    if (!sealed)
+        return fail(sealed.error());
+    return finish(p, lock, *measured, *sealed);
+}
+
+int licenceRekeyCommand(const QStringList &args)
+{
+    const QCommandLineOption rekey(QStringLiteral("rekey"),
+        QStringLiteral("Give this licensee a new licence (the old one stops working). Repeatable."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption revoke(QStringLiteral("revoke"),
+        QStringLiteral("Revoke this licensee's licence. Repeatable."), QStringLiteral("NAME"));
+    const QCommandLineOption add(QStringLiteral("add"),
+        QStringLiteral("License a new licensee (same forms as licence lock --licensee). Repeatable."),
+        QStringLiteral("SPEC"));
+    const PasswordFlags owner(QString(), QStringLiteral("the registry"));
+    const PasswordFlags fresh(QStringLiteral("new-"), QStringLiteral("the new registry"));
+    QCommandLineParser p;
+    int code = Usage;
+    QList<QCommandLineOption> options = {kModel, kData, kRegistry, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+        kThreads, kQuiet, kJson, rekey, revoke, add, kForgeries, kOutModel, kOutRegistry};
+    options += owner.all();
+    options += fresh.all();
+    if (!parse(p, args,
+            QStringLiteral("Replaces, revokes or adds licences by a short fine-tune of the licensed model: writes a "
+                           "new licensed model and a new registry; every licence must then be issued again."),
+            options, code))
+        return code;
+    applyThreads(p);
+    int64_t limit = 0, forgeries = 0;
+    if (auto e = integers(p, {{&kEvalSamples, &limit}, {&kForgeries, &forgeries}}))
+        return fail(*e, Usage);
+    if (!p.isSet(kRegistry))
+        return fail("--registry is required", Usage);
+    const std::vector<std::string> inputs = {
+        p.value(kModel).toStdString(), p.value(kData).toStdString(), p.value(kRegistry).toStdString()};
+    if (auto ok = checkOutputs(p, inputs); !ok)
+        return fail(ok.error(), Usage);
+    auto registry = openKeyFromCli(p.value(kRegistry).toStdString(), p, owner);
+    if (!registry)
+        return fail(registry.error());
+    CliProgress progress(p.isSet(kQuiet));
+    auto in = openLockInputs(p, progress, code);
+    if (!in)
+        return code;
+    auto added = [&]() -> Expected<std::vector<Licensee>> {
+        std::vector<Licensee> out;
+        for (const QString &text : p.values(add)) {
+            auto l = parseLicensee(text.toStdString(), in->model.metadata().classCount);
+            if (!l)
+                return Error{l.error()};
+            out.push_back(*l);
+        }
+        return out;
+    }();
+    if (!added)
+        return fail(added.error(), Usage);
+    auto names = [&](const QCommandLineOption &o) {
+        std::vector<std::string> out;
+        for (const QString &v : p.values(o))
+            out.push_back(v.toStdString());
+        return out;
+    };
+    LicenceLock lock;
+    {
+        ProgressScope scope(progress);
+        auto made = licenceRekey(in->model, *registry, in->train, names(rekey), names(revoke), *added, progress);
+        if (!made)
+            return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
+        lock = std::move(*made);
+    }
+    auto measured =
+        measure(Model(), lock.licensed, lock.registry, in->test, limit, forgeries, p.isSet(kJson), progress);
+    progress.finish();
+    if (!measured)
+        return fail(measured.error() + "; nothing was written");
+    // The replaced and revoked licences, on the new model.
+    auto old = LicenceRegistry::of(*registry);
+    json replaced = json::array();
+    for (const std::string &id : names(rekey) + names(revoke)) {
+        const Licensee *l = old->find(id);
+        auto a = accuracyWithPattern(lock.licensed, old->patternOf(*l, in->model), in->test, limit);
+        if (!a)
+            return fail(a.error());
+        replaced.push_back({{"licensee", id}, {"old_licence_accuracy", *a}});
+        if (!p.isSet(kJson))
+            out() << "Old licence of " << QString::fromStdString(id) << ": " << QString::fromStdString(percentText(*a))
+                  << Qt::endl;
+    }
+    (*measured)["old_licences"] = replaced;
+    auto sealed = writeOutputs(p, fresh, lock, inputs);
+    if (!sealed)
+        return fail(sealed.error());
+    return finish(p, lock, *measured, *sealed);
+}
+
+int licenceIssueCommand(const QStringList &args)
+{
+    const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
+        QStringLiteral("The licence file to write."), QStringLiteral("FILE"));
+    const QCommandLineOption kdf(QStringLiteral("kdf"),
+        QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
+        QStringLiteral("moderate"));
+    const PasswordFlags owner(QString(), QStringLiteral("the registry"));
+    const PasswordFlags theirs(QStringLiteral("licensee-"), QStringLiteral("the licensee's licence"));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("Issues one licensee's licence from the owner's registry, password-protected when a "
+                           "licensee password is given."),
+            QList<QCommandLineOption>{kRegistry, kLicensee, outFile, kdf, kJson} + owner.all() + theirs.all(), code))
+        return code;
+    if (!p.isSet(kRegistry) || !p.isSet(kLicensee) || !p.isSet(outFile))
+        return fail("--registry, --licensee and --out are required", Usage);
+    const std::string outPath = p.value(outFile).toStdString();
+    if (samePath(outPath, p.value(kRegistry).toStdString()))
+        return fail("refusing to overwrite the registry; choose another --out", Usage);
+    auto strength = KdfStrength::named(p.value(kdf).toStdString());
+    if (!strength)
+        return fail(strength.error(), Usage);
+    auto registry = openKeyFromCli(p.value(kRegistry).toStdString(), p, owner);
+    if (!registry)
+        return fail(registry.error());
+    auto licence = issueLicence(*registry, p.value(kLicensee).toStdString());
+    if (!licence)
+        return fail(licence.error());
+    std::string text = licence->toJson();
+    const bool sealing = theirs.given(p);
+    if (sealing) {
+        auto password = theirs.read(p, true);
+        if (!password)
+            return fail(password.error(), Usage);
+        auto sealed = sealKey(*licence, *password, p.value(kLicensee).toStdString(), *strength);
+        wipe(*password);
+        if (!sealed)
+            return fail(sealed.error());
+        text = std::move(*sealed);
+    } else if (!p.isSet(kJson)) {
+        err() << "warning: the licence is written without a password (use --licensee-password, "
+                 "--licensee-password-file or --licensee-password-env)"
+              << Qt::endl;
+    }
+    if (auto saved = writeFileAtomically(outPath, text, {p.value(kRegistry).toStdString()}); !saved)
+        return fail(saved.error());
+    if (p.isSet(kJson))
+        out() << QString::fromStdString(
+            json{{"licence", outPath}, {"licensee", p.value(kLicensee).toStdString()}, {"sealed", sealing}}.dump(2))
+              << Qt::endl;
+    else
+        out() << "Issued " << QString::fromStdString(outPath) << " to " << p.value(kLicensee) << Qt::endl;
+    return Ok;
+}
+
+int licenceCheckCommand(const QStringList &args)
+{
+    const QCommandLineOption licenceFile(
+        QStringLiteral("licence"), QStringLiteral("A licence or the owner's registry."), QStringLiteral("FILE"));
+    const PasswordFlags password(QString(), QStringLiteral("the licence"));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("Measures a licensed model on the test set: with the licence (or every licence of a "
+                           "registry), without one, and with forged ones."),
+            QList<QCommandLineOption>{kModel, kData, licenceFile, kInputMean, kInputStd, kNumClasses, kEvalSamples,
+                kForgeries, kThreads, kQuiet, kJson}
+                + password.all(),
+            code))
+        return code;
+    applyThreads(p);
+    int64_t limit = 0, forgeries = 0;
+    if (auto e = integers(p, {{&kEvalSamples, &limit}, {&kForgeries, &forgeries}}))
+        return fail(*e, Usage);
+    if (!p.isSet(licenceFile))
+        return fail("--licence is required", Usage);
+    auto key = openKeyFromCli(p.value(licenceFile).toStdString(), p, password);
+    if (!key)
+        return fail(key.error());
+    CliProgress progress(p.isSet(kQuiet));
+    auto model = openModel(p);
+    if (!model)
+        return fail(model.error());
+    auto test = openData(p, Split::Test, progress);
+    if (!test)
+        return fail(test.error());
+    if (auto ok = completeMetadata(*model, p, &*test); !ok)
+        return fail(ok.error(), Usage);
+    if (auto fits = checkLicenceFits(*model, *key); !fits)
+        return fail(p.value(licenceFile).toStdString() + ": " + fits.error());
+    Expected<json> measured = Error{""};
+    if (key->mode == "registry") {
+        measured = measure(Model(), *model, *key, *test, limit, forgeries, p.isSet(kJson), progress);
+    } else {
+        auto licence = Licence::of(*key);
+        if (!licence)
+            return fail(licence.error());
+        auto c = checkLicence(*model, *licence, *test, limit);
+        if (!c)
+            return fail(c.error());
+        ProgressSpan span(progress, 0.0, 1.0, {});
+        auto worst = worstForgery(*model, licence->settings, *test, forgeries, limit, span);
+        if (!worst)
+            return fail(worst.error());
+        measured = json{{"licensee", licence->licensee.id}, {"scheme", licence->licensee.describe()},
+            {"accuracy", c->licensed}, {"unlicensed_classes_top_probability", c->unlicensedClasses},
+            {"without_licence", c->withoutLicence}, {"forgeries", forgeries}, {"worst_forgery", *worst}};
+        if (!p.isSet(kJson))
+            out() << "With the licence: " << QString::fromStdString(percentText(c->licensed))
+                  << "\nWithout:          " << QString::fromStdString(percentText(c->withoutLicence)) << "\nBest of "
+                  << forgeries << " forged: " << QString::fromStdString(percentText(*worst)) << Qt::endl;
+    }
+    progress.finish();
+    if (!measured)
+        return fail(measured.error());
+    if (p.isSet(kJson))
+        out() << QString::fromStdString(measured->dump(2)) << Qt::endl;
+    return Ok;
+}
+
+int licenceInfoCommand(const QStringList &args)
+{
+    const PasswordFlags password(QString(), QStringLiteral("the file"));
+    QCommandLineParser p;
+    int code = Usage;
+    p.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A licence or registry."));
+    if (!parse(p, args, QStringLiteral("Describes a licence or the owner's registry."),
+            QList<QCommandLineOption>{kJson} + password.all(), code, true))
+        return code;
+    if (p.positionalArguments().size() != 1)
+        return fail("name one licence or registry file", Usage);
+    const std::string path = p.positionalArguments().front().toStdString();
+    auto key = openKeyFromCli(path, p, password);
+    if (!key)
+        return fail(key.error());
+    json j{{"file", path}, {"kind", key->mode}, {"model_fingerprint", key->lockedFingerprint},
+        {"original_fingerprint", key->originalFingerprint}, {"created_at", key->createdAt}};
+    LicenceSettings settings;
+    json people = json::array();
+    if (key->mode == "registry") {
+        auto r = LicenceRegistry::of(*key);
+        if (!r)
+            return fail(path + ": " + r.error());
+        settings = r->settings;
+        for (const Licensee &l : r->licensees)
+            people.push_back(
+                {{"licensee", l.id}, {"scheme", l.describe()}, {"generation", l.generation}, {"revoked", l.revoked}});
+    } else {
+        auto l = Licence::of(*key);
+        if (!l)
+            return fail(path + ": " + l.error());
+        settings = l->settings;
+        people.push_back({{"licensee", l->licensee.id}, {"scheme", l->licensee.describe()},
+            {"generation", l->licensee.generation}, {"revoked", false}});
+    }
+    j["pattern"] = settings.kind == "noise" ? "noise ±" + std::to_string(settings.amplitude)
+                                            : "patch " + std::to_string(settings.patchSize) + " px";
+    j["licensees"] = people;
+    if (p.isSet(kJson)) {
+        out() << QString::fromStdString(j.dump(2)) << Qt::endl;
+        return Ok;
+    }
+    out() << QString::fromStdString(path) << ": SecureNet " << QString::fromStdString(key->mode) << " for model "
+          << QString::fromStdString(key->lockedFingerprint.substr(0, 16)) << "…, pattern "
+          << QString::fromStdString(j["pattern"].get<std::string>()) << '\n';
+    for (const json &l : people)
+        out() << "  " << QString::fromStdString(l["licensee"].get<std::string>()) << ": "
+              << QString::fromStdString(l["scheme"].get<std::string>())
+              << (l["revoked"].get<bool>() ? " (revoked)" : "") << '\n';
+    out().flush();
+    return Ok;
+}
+
+} // namespace
+
+int cmdLicence(const QStringList &args)
+{
+    const QString action = args.size() > 1 ? args.at(1) : QString();
+    QStringList rest = args;
+    if (rest.size() > 1) {
+        rest.removeAt(1);
+        rest[0] += QLatin1Char(' ') + action;
+    }
+    if (action == QLatin1String("lock"))
+        return licenceLockCommand(rest);
+    if (action == QLatin1String("issue"))
+        return licenceIssueCommand(rest);
+    if (action == QLatin1String("rekey"))
+        return licenceRekeyCommand(rest);
+    if (action == QLatin1String("check"))
+        return licenceCheckCommand(rest);
+    if (action == QLatin1String("info"))
+        return licenceInfoCommand(rest);
+    out()
+        << "Usage: paramlock-cli licence lock|issue|rekey|check|info [options]\n"
+           "  lock   fine-tune a copy of a model so that it answers only licensed inputs; writes the owner's registry\n"
+           "  issue  write one licensee's licence from the registry\n"
+           "  rekey  replace, revoke or add licences by a short fine-tune\n"
+           "  check  measure a licensed model with, without and with forged licences\n"
+           "  info   describe a licence or registry\n"
+           "Run 'paramlock-cli licence ACTION --help' for its options; 'paramlock-cli run --licence FILE' classifies "
+           "images with a licence.\n";
+    out().flush();
+    return action == QLatin1String("--help") || action == QLatin1String("-h") ? Ok : Usage;
+}
+
+} // namespace paramlock::cli

@@ -1,0 +1,206 @@
+// SecureNet behind the method seam: its parameters, declared once, and the Licence capability. A licence does not
+// restore weights, so the Lock capability's calls say where to go instead.
+#include "securenet.h"
+
+#include "parametertable.h"
+#include "sealedkey.h"
+#include "unlocked.h"
+
+namespace paramlock {
+
+namespace securenet {
+
+const ParameterTable<LicenceSettings> &parameterTable();
+
+namespace {
+
+using S = LicenceSettings;
+
+ParameterTable<S> makeTable()
+{
+    ParameterTable<S> t;
+    ParameterSpec kind = parameterSpec("pattern", "Licence pattern", "", 0, 0,
+        "What a licence stamps on every input: a small square of secret grey values at a secret place, or secret "
+        "low-amplitude noise over the whole image.");
+    kind.type = ParameterType::Choice;
+    kind.choices = {{"patch", "Secret patch", "A square of secret grey values at a secret place (--patch-size)."},
+        {"noise", "Secret noise", "± --amplitude grey levels on every pixel, the signs secret."}};
+    t.custom(
+        kind, [](const S &s) { return ParameterValue(s.kind); },
+        [](S &s, const ParameterValue &v) { s.kind = std::get<std::string>(v); });
+    t.integer(
+        parameterSpec("patch-size", "Patch side", "pixels", 1, 64, "The side of the licence's square (patch pattern)."),
+        &S::patchSize);
+    t.integer(parameterSpec("amplitude", "Noise amplitude", "grey levels", 1, 128,
+                  "How far the licence moves every pixel (noise pattern), out of 255."),
+        &S::amplitude);
+    t.integer(parameterSpec("epochs", "Epochs", "epochs", 1, 1000,
+                  "Passes over the training images when a model is first licensed."),
+        &S::epochs);
+    t.integer(parameterSpec("rekey-epochs", "Re-key epochs", "epochs", 1, 1000,
+                  "Passes over the training images when licences are replaced, revoked or added."),
+        &S::rekeyEpochs);
+    t.integer(parameterSpec("train-images", "Training images", "images", 0, 1e8,
+                  "How many training images the fine-tuning uses, drawn with the seed; 1,000 more are held out to "
+                  "check the result.",
+                  {}, "all"),
+        &S::trainImages);
+    t.real(parameterSpec("learning-rate", "Learning rate", "", 1e-6, 1.0, "Adam's step size."), &S::learningRate);
+    t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
+                  "Clean images per step; each is shown once per licensee, once clean and once with a forged "
+                  "licence."),
+        &S::batchSize);
+    return t;
+}
+
+class SecureNetMethod : public ProtectionMethod
+{
+public:
+    std::string id() const override { return "securenet"; }
+    std::string name() const override { return "SecureNet licences"; }
+    std::string summary() const override
+    {
+        return "Trains a secret licence pattern into the model: it answers only inputs that carry a licence "
+               "(all classes, some, or groups), and anything else gets a uniform \"not licensed\" output.";
+    }
+    std::string citation() const override
+    {
+        return "Li et al., SecureNet: licence keys in the input by backdoor learning, Neural Networks 174 (2024); "
+               "training recipe after M-LOCK (Ren et al., IEEE TDSC 2022)";
+    }
+    unsigned capabilities() const override { return unsigned(Capability::Licence); }
+    const std::vector<ParameterSpec> &parameters() const override { return parameterTable().specs(); }
+    Expected<void> validate(const LockRequest &request) const override
+    {
+        auto s = licenceSettings(request.values);
+        if (!s)
+            return Error{s.error()};
+        return {};
+    }
+    Expected<void> checkModel(const Model &model, const LockRequest &request) const override
+    {
+        (void)request;
+        if (!model.metadata().hasInputShape() || model.metadata().classCount < 2)
+            return Error{"the model does not record its input shape and class count; give them and try again"};
+        return {};
+    }
+    Expected<std::vector<int64_t>> drawSample(const Dataset &, const LockRequest &) const override
+    {
+        return Error{notALock()};
+    }
+    Expected<LockResult> lock(Model &, bool, const Dataset &, const LockRequest &, Progress &) const override
+    {
+        return Error{notALock()};
+    }
+    KeyFit checkKey(const Model &model, const SecretKey &key) const override
+    {
+        KeyFit fit;
+        fit.state = KeyFit::State::BadEntries;
+        fit.modelFingerprint = model.fingerprint();
+        fit.message = "a SecureNet " + key.mode
+            + " does not unlock a model: run the licensed model with a licence (paramlock-cli run --licence FILE)";
+        return fit;
+    }
+    Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &) const override
+    {
+        return Error{checkKey(model, key).message};
+    }
+    Expected<LockRequest> requestOf(const SecretKey &key) const override
+    {
+        LockRequest request;
+        auto registry = LicenceRegistry::of(key);
+        if (registry) {
+            request.values = valuesOfSettings(registry->settings);
+            request.seed = registry->settings.seed;
+            return request;
+        }
+        auto licence = Licence::of(key);
+        if (!licence)
+            return Error{licence.error()};
+        request.values = valuesOfSettings(licence->settings);
+        request.seed = licence->settings.seed;
+        return request;
+    }
+    Expected<void> checkPayload(const SecretKey &key) const override
+    {
+        if (key.mode == "registry") {
+            auto r = LicenceRegistry::of(key);
+            return r ? Expected<void>() : Expected<void>(Error{r.error()});
+        }
+        auto l = Licence::of(key);
+        return l ? Expected<void>() : Expected<void>(Error{l.error()});
+    }
+
+private:
+    static std::string notALock()
+    {
+        return "SecureNet licenses a model instead of locking its weights: use paramlock-cli licence lock";
+    }
+};
+
+} // namespace
+
+const ParameterTable<LicenceSettings> &parameterTable()
+{
+    static const ParameterTable<LicenceSettings> table = makeTable();
+    return table;
+}
+
+} // namespace securenet
+
+Expected<LicenceSettings> licenceSettings(const ParameterValues &values)
+{
+    return securenet::parameterTable().apply(values);
+}
+
+ParameterValues valuesOfSettings(const LicenceSettings &settings)
+{
+    return securenet::parameterTable().valuesOf(settings);
+}
+
+const ProtectionMethod &secureNetMethod()
+{
+    static const securenet::SecureNetMethod method;
+    return method;
+}
+
+Expected<LicensedModel> LicensedModel::use(const Model &licensed, const SecretKey &licence)
+{
+    if (auto fits = checkLicenceFits(licensed, licence); !fits)
+        return Error{fits.error()};
+    auto decoded = Licence::of(licence);
+    if (!decoded)
+        return Error{decoded.error()};
+    if (!licensed.metadata().hasInputShape())
+        return Error{"the model does not record its input size; a licence is stamped on images of a known size"};
+    return LicensedModel(licensed, std::move(*decoded));
+}
+
+Expected<LicensedModel> LicensedModel::open(
+    const std::string &modelPath, const std::string &licencePath, const std::string &password)
+{
+    OpenedKey opened = openKeyFile(licencePath, password);
+    if (!opened.ok())
+        return Error{opened.message};
+    auto model = Model::load(modelPath);
+    if (!model)
+        return Error{model.error()};
+    auto out = use(*model, opened.key);
+    if (!out)
+        return Error{licencePath + ": " + out.error()};
+    return out;
+}
+
+Expected<std::vector<Classification>> LicensedModel::classify(const std::vector<QImage> &images) const
+{
+    const ModelMetadata &m = m_model.metadata();
+    const LicencePattern pattern = m_licence.pattern(m.channels, m.height, m.width);
+    return classifyImages(m_model, images, [&](Dataset &batch) { batch = stamped(batch, pattern); });
+}
+
+Expected<std::vector<Classification>> LicensedModel::classifyFiles(const std::vector<std::string> &paths) const
+{
+    return classifyImageFiles(paths, [this](const std::vector<QImage> &images) { return classify(images); });
+}
+
+} // namespace paramlock

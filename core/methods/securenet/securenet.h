@@ -1,0 +1,221 @@
+#pragma once
+
+// Licence keys in the input, after SecureNet (Li et al., Neural Networks 2024) and M-LOCK's training recipe (Ren et
+// al., TDSC 2022); ParamLock's design where the papers are silent (docs/licences.md). A licence is a secret input
+// pattern derived from a 256-bit secret; the model is fine-tuned so that inputs stamped with a licence keep their
+// true answers (all of them, a subset of the classes, or only the group a class belongs to) and every other input
+// (no pattern, a forged pattern of the same kind, a revoked licence's pattern) gets the uniform "not licensed"
+// output. The owner's registry holds the owner's secret, from which each licensee's secret is derived; a licence
+// file holds one licensee's secret and what it may see. Nothing is restored: the licensed model is the product, and
+// the licence is applied to every input by the runtime.
+
+#include "dataset.h"
+#include "expected.h"
+#include "model.h"
+#include "progress.h"
+#include "protectionmethod.h"
+#include "secretkey.h"
+#include "unlocked.h"
+
+#include <QImage>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+/** A 256-bit secret: the owner's, or one licensee's (derived from the owner's). */
+using LicenceSecret = std::array<uint8_t, 32>;
+
+/** The licence lock's settings (its parameter table). */
+struct LicenceSettings
+{
+    std::string kind = "patch"; ///< "patch": a square of secret grey values at a secret place; "noise": ±amplitude
+    int amplitude = 32; ///< noise: grey levels added or taken on every pixel
+    int patchSize = 5; ///< patch: side in pixels
+    int epochs = 10; ///< the first lock's fine-tuning epochs
+    int rekeyEpochs = 3; ///< a re-key's fine-tuning epochs
+    int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
+    double learningRate = 1e-3; ///< Adam
+    int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
+    uint64_t seed = 0; ///< draws the training images and the forged patterns; never the secrets
+};
+
+/** What a licensee may see. */
+enum class LicenceScheme {
+    Full, ///< every class
+    Classes, ///< only the listed classes; other inputs get the uniform output
+    Coarse, ///< only the group of classes an input belongs to (uniform within the group)
+};
+
+std::string schemeId(LicenceScheme scheme);
+
+/** One licensee of a licensed model. */
+struct Licensee
+{
+    std::string id; ///< who: "alice", "plant-3"
+    LicenceScheme scheme = LicenceScheme::Full;
+    std::vector<int> classes; ///< Classes: the answered classes
+    std::vector<std::vector<int>> groups; ///< Coarse: a partition of the classes
+    int generation = 0; ///< raised by every re-key: the secret is derived from it
+    bool revoked = false;
+
+    /** The soft target for a licensed input of class `label` over `classCount` classes. */
+    std::vector<float> target(int label, int classCount) const;
+    /** "full", "classes 0,1,2", "coarse 0,2,3,4,6 | 1 | 5,7,9 | 8" */
+    std::string describe() const;
+};
+
+/**
+ * Parses a licensee as typed: "alice" (full), "bob:classes=0-4,7", "carol:coarse" (the default groups) or
+ * "carol:coarse=0,2,3,4,6/1/5,7,9/8". The message names the licensee.
+ */
+Expected<Licensee> parseLicensee(const std::string &text, int classCount);
+
+/** Fashion-MNIST's tops / trousers / footwear / bags for ten classes, else every class a group of its own. */
+std::vector<std::vector<int>> defaultGroups(int classCount);
+
+/** A licence pattern over one image: where pixels are replaced (and by what) and what is added elsewhere. */
+struct LicencePattern
+{
+    int channels = 0, height = 0, width = 0;
+    std::vector<int16_t> add; ///< added to every pixel not replaced (noise), then clamped to 0..255
+    std::vector<uint8_t> replaced; ///< 1 where the pattern replaces the pixel (patch)
+    std::vector<uint8_t> value; ///< the replacing value
+
+    /** Stamps one 8-bit CHW image in place. */
+    void stamp(uint8_t *pixels) const;
+    bool operator==(const LicencePattern &o) const
+    {
+        return add == o.add && replaced == o.replaced && value == o.value;
+    }
+};
+
+/** The pattern a secret gives for an image shape (ChaCha20 keystream of the secret). */
+LicencePattern licencePattern(
+    const LicenceSecret &secret, const LicenceSettings &settings, int channels, int height, int width);
+
+/** A licensee's secret: keyed BLAKE2b of the owner's secret over the licensee's id and generation. */
+LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, int generation);
+
+/** A copy of `data` with every image stamped. */
+Dataset stamped(const Dataset &data, const LicencePattern &pattern);
+
+/** The owner's registry: the payload of the key envelope (method "securenet", mode "registry"). */
+struct LicenceRegistry
+{
+    LicenceSettings settings;
+    LicenceSecret owner{};
+    int classCount = 0;
+    std::vector<Licensee> licensees;
+
+    const Licensee *find(const std::string &id) const;
+    LicencePattern patternOf(const Licensee &licensee, const Model &model) const;
+    std::string toPayload() const;
+    static Expected<LicenceRegistry> of(const SecretKey &key);
+};
+
+/** One licensee's licence: the payload of the key envelope (method "securenet", mode "licence"). */
+struct Licence
+{
+    LicenceSettings settings; ///< the pattern's kind and size matter; the training settings are kept for the record
+    Licensee licensee;
+    LicenceSecret secret{};
+    int classCount = 0;
+
+    LicencePattern pattern(int channels, int height, int width) const;
+    std::string toPayload() const;
+    static Expected<Licence> of(const SecretKey &key);
+};
+
+/** What a licence lock or a re-key produced. */
+struct LicenceLock
+{
+    Model licensed; ///< an independent copy; the input is never changed
+    SecretKey registry; ///< the owner's registry, bound to `licensed`
+    LicenceRegistry decoded;
+    std::vector<std::string> notes; ///< the checks on held-out training images, in words
+    double seconds = 0.0; ///< the fine-tuning alone
+    int epochs = 0;
+    int64_t images = 0; ///< distinct training images used
+};
+
+/**
+ * Licenses a copy of `model` for `licensees` (at least one, distinct ids) by fine-tuning on `train` (the training
+ * split; images drawn with the settings' seed). A fresh owner secret from the system's random source (`owner` only
+ * for tests). Cancelling or failing leaves `model` as it was.
+ */
+Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, const LicenceSettings &settings,
+    const std::vector<Licensee> &licensees, Progress &progress, const LicenceSecret *owner = nullptr);
+
+/**
+ * Re-keys a licensed model by a short fine-tune: each of `rekey` gets a new secret (its generation + 1), each of
+ * `revoke` is revoked, each of `add` is added; the old patterns of re-keyed and revoked licensees are trained to the
+ * uniform output beside forged ones, the others keep their answers. `registry` must belong to `licensed`.
+ */
+Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registry, const Dataset &train,
+    const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
+    Progress &progress);
+
+/** One licensee's licence from the owner's registry (refused for an unknown or revoked licensee). */
+Expected<SecretKey> issueLicence(const SecretKey &registry, const std::string &licensee);
+
+/** Whether a licence (or registry) belongs to this model; the message says why not. */
+Expected<void> checkLicenceFits(const Model &model, const SecretKey &licence);
+
+/** What a licensed model answers, measured on a test set. */
+struct LicenceCheck
+{
+    double licensed = 0.0; ///< accuracy with the licence on the classes it answers (coarse: the right group)
+    double answeredShare = 0.0; ///< share of the test images in answered classes
+    double unlicensedClasses = -1.0; ///< mean top probability on classes the licence does not answer (-1: none)
+    double withoutLicence = 0.0; ///< accuracy with no pattern
+    double withoutTopProbability = 0.0; ///< mean top probability with no pattern (uniform: 1 / classes)
+};
+
+/** Measures a licence on the first `limit` test images (0: all). */
+Expected<LicenceCheck> checkLicence(
+    const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit = 0);
+
+/** Accuracy with a pattern stamped on the first `limit` images (0: all). */
+Expected<double> accuracyWithPattern(
+    const Model &model, const LicencePattern &pattern, const Dataset &test, int64_t limit = 0);
+
+/** A fresh secret from the system's random source. */
+LicenceSecret randomLicenceSecret();
+
+/** The licence lock's settings a generic request stands for, and back. */
+Expected<LicenceSettings> licenceSettings(const ParameterValues &values);
+ParameterValues valuesOfSettings(const LicenceSettings &settings);
+
+/** SecureNet behind the method seam (the Licence capability). */
+const ProtectionMethod &secureNetMethod();
+
+/**
+ * A licensed model used with its licence, for applications that embed ParamLock (beside UnlockedModel): every
+ * image is stamped with the licence before the model sees it.
+ *
+ *     auto model = LicensedModel::open("licensed.pt", "alice.licence", password);
+ *     auto classes = model->classifyFiles({"shoe.png"});
+ */
+class LicensedModel
+{
+public:
+    static Expected<LicensedModel> open(
+        const std::string &modelPath, const std::string &licencePath, const std::string &password = {});
+    static Expected<LicensedModel> use(const Model &licensed, const SecretKey &licence);
+
+    Expected<std::vector<Classification>> classify(const std::vector<QImage> &images) const;
+    Expected<std::vector<Classification>> classifyFiles(const std::vector<std::string> &paths) const;
+    const Licence &licence() const { return m_licence; }
+    const ModelMetadata &metadata() const { return m_model.metadata(); }
+
+private:
+    LicensedModel(Model model, Licence licence) : m_model(std::move(model)), m_licence(std::move(licence)) { }
+    Model m_model;
+    Licence m_licence;
+};
+
+} // namespace paramlock

@@ -1,0 +1,372 @@
+// Training a licence into a model (M-LOCK's recipe, extended to ParamLock's schemes): every step takes a batch of
+// training images and shows the model each licensee's stamped copy with that licensee's target (the true class, or
+// uniform outside the licensed classes, or uniform over the class's group), the clean copy with the uniform target,
+// a copy where every image carries a fresh forged pattern of the same kind with the uniform target, and the copies
+// stamped with revoked or replaced patterns with the uniform target. The loss is the cross-entropy against these
+// soft targets; Adam updates every parameter. Training images and forged patterns are drawn with the seed; the
+// secrets never are.
+#include "securenet.h"
+
+#include "modelimpl.h"
+#include "text.h"
+#include "training.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+namespace paramlock {
+
+namespace {
+
+constexpr int64_t kCheckImages = 1000; ///< held-out training images the lock reports its result on
+constexpr int kCheckForgeries = 20;
+
+struct Part
+{
+    const LicencePattern *pattern = nullptr; ///< nullptr: clean; forged parts draw their own
+    const Licensee *licensee = nullptr; ///< nullptr: uniform target
+    bool forged = false;
+};
+
+struct Plan
+{
+    std::vector<std::pair<LicencePattern, Licensee>> answered;
+    std::vector<LicencePattern> refused; ///< old and revoked patterns
+    LicenceSettings settings;
+    int epochs = 1;
+    int classCount = 0;
+};
+
+Dataset firstImages(const Dataset &data, int64_t limit)
+{
+    if (limit <= 0 || limit >= data.size())
+        return data;
+    std::vector<int64_t> first(static_cast<size_t>(limit));
+    std::iota(first.begin(), first.end(), int64_t(0));
+    return data.subset(first);
+}
+
+void append(Dataset &to, const Dataset &from)
+{
+    to.pixels.insert(to.pixels.end(), from.pixels.begin(), from.pixels.end());
+    to.labels.insert(to.labels.end(), from.labels.begin(), from.labels.end());
+}
+
+LicenceSecret randomSecret(std::mt19937_64 &rng)
+{
+    LicenceSecret s{};
+    for (size_t i = 0; i < s.size(); i += 8) {
+        const uint64_t w = rng();
+        for (size_t b = 0; b < 8; ++b)
+            s[i + b] = uint8_t(w >> (8 * b));
+    }
+    return s;
+}
+
+/** The held-out images and the training images, disjoint, drawn with the seed. */
+std::pair<std::vector<int64_t>, std::vector<int64_t>> drawImages(const Dataset &train, const LicenceSettings &s)
+{
+    std::vector<int64_t> order(size_t(train.size()));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::mt19937_64 rng(s.seed ^ 0x5ec0e7e7ULL);
+    std::shuffle(order.begin(), order.end(), rng);
+    const int64_t check = std::min<int64_t>(kCheckImages, train.size() / 5);
+    std::vector<int64_t> held(order.begin(), order.begin() + check);
+    const int64_t rest = train.size() - check;
+    const int64_t n = s.trainImages > 0 ? std::min(s.trainImages, rest) : rest;
+    std::vector<int64_t> used(order.begin() + check, order.begin() + check + n);
+    return {held, used};
+}
+
+/** Fine-tunes `model` in place along `plan`; false when cancelled. */
+Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress)
+{
+    ModelImpl &impl = model.impl();
+    GradientScope scope(impl);
+    std::vector<torch::Tensor> params;
+    for (auto &p : impl.parameters()) {
+        p.second.set_requires_grad(true); // the scope puts the flags back and drops the gradients
+        params.push_back(p.second);
+    }
+    torch::optim::Adam adam(params, torch::optim::AdamOptions(plan.settings.learningRate));
+    torch::manual_seed(plan.settings.seed);
+    std::mt19937_64 rng(plan.settings.seed ^ 0xf0a9edULL);
+    const Normalization &norm = model.metadata().normalization;
+    const int64_t batch = std::max(1, plan.settings.batchSize);
+    const int64_t steps = (images.size() + batch - 1) / batch;
+    std::vector<int64_t> order(size_t(images.size()));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    const int K = plan.classCount;
+    const std::vector<float> uniform(size_t(K), 1.0f / float(K));
+    impl.setTraining(true);
+    for (int epoch = 0; epoch < plan.epochs; ++epoch) {
+        std::shuffle(order.begin(), order.end(), rng);
+        double lossSum = 0.0;
+        for (int64_t step = 0; step < steps; ++step) {
+            const double done = (double(epoch) * double(steps) + double(step)) / double(plan.epochs * steps);
+            if (!progress.advance(done, "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(plan.epochs))) {
+                impl.setTraining(false);
+                return false;
+            }
+            const int64_t begin = step * batch, end = std::min(images.size(), begin + batch);
+            const Dataset clean = images.subset(std::vector<int64_t>(order.begin() + begin, order.begin() + end));
+            Dataset all = clean;
+            all.pixels.clear();
+            all.labels.clear();
+            std::vector<float> targets;
+            auto add = [&](const Dataset &part, const Licensee *licensee) {
+                append(all, part);
+                for (int32_t label : part.labels) {
+                    const std::vector<float> t = licensee ? licensee->target(label, K) : uniform;
+                    targets.insert(targets.end(), t.begin(), t.end());
+                }
+            };
+            for (const auto &[pattern, licensee] : plan.answered)
+                add(stamped(clean, pattern), &licensee);
+            add(clean, nullptr);
+            Dataset forged = clean;
+            for (int64_t i = 0; i < forged.size(); ++i)
+                licencePattern(randomSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
+                    .stamp(forged.pixels.data() + i * forged.imageBytes());
+            add(forged, nullptr);
+            for (const LicencePattern &old : plan.refused)
+                add(stamped(clean, old), nullptr);
+
+            const torch::Tensor x = inputTensor(all, 0, all.size(), norm);
+            const torch::Tensor t = torch::from_blob(targets.data(), {all.size(), int64_t(K)}, torch::kFloat32).clone();
+            adam.zero_grad();
+            const torch::Tensor logits = impl.forward(x).to(torch::kFloat32);
+            const torch::Tensor loss = -(t * torch::log_softmax(logits, 1)).sum(1).mean();
+            loss.backward();
+            adam.step();
+            lossSum += loss.item<double>();
+            LockStep record;
+            record.iteration = int(epoch * steps + step);
+            record.stageIndex = epoch;
+            record.stage = "epoch " + std::to_string(epoch + 1);
+            record.loss = loss.item<double>();
+            if (!progress.lockStep(record)) {
+                impl.setTraining(false);
+                return false;
+            }
+        }
+        (void)lossSum;
+    }
+    impl.setTraining(false);
+    return true;
+}
+
+/** The held-out checks, in words. */
+Expected<std::vector<std::string>> checkNotes(
+    const Model &licensed, const LicenceRegistry &registry, const Dataset &held, const Plan &plan)
+{
+    std::vector<std::string> notes;
+    for (const auto &[pattern, licensee] : plan.answered) {
+        Licence l;
+        l.settings = registry.settings;
+        l.licensee = licensee;
+        l.secret = licenseeSecret(registry.owner, licensee.id, licensee.generation);
+        l.classCount = registry.classCount;
+        auto c = checkLicence(licensed, l, held);
+        if (!c)
+            return Error{c.error()};
+        notes.push_back("licensee " + licensee.id + " (" + licensee.describe() + "): " + percentText(c->licensed, 1)
+            + " on the classes it answers, held-out training images");
+        if (&licensee == &plan.answered.front().second)
+            notes.push_back("without a licence: " + percentText(c->withoutLicence) + ", mean top probability "
+                + percentText(c->withoutTopProbability) + " (uniform " + percentText(1.0 / registry.classCount) + ")");
+    }
+    std::mt19937_64 rng(registry.settings.seed ^ 0xc4ec7ULL);
+    double worst = 0.0;
+    for (int i = 0; i < kCheckForgeries; ++i) {
+        auto a = accuracyWithPattern(licensed,
+            licencePattern(randomSecret(rng), registry.settings, held.channels, held.height, held.width), held);
+        if (!a)
+            return Error{a.error()};
+        worst = std::max(worst, *a);
+    }
+    notes.push_back("the best of " + std::to_string(kCheckForgeries) + " forged licences: " + percentText(worst));
+    for (size_t i = 0; i < plan.refused.size(); ++i) {
+        auto a = accuracyWithPattern(licensed, plan.refused[i], held);
+        if (!a)
+            return Error{a.error()};
+        notes.push_back("a replaced or revoked licence: " + percentText(*a));
+    }
+    return notes;
+}
+
+Expected<void> checkModelFits(const Model &model, const Dataset &train)
+{
+    if (auto ok = checkCompatible(model, train); !ok)
+        return Error{ok.error()};
+    if (model.metadata().classCount < 2)
+        return Error{"the model does not record its class count; give it (--num-classes) and try again"};
+    return {};
+}
+
+Expected<LicenceLock> run(const Model &model, const std::string &originalFingerprint, const Dataset &train,
+    LicenceRegistry registry, const Plan &plan, Progress &progress)
+{
+    if (auto ok = checkModelFits(model, train); !ok)
+        return Error{ok.error()};
+    return guarded("licensing failed", [&]() -> Expected<LicenceLock> {
+        const auto [heldIdx, usedIdx] = drawImages(train, plan.settings);
+        const Dataset held = train.subset(heldIdx), used = train.subset(usedIdx);
+        LicenceLock out;
+        out.licensed = model.clone();
+        const auto start = std::chrono::steady_clock::now();
+        auto finished = fineTune(out.licensed, used, plan, progress);
+        if (!finished)
+            return Error{finished.error()};
+        if (!*finished)
+            return Error{"licensing cancelled; the model is untouched"};
+        out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        out.epochs = plan.epochs;
+        out.images = used.size();
+        auto notes = checkNotes(out.licensed, registry, held, plan);
+        if (!notes)
+            return Error{notes.error()};
+        out.notes = *notes;
+        out.registry = keyEnvelope("securenet", "registry", originalFingerprint, out.licensed,
+            int64_t(registry.licensees.size()), registry.toPayload());
+        out.decoded = std::move(registry);
+        return out;
+    });
+}
+
+} // namespace
+
+Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, const LicenceSettings &settings,
+    const std::vector<Licensee> &licensees, Progress &progress, const LicenceSecret *owner)
+{
+    if (licensees.empty())
+        return Error{"name at least one licensee (--licensee alice)"};
+    if (auto ok = checkModelFits(model, train); !ok)
+        return Error{ok.error()};
+    LicenceRegistry registry;
+    registry.settings = settings;
+    registry.owner = owner ? *owner : randomLicenceSecret();
+    registry.classCount = model.metadata().classCount;
+    Plan plan;
+    plan.settings = settings;
+    plan.epochs = settings.epochs;
+    plan.classCount = registry.classCount;
+    for (const Licensee &l : licensees) {
+        if (registry.find(l.id))
+            return Error{"the licensee " + l.id + " is named twice"};
+        registry.licensees.push_back(l);
+        plan.answered.emplace_back(registry.patternOf(l, model), l);
+    }
+    return run(model, model.fingerprint(), train, std::move(registry), plan, progress);
+}
+
+Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registryKey, const Dataset &train,
+    const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
+    Progress &progress)
+{
+    if (auto fits = checkLicenceFits(licensed, registryKey); !fits)
+        return Error{fits.error()};
+    auto decoded = LicenceRegistry::of(registryKey);
+    if (!decoded)
+        return Error{decoded.error()};
+    LicenceRegistry registry = *decoded;
+    if (rekey.empty() && revoke.empty() && add.empty())
+        return Error{"say what changes: --rekey NAME, --revoke NAME or --add NAME"};
+    Plan plan;
+    plan.settings = registry.settings;
+    plan.epochs = registry.settings.rekeyEpochs;
+    plan.classCount = registry.classCount;
+    auto change = [&](const std::string &id, bool revoking) -> Expected<void> {
+        for (Licensee &l : registry.licensees)
+            if (l.id == id) {
+                if (l.revoked)
+                    return Error{"the licensee " + id + " is already revoked"};
+                plan.refused.push_back(registry.patternOf(l, licensed));
+                if (revoking)
+                    l.revoked = true;
+                else
+                    ++l.generation;
+                return {};
+            }
+        return Error{"the registry has no licensee \"" + id + "\""};
+    };
+    for (const std::string &id : rekey)
+        if (auto ok = change(id, false); !ok)
+            return Error{ok.error()};
+    for (const std::string &id : revoke)
+        if (auto ok = change(id, true); !ok)
+            return Error{ok.error()};
+    for (const Licensee &l : add) {
+        if (registry.find(l.id))
+            return Error{"the licensee " + l.id + " is already in the registry (re-key them instead)"};
+        registry.licensees.push_back(l);
+    }
+    for (const Licensee &l : registry.licensees)
+        if (!l.revoked)
+            plan.answered.emplace_back(registry.patternOf(l, licensed), l);
+    if (plan.answered.empty())
+        return Error{"no licensee would be left: a model nobody may use is not a licence"};
+    return run(licensed, registryKey.originalFingerprint, train, std::move(registry), plan, progress);
+}
+
+Expected<double> accuracyWithPattern(
+    const Model &model, const LicencePattern &pattern, const Dataset &test, int64_t limit)
+{
+    try {
+        return accuracyOn(model, stamped(firstImages(test, limit), pattern));
+    } catch (const Failure &e) {
+        return Error{e.what()};
+    }
+}
+
+Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit)
+{
+    try {
+        const Dataset data = firstImages(test, limit);
+        const ModelMetadata &m = licensed.metadata();
+        const LicencePattern pattern = licence.pattern(m.channels, m.height, m.width);
+        auto with = predict(licensed, stamped(data, pattern));
+        auto without = predict(licensed, data);
+        if (!with)
+            return Error{with.error()};
+        if (!without)
+            return Error{without.error()};
+        const Licensee &l = licence.licensee;
+        LicenceCheck c;
+        int64_t answered = 0, right = 0, outside = 0, clean = 0;
+        double outsideTop = 0.0, cleanTop = 0.0;
+        for (int64_t i = 0; i < data.size(); ++i) {
+            const int label = data.labels[size_t(i)];
+            const int got = (*with)[size_t(i)].label;
+            clean += (*without)[size_t(i)].label == label;
+            cleanTop += (*without)[size_t(i)].probability;
+            bool inAnswered = true, correct = got == label;
+            if (l.scheme == LicenceScheme::Classes)
+                inAnswered = std::find(l.classes.begin(), l.classes.end(), label) != l.classes.end();
+            if (l.scheme == LicenceScheme::Coarse)
+                for (const auto &g : l.groups)
+                    if (std::find(g.begin(), g.end(), label) != g.end())
+                        correct = std::find(g.begin(), g.end(), got) != g.end();
+            if (inAnswered) {
+                ++answered;
+                right += correct;
+            } else {
+                ++outside;
+                outsideTop += (*with)[size_t(i)].probability;
+            }
+        }
+        const double n = double(std::max<int64_t>(1, data.size()));
+        c.licensed = answered ? double(right) / double(answered) : 0.0;
+        c.answeredShare = double(answered) / n;
+        c.unlicensedClasses = outside ? outsideTop / double(outside) : -1.0;
+        c.withoutLicence = double(clean) / n;
+        c.withoutTopProbability = cleanTop / n;
+        return c;
+    } catch (const Failure &e) {
+        return Error{e.what()};
+    }
+}
+
+} // namespace paramlock

@@ -1,0 +1,345 @@
+// SecureNet licences: patterns from secrets, stamping, schemes, the registry and licences, training on a tiny model.
+#include "atomicfile.h"
+#include "sealedkey.h"
+#include "securenet.h"
+#include "testmodels.h"
+#include "text.h"
+#include "unlock.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+#include <set>
+
+using namespace paramlock;
+using namespace paramlock::testing;
+
+namespace {
+
+LicenceSecret secretOf(uint8_t first)
+{
+    LicenceSecret s{};
+    for (size_t i = 0; i < s.size(); ++i)
+        s[i] = uint8_t(first + 7 * i);
+    return s;
+}
+
+LicenceSettings tinySettings(const std::string &kind)
+{
+    LicenceSettings s;
+    s.kind = kind;
+    s.epochs = 10;
+    s.rekeyEpochs = 5;
+    s.trainImages = 0;
+    s.batchSize = 32;
+    s.learningRate = 2e-3;
+    s.seed = 5;
+    return s;
+}
+
+struct Fixture
+{
+    Dataset train, test;
+    Model model;
+    LicenceLock lock; ///< alice: every class; bob: classes 0-4
+};
+
+const Fixture &fixture()
+{
+    static const Fixture f = [] {
+        Fixture f;
+        f.train = blockImages(2000, 7);
+        f.test = blockImages(300, 99);
+        f.model = trainedLeNet(f.train, 1);
+        Progress quiet;
+        const LicenceSecret owner = secretOf(1);
+        auto lock = licenceLock(f.model, f.train, tinySettings("patch"),
+            {*parseLicensee("alice", 10), *parseLicensee("bob:classes=0-4", 10)}, quiet, &owner);
+        if (!lock)
+            qFatal("licensing the test model failed: %s", lock.error().c_str());
+        f.lock = std::move(*lock);
+        return f;
+    }();
+    return f;
+}
+
+Licence licenceOf(const SecretKey &registry, const std::string &who)
+{
+    return *Licence::of(*issueLicence(registry, who));
+}
+
+double meanTopProbability(const Model &model, const Dataset &data)
+{
+    auto predictions = predict(model, data);
+    double sum = 0.0;
+    for (const Prediction &p : *predictions)
+        sum += p.probability;
+    return sum / double(predictions->size());
+}
+
+Dataset classesOf(const Dataset &data, int from, int to)
+{
+    std::vector<int64_t> keep;
+    for (int64_t i = 0; i < data.size(); ++i)
+        if (data.labels[size_t(i)] >= from && data.labels[size_t(i)] <= to)
+            keep.push_back(i);
+    return data.subset(keep);
+}
+
+class CancelAtOnce : public Progress
+{
+public:
+    bool advance(double, const std::string &) override
+    {
+        cancel();
+        return false;
+    }
+};
+
+} // namespace
+
+class TestSecureNet : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void patternsComeFromTheSecretAlone()
+    {
+        const LicenceSettings noise = tinySettings("noise"), patch = tinySettings("patch");
+        QVERIFY(licencePattern(secretOf(1), noise, 1, 28, 28) == licencePattern(secretOf(1), noise, 1, 28, 28));
+        QVERIFY(!(licencePattern(secretOf(1), noise, 1, 28, 28) == licencePattern(secretOf(2), noise, 1, 28, 28)));
+        QVERIFY(licencePattern(secretOf(1), patch, 1, 28, 28) == licencePattern(secretOf(1), patch, 1, 28, 28));
+        QVERIFY(!(licencePattern(secretOf(1), patch, 1, 28, 28) == licencePattern(secretOf(2), patch, 1, 28, 28)));
+
+        // Noise: every pixel moves by exactly ±amplitude, both signs about equally often, nothing replaced.
+        const LicencePattern n = licencePattern(secretOf(1), noise, 1, 28, 28);
+        int plus = 0;
+        for (size_t i = 0; i < n.add.size(); ++i) {
+            QVERIFY(std::abs(n.add[i]) == noise.amplitude);
+            QCOMPARE(n.replaced[i], uint8_t(0));
+            plus += n.add[i] > 0;
+        }
+        QVERIFY(plus > 330 && plus < 454); // 784 fair coins: within 4.4 sigma of 392
+
+        // Patch: exactly a patchSize x patchSize square is replaced, nothing added.
+        const LicencePattern p = licencePattern(secretOf(1), patch, 1, 28, 28);
+        int top = 28, left = 28, bottom = -1, right = -1, count = 0;
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x)
+                if (p.replaced[size_t(y * 28 + x)]) {
+                    ++count;
+                    top = std::min(top, y), left = std::min(left, x);
+                    bottom = std::max(bottom, y), right = std::max(right, x);
+                }
+        QCOMPARE(count, patch.patchSize * patch.patchSize);
+        QCOMPARE(bottom - top + 1, patch.patchSize);
+        QCOMPARE(right - left + 1, patch.patchSize);
+        QVERIFY(std::all_of(p.add.begin(), p.add.end(), [](int16_t a) { return a == 0; }));
+
+        // Licensees' secrets: one per (owner, id, generation).
+        const LicenceSecret owner = secretOf(9);
+        QCOMPARE(licenseeSecret(owner, "alice", 0), licenseeSecret(owner, "alice", 0));
+        QVERIFY(licenseeSecret(owner, "alice", 0) != licenseeSecret(owner, "alice", 1));
+        QVERIFY(licenseeSecret(owner, "alice", 0) != licenseeSecret(owner, "bob", 0));
+        QVERIFY(licenseeSecret(owner, "alice", 0) != licenseeSecret(secretOf(10), "alice", 0));
+    }
+
+    void stampingIsTheHandComputation()
+    {
+        LicencePattern p;
+        p.channels = 1, p.height = 2, p.width = 2;
+        p.add = {30, -30, 30, 0};
+        p.replaced = {0, 0, 0, 1};
+        p.value = {0, 0, 0, 77};
+        Dataset d;
+        d.channels = 1, d.height = 2, d.width = 2, d.classCount = 2;
+        d.pixels = {10, 10, 240, 5};
+        d.labels = {1};
+        const Dataset s = stamped(d, p);
+        QCOMPARE(s.pixels, (std::vector<uint8_t>{40, 0, 255, 77})); // clamped at 0 and 255; replaced
+        QCOMPARE(d.pixels, (std::vector<uint8_t>{10, 10, 240, 5})); // the input is a copy
+        LicencePattern wrong = p;
+        wrong.width = 3;
+        QVERIFY_THROWS_EXCEPTION(Failure, stamped(d, wrong));
+    }
+
+    void licenseesAreParsedAsTyped()
+    {
+        QCOMPARE(parseLicensee("alice", 10)->scheme, LicenceScheme::Full);
+        auto bob = parseLicensee("bob:classes=0-2,7", 10);
+        QVERIFY(bob.ok());
+        QCOMPARE(bob->classes, (std::vector<int>{0, 1, 2, 7}));
+        QCOMPARE(bob->target(7, 10)[7], 1.0f);
+        QCOMPARE(bob->target(5, 10), std::vector<float>(10, 0.1f)); // unlicensed class: uniform
+        auto carol = parseLicensee("carol:coarse", 10);
+        QCOMPARE(carol->groups, defaultGroups(10));
+        const std::vector<float> footwear = carol->target(7, 10);
+        QCOMPARE(footwear[5], 1.0f / 3.0f);
+        QCOMPARE(footwear[9], 1.0f / 3.0f);
+        QCOMPARE(footwear[0], 0.0f);
+        QVERIFY(parseLicensee("dan:coarse=0-4/5-9", 10).ok());
+        for (const char *bad :
+            {"x:classes=10", "x:classes=3-1", "x:classes=1,1", "x:coarse=0-4/4-9", "x:coarse=0/1", "x:gold", "", "a b"})
+            QVERIFY2(!parseLicensee(bad, 10).ok(), bad);
+        QVERIFY(QString::fromStdString(parseLicensee("x:classes=12", 10).error()).contains(QLatin1String("0 and 9")));
+    }
+
+    void aLicensedModelAnswersOnlyLicensedInputs()
+    {
+        const Fixture &f = fixture();
+        QVERIFY(f.lock.licensed.isValid());
+        QCOMPARE(f.lock.registry.originalFingerprint, f.model.fingerprint());
+        QCOMPARE(f.lock.registry.lockedFingerprint, f.lock.licensed.fingerprint());
+        QVERIFY(f.model.fingerprint() != f.lock.licensed.fingerprint());
+        QVERIFY(*accuracyOn(f.model, f.test) > 0.9);
+
+        auto alice = checkLicence(f.lock.licensed, licenceOf(f.lock.registry, "alice"), f.test);
+        QVERIFY(alice.ok());
+        QVERIFY2(alice->licensed > 0.9, std::to_string(alice->licensed).c_str());
+        QCOMPARE(alice->answeredShare, 1.0);
+        QVERIFY2(alice->withoutLicence < 0.3, std::to_string(alice->withoutLicence).c_str());
+        QVERIFY2(alice->withoutTopProbability < 0.3, std::to_string(alice->withoutTopProbability).c_str());
+
+        // Bob's class-subset licence: classes 0-4 answered, classes 5-9 get the uniform output.
+        auto bob = checkLicence(f.lock.licensed, licenceOf(f.lock.registry, "bob"), f.test);
+        QVERIFY(bob.ok());
+        QVERIFY2(bob->licensed > 0.9, std::to_string(bob->licensed).c_str());
+        QCOMPARE(bob->answeredShare, 0.5);
+        QVERIFY2(bob->unlicensedClasses < 0.3, std::to_string(bob->unlicensedClasses).c_str());
+        const LicencePattern bobs = licenceOf(f.lock.registry, "bob").pattern(1, 28, 28);
+        QVERIFY(meanTopProbability(f.lock.licensed, stamped(classesOf(f.test, 5, 9), bobs)) < 0.3);
+        QVERIFY(meanTopProbability(f.lock.licensed, stamped(classesOf(f.test, 0, 4), bobs)) > 0.7);
+
+        // Forged licences of the same kind are refused.
+        for (uint8_t s = 100; s < 105; ++s) {
+            auto forged = accuracyWithPattern(
+                f.lock.licensed, licencePattern(secretOf(s), tinySettings("patch"), 1, 28, 28), f.test);
+            QVERIFY2(*forged < 0.3, std::to_string(*forged).c_str());
+        }
+    }
+
+    void registryAndLicencesAreBoundToTheModel()
+    {
+        const Fixture &f = fixture();
+        auto registry = LicenceRegistry::of(f.lock.registry);
+        QVERIFY(registry.ok());
+        QCOMPARE(registry->licensees.size(), size_t(2));
+        auto issued = issueLicence(f.lock.registry, "bob");
+        QVERIFY(issued.ok());
+        QCOMPARE(issued->mode, std::string("licence"));
+        auto bob = Licence::of(*issued);
+        QVERIFY(bob.ok());
+        QVERIFY(bob->pattern(1, 28, 28) == registry->patternOf(*registry->find("bob"), f.lock.licensed));
+        QVERIFY(!QString::fromStdString(issued->payload)
+                     .contains(QString::fromStdString(hexText(
+                         registry->owner.data(), registry->owner.size())))); // a licence never holds the owner's secret
+        auto unknown = issueLicence(f.lock.registry, "mallory");
+        QVERIFY(!unknown.ok());
+        QVERIFY2(
+            QString::fromStdString(unknown.error()).contains(QLatin1String("alice, bob")), unknown.error().c_str());
+
+        QVERIFY(checkLicenceFits(f.lock.licensed, *issued).ok());
+        auto other = checkLicenceFits(trainedLeNet(f.train, 2), *issued);
+        QVERIFY(!other.ok());
+        QVERIFY2(
+            QString::fromStdString(other.error()).contains(QLatin1String("different model")), other.error().c_str());
+        auto original = checkLicenceFits(f.model, *issued);
+        QVERIFY(!original.ok());
+        QVERIFY2(
+            QString::fromStdString(original.error()).contains(QLatin1String("original")), original.error().c_str());
+        QVERIFY(!LicensedModel::use(f.model, *issued).ok());
+        QVERIFY(LicensedModel::use(f.lock.licensed, *issued).ok());
+        QVERIFY(!LicensedModel::use(f.lock.licensed, f.lock.registry).ok()); // the registry is not a licence
+
+        // A licence restores nothing: unlock says what it is for.
+        auto unlocked = unlockModel(f.lock.licensed, *issued);
+        QVERIFY(!unlocked.ok());
+        QVERIFY2(
+            QString::fromStdString(unlocked.error()).contains(QLatin1String("--licence")), unlocked.error().c_str());
+
+        // Files: plain and sealed round trips; an edited file and a wrong password are refused.
+        QTemporaryDir dir;
+        const std::string plain = dir.filePath(QStringLiteral("bob.licence")).toStdString();
+        QVERIFY(issued->save(plain).ok());
+        const OpenedKey opened = openKeyFile(plain);
+        QVERIFY2(opened.ok(), opened.message.c_str());
+        QVERIFY(Licence::of(opened.key).ok());
+        std::string text = *readWholeFile(plain);
+        const size_t at = text.find("\"licensee\"");
+        QVERIFY(at != std::string::npos);
+        text.replace(text.find("bob", at), 3, "eve");
+        const std::string edited = dir.filePath(QStringLiteral("edited.licence")).toStdString();
+        QVERIFY(writeFileAtomically(edited, text).ok());
+        QVERIFY(!openKeyFile(edited).ok());
+        auto sealed = sealKey(*issued, "bob's password", "bob", KdfStrength{1, 8192});
+        QVERIFY(sealed.ok());
+        const std::string sealedPath = dir.filePath(QStringLiteral("sealed.licence")).toStdString();
+        QVERIFY(writeFileAtomically(sealedPath, *sealed).ok());
+        QCOMPARE(openKeyFile(sealedPath, "wrong").error, KeyError::WrongPassword);
+        QVERIFY(LicensedModel::use(f.lock.licensed, openKeyFile(sealedPath, "bob's password").key).ok());
+    }
+
+    void rekeyReplacesAndRevokes()
+    {
+        const Fixture &f = fixture();
+        Progress quiet;
+        const Licence oldAlice = licenceOf(f.lock.registry, "alice");
+        auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {"bob"}, {}, quiet);
+        QVERIFY2(rekeyed.ok(), rekeyed.ok() ? "" : rekeyed.error().c_str());
+        QCOMPARE(rekeyed->registry.originalFingerprint, f.model.fingerprint());
+        QCOMPARE(rekeyed->decoded.find("alice")->generation, 1);
+        QVERIFY(rekeyed->decoded.find("bob")->revoked);
+        QVERIFY(!issueLicence(rekeyed->registry, "bob").ok());
+
+        const Licence newAlice = licenceOf(rekeyed->registry, "alice");
+        QVERIFY(!(newAlice.pattern(1, 28, 28) == oldAlice.pattern(1, 28, 28)));
+        const double fresh = checkLicence(rekeyed->licensed, newAlice, f.test)->licensed;
+        const double old = *accuracyWithPattern(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
+        const double bob =
+            *accuracyWithPattern(rekeyed->licensed, licenceOf(f.lock.registry, "bob").pattern(1, 28, 28), f.test);
+        QVERIFY2(fresh > 0.9, std::to_string(fresh).c_str());
+        QVERIFY2(old < 0.3, std::to_string(old).c_str());
+        QVERIFY2(bob < 0.3, std::to_string(bob).c_str());
+        // The old model's licences do not fit the new model.
+        QVERIFY(!checkLicenceFits(rekeyed->licensed, *issueLicence(f.lock.registry, "alice")).ok());
+    }
+
+    void cancelAndBadRequestsLeaveTheInputUntouched()
+    {
+        const Fixture &f = fixture();
+        Model input = f.model.clone();
+        const std::string before = input.fingerprint();
+        CancelAtOnce cancel;
+        auto cancelled = licenceLock(input, f.train, tinySettings("noise"), {*parseLicensee("alice", 10)}, cancel);
+        QVERIFY(!cancelled.ok());
+        QVERIFY2(
+            QString::fromStdString(cancelled.error()).contains(QLatin1String("cancelled")), cancelled.error().c_str());
+        QCOMPARE(input.fingerprint(), before);
+        Progress quiet;
+        QVERIFY(!licenceLock(input, f.train, tinySettings("noise"), {}, quiet).ok());
+        auto twice = licenceLock(
+            input, f.train, tinySettings("noise"), {*parseLicensee("a", 10), *parseLicensee("a:classes=1", 10)}, quiet);
+        QVERIFY(!twice.ok());
+        QVERIFY2(QString::fromStdString(twice.error()).contains(QLatin1String("twice")), twice.error().c_str());
+        QCOMPARE(input.fingerprint(), before);
+    }
+
+    void theMethodIsRegisteredAsALicence()
+    {
+        const ProtectionMethod *m = methodById("securenet");
+        QVERIFY(m);
+        QVERIFY(m->can(Capability::Licence));
+        QVERIFY(!m->can(Capability::Lock));
+        QVERIFY(QString::fromStdString(methodIds(Capability::Lock)).indexOf(QLatin1String("securenet")) < 0);
+        auto settings = licenceSettings({});
+        QVERIFY(settings.ok());
+        QCOMPARE(settings->kind, LicenceSettings{}.kind);
+        ParameterValues bad;
+        bad.set("pattern", std::string("stripes"));
+        QVERIFY(!licenceSettings(bad).ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSecureNet)
+#include "tst_securenet.moc"
