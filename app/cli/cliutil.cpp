@@ -287,4 +287,30 @@ Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options)
     return {};
 }
 
+int runSubcommand(
+    const QString &command, const QStringList &args, const std::vector<Subcommand> &actions, const QString &usage)
+{
+    const QString action = args.size() > 1 ? args.at(1) : QString();
+    QStringList rest = args;
+    if (rest.size() > 1) {
+        rest.removeAt(1);
+        rest[0] += QLatin1Char(' ') + action;
+    }
+    QStringList names;
+    for (const Subcommand &a : actions) {
+        if (action == QLatin1String(a.name))
+            return a.run(rest);
+        names << QLatin1String(a.name);
+    }
+    if (action == QLatin1String("--help") || action == QLatin1String("-h")) {
+        out() << usage;
+        out().flush();
+        return Ok;
+    }
+    return fail(QStringLiteral("'%1' needs an action: %2 (see 'paramlock-cli %1 --help')")
+                    .arg(command, names.join(QStringLiteral(", ")))
+                    .toStdString(),
+        Usage);
+}
+
 } // namespace paramlock::cli

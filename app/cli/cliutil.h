@@ -186,4 +186,23 @@ WorkflowOptions workflowOptions(const QCommandLineParser &p, int64_t evalLimit);
 
 QString joined(const std::vector<std::string> &items);
 
+/** Password stretching for sealed files (lock, key issue, licence lock/issue/rekey). */
+inline const QCommandLineOption kKdf(QStringLiteral("kdf"),
+    QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
+    QStringLiteral("moderate"));
+
+/** One action of a command with actions ("key info", "licence lock"). */
+struct Subcommand
+{
+    const char *name;
+    int (*run)(const QStringList &);
+};
+
+/**
+ * Runs the action `args[1]` names, with the action joined to the program name in `args[0]` for its messages; prints
+ * `usage` for --help, and refuses a missing or unknown action naming `command` and the actions.
+ */
+int runSubcommand(
+    const QString &command, const QStringList &args, const std::vector<Subcommand> &actions, const QString &usage);
+
 } // namespace paramlock::cli

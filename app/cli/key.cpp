@@ -85,9 +85,6 @@ int keyIssue(const QStringList &args)
         QStringLiteral("Whom the key is for (shown by 'key info')."), QStringLiteral("NAME"));
     const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
         QStringLiteral("The recipient's key file to write."), QStringLiteral("FILE"));
-    const QCommandLineOption kdf(QStringLiteral("kdf"),
-        QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
-        QStringLiteral("moderate"));
     const PasswordFlags owner;
     const PasswordFlags theirs(QStringLiteral("recipient-"), QStringLiteral("the recipient's new key"));
     QCommandLineParser p;
@@ -95,14 +92,14 @@ int keyIssue(const QStringList &args)
     if (!parse(p, args,
             QStringLiteral("Issues a password-protected key to one licensee from the owner's key. Each licensee "
                            "gets their own file and password; revoking means re-locking the model."),
-            QList<QCommandLineOption>{key, recipient, outFile, kdf} + owner.all() + theirs.all(), code))
+            QList<QCommandLineOption>{key, recipient, outFile, kKdf} + owner.all() + theirs.all(), code))
         return code;
     if (!p.isSet(key) || !p.isSet(outFile) || !p.isSet(recipient))
         return fail("--key, --recipient and --out are required", Usage);
     const std::string outPath = p.value(outFile).toStdString();
     if (samePath(outPath, p.value(key).toStdString()))
         return fail("refusing to overwrite the owner's key; choose another --out", Usage);
-    auto strength = KdfStrength::named(p.value(kdf).toStdString());
+    auto strength = KdfStrength::named(p.value(kKdf).toStdString());
     if (!strength)
         return fail(strength.error(), Usage);
     auto master = openKeyFromCli(p.value(key).toStdString(), p, owner);
@@ -125,23 +122,10 @@ int keyIssue(const QStringList &args)
 
 int cmdKey(const QStringList &args)
 {
-    const QString action = args.size() > 1 ? args.at(1) : QString();
-    QStringList rest = args;
-    if (rest.size() > 1) {
-        rest.removeAt(1);
-        rest[0] += QLatin1Char(' ') + action;
-    }
-    if (action == QLatin1String("info"))
-        return keyInfo(rest);
-    if (action == QLatin1String("issue"))
-        return keyIssue(rest);
-    if (action == QLatin1String("--help") || action == QLatin1String("-h")) {
-        out() << "Usage: paramlock-cli key info FILE... | key issue --key OWNER --recipient NAME --out FILE\n"
-                 "  info   describe key files without unlocking (protection, recipient, model)\n"
-                 "  issue  write a password-protected key for one licensee\n";
-        return Ok;
-    }
-    return fail("'key' needs an action: info or issue (see 'paramlock-cli key --help')", Usage);
+    return runSubcommand(QStringLiteral("key"), args, {{"info", keyInfo}, {"issue", keyIssue}},
+        QStringLiteral("Usage: paramlock-cli key info FILE... | key issue --key OWNER --recipient NAME --out FILE\n"
+                       "  info   describe key files without unlocking (protection, recipient, model)\n"
+                       "  issue  write a password-protected key for one licensee\n"));
 }
 
 } // namespace paramlock::cli

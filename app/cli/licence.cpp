@@ -190,10 +190,13 @@ Expected<bool> writeOutputs(const QCommandLineParser &p, const PasswordFlags &pa
     const std::string modelOut = p.value(kOutModel).toStdString(), registryOut = p.value(kOutRegistry).toStdString();
     std::string text;
     if (password.given(p)) {
+        auto strength = KdfStrength::named(p.value(kKdf).toStdString());
+        if (!strength)
+            return Error{strength.error()};
         auto read = password.read(p, true);
         if (!read)
             return Error{read.error()};
-        auto sealed = sealKey(lock.registry, *read, "owner");
+        auto sealed = sealKey(lock.registry, *read, "owner", *strength);
         wipe(*read);
         if (!sealed)
             return Error{sealed.error()};
@@ -253,7 +256,7 @@ int licenceLockCommand(const QStringList &args)
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, kLicensee, kForgeries, kOutModel, kOutRegistry};
+        kThreads, kQuiet, kJson, kLicensee, kForgeries, kOutModel, kOutRegistry, kKdf};
     options += settings.options;
     options += password.all();
     if (!parse(p, args,
@@ -315,7 +318,7 @@ int licenceRekeyCommand(const QStringList &args)
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kRegistry, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, rekey, revoke, add, kForgeries, kOutModel, kOutRegistry};
+        kThreads, kQuiet, kJson, rekey, revoke, add, kForgeries, kOutModel, kOutRegistry, kKdf};
     options += owner.all();
     options += fresh.all();
     if (!parse(p, args,
@@ -395,9 +398,6 @@ int licenceIssueCommand(const QStringList &args)
 {
     const QCommandLineOption outFile({QStringLiteral("o"), QStringLiteral("out")},
         QStringLiteral("The licence file to write."), QStringLiteral("FILE"));
-    const QCommandLineOption kdf(QStringLiteral("kdf"),
-        QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
-        QStringLiteral("moderate"));
     const PasswordFlags owner(QString(), QStringLiteral("the registry"));
     const PasswordFlags theirs(QStringLiteral("licensee-"), QStringLiteral("the licensee's licence"));
     QCommandLineParser p;
@@ -405,14 +405,14 @@ int licenceIssueCommand(const QStringList &args)
     if (!parse(p, args,
             QStringLiteral("Issues one licensee's licence from the owner's registry, password-protected when a "
                            "licensee password is given."),
-            QList<QCommandLineOption>{kRegistry, kLicensee, outFile, kdf, kJson} + owner.all() + theirs.all(), code))
+            QList<QCommandLineOption>{kRegistry, kLicensee, outFile, kKdf, kJson} + owner.all() + theirs.all(), code))
         return code;
     if (!p.isSet(kRegistry) || !p.isSet(kLicensee) || !p.isSet(outFile))
         return fail("--registry, --licensee and --out are required", Usage);
     const std::string outPath = p.value(outFile).toStdString();
     if (samePath(outPath, p.value(kRegistry).toStdString()))
         return fail("refusing to overwrite the registry; choose another --out", Usage);
-    auto strength = KdfStrength::named(p.value(kdf).toStdString());
+    auto strength = KdfStrength::named(p.value(kKdf).toStdString());
     if (!strength)
         return fail(strength.error(), Usage);
     auto registry = openKeyFromCli(p.value(kRegistry).toStdString(), p, owner);
@@ -513,6 +513,74 @@ int licenceCheckCommand(const QStringList &args)
     return Ok;
 }
 
+int licenceAttackCommand(const QStringList &args)
+{
+    const QCommandLineOption sizes(QStringLiteral("sizes"),
+        QStringLiteral("The attacker's labelled training images, comma-separated (default 100,1000)."),
+        QStringLiteral("LIST"), QStringLiteral("100,1000"));
+    const QCommandLineOption steps(QStringLiteral("steps"),
+        QStringLiteral("Adam steps of the pattern search (default %1).").arg(PatternSearchOptions{}.steps),
+        QStringLiteral("N"), QString::number(PatternSearchOptions{}.steps));
+    QCommandLineParser p;
+    int code = Usage;
+    if (!parse(p, args,
+            QStringLiteral("The adaptive attack on a licensed model: an attacker with k labelled training images "
+                           "searches for an input pattern of their own that makes the model answer (a universal "
+                           "additive pattern, Adam on the cross-entropy); scored on the test set."),
+            QList<QCommandLineOption>{kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
+                kQuiet, kJson, sizes, steps},
+            code))
+        return code;
+    applyThreads(p);
+    int64_t seed = 0, limit = 0, stepCount = 0;
+    if (auto e = integers(p, {{&kSeed, &seed}, {&kEvalSamples, &limit}, {&steps, &stepCount}}))
+        return fail(*e, Usage);
+    auto ks = numberList(p.value(sizes), "sizes");
+    if (!ks)
+        return fail(ks.error(), Usage);
+    CliProgress progress(p.isSet(kQuiet));
+    auto in = openLockInputs(p, progress, code);
+    if (!in)
+        return code;
+    auto without = accuracyOn(in->model, in->test, limit);
+    if (!without)
+        return fail(without.error());
+    json rows = json::array();
+    ProgressScope scope(progress);
+    for (double k : *ks) {
+        SamplingOptions sampling;
+        sampling.count = int64_t(k);
+        sampling.seed = uint64_t(seed) ^ 0xa77ac4ULL;
+        auto drawn = sampleIndices(in->train, sampling);
+        if (!drawn)
+            return fail(drawn.error(), Usage);
+        PatternSearchOptions options;
+        options.steps = int(stepCount);
+        options.seed = uint64_t(seed);
+        ProgressSpan span(progress, 0.0, 1.0, "k = " + std::to_string(int64_t(k)));
+        auto pattern = searchPattern(in->model, in->train.subset(*drawn), options, span);
+        if (!pattern)
+            return fail(pattern.error(), progress.cancelled() ? Cancelled : Failed);
+        auto accuracy = accuracyWithPattern(in->model, *pattern, in->test, limit);
+        if (!accuracy)
+            return fail(accuracy.error());
+        rows.push_back({{"k", int64_t(k)}, {"accuracy", *accuracy}});
+    }
+    progress.finish();
+    if (p.isSet(kJson)) {
+        out() << QString::fromStdString(
+            json{{"without_licence", *without}, {"steps", stepCount}, {"pattern_search", rows}}.dump(2))
+              << Qt::endl;
+        return Ok;
+    }
+    out() << "Without a licence: " << QString::fromStdString(percentText(*without)) << '\n';
+    for (const json &r : rows)
+        out() << "k = " << r["k"].get<int64_t>() << ": the searched pattern scores "
+              << QString::fromStdString(percentText(r["accuracy"].get<double>())) << '\n';
+    out().flush();
+    return Ok;
+}
+
 int licenceInfoCommand(const QStringList &args)
 {
     const PasswordFlags password(QString(), QStringLiteral("the file"));
@@ -570,33 +638,20 @@ int licenceInfoCommand(const QStringList &args)
 
 int cmdLicence(const QStringList &args)
 {
-    const QString action = args.size() > 1 ? args.at(1) : QString();
-    QStringList rest = args;
-    if (rest.size() > 1) {
-        rest.removeAt(1);
-        rest[0] += QLatin1Char(' ') + action;
-    }
-    if (action == QLatin1String("lock"))
-        return licenceLockCommand(rest);
-    if (action == QLatin1String("issue"))
-        return licenceIssueCommand(rest);
-    if (action == QLatin1String("rekey"))
-        return licenceRekeyCommand(rest);
-    if (action == QLatin1String("check"))
-        return licenceCheckCommand(rest);
-    if (action == QLatin1String("info"))
-        return licenceInfoCommand(rest);
-    out()
-        << "Usage: paramlock-cli licence lock|issue|rekey|check|info [options]\n"
-           "  lock   fine-tune a copy of a model so that it answers only licensed inputs; writes the owner's registry\n"
-           "  issue  write one licensee's licence from the registry\n"
-           "  rekey  replace, revoke or add licences by a short fine-tune\n"
-           "  check  measure a licensed model with, without and with forged licences\n"
-           "  info   describe a licence or registry\n"
-           "Run 'paramlock-cli licence ACTION --help' for its options; 'paramlock-cli run --licence FILE' classifies "
-           "images with a licence.\n";
-    out().flush();
-    return action == QLatin1String("--help") || action == QLatin1String("-h") ? Ok : Usage;
+    return runSubcommand(QStringLiteral("licence"), args,
+        {{"lock", licenceLockCommand}, {"issue", licenceIssueCommand}, {"rekey", licenceRekeyCommand},
+            {"check", licenceCheckCommand}, {"attack", licenceAttackCommand}, {"info", licenceInfoCommand}},
+        QStringLiteral(
+            "Usage: paramlock-cli licence lock|issue|rekey|check|attack|info [options]\n"
+            "  lock   fine-tune a copy of a model so that it answers only licensed inputs; writes the owner's "
+            "registry\n"
+            "  issue  write one licensee's licence from the registry\n"
+            "  rekey  replace, revoke or add licences by a short fine-tune\n"
+            "  check  measure a licensed model with, without and with forged licences\n"
+            "  attack search a pattern of one's own with k labelled images (the adaptive attack)\n"
+            "  info   describe a licence or registry\n"
+            "Run 'paramlock-cli licence ACTION --help' for its options; 'paramlock-cli run --licence FILE' classifies "
+            "images with a licence.\n"));
 }
 
 } // namespace paramlock::cli

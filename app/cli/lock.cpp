@@ -22,13 +22,10 @@ int cmdLock(const QStringList &args)
     const QCommandLineOption recipient(QStringLiteral("recipient"),
         QStringLiteral("Name of whom the password-protected key is for (shown by 'key info')."),
         QStringLiteral("NAME"));
-    const QCommandLineOption kdf(QStringLiteral("kdf"),
-        QStringLiteral("Password stretching: interactive, moderate (default) or sensitive."), QStringLiteral("LEVEL"),
-        QStringLiteral("moderate"));
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, outModel, outKey, recipient, kdf, kAllowWeak, kAllowUntrained};
+        kThreads, kQuiet, kJson, outModel, outKey, recipient, kKdf, kAllowWeak, kAllowUntrained};
     options += flags.options();
     options += password.all();
     if (!parse(p, args,
@@ -54,7 +51,7 @@ int cmdLock(const QStringList &args)
     for (const auto &o : {modelOut, keyOut})
         if (samePath(o, modelPath))
             return fail("refusing to overwrite the input model " + modelPath + "; choose another output path", Usage);
-    auto strength = KdfStrength::named(p.value(kdf).toStdString());
+    auto strength = KdfStrength::named(p.value(kKdf).toStdString());
     if (!strength)
         return fail(strength.error(), Usage);
     std::string keyPassword;

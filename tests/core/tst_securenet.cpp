@@ -29,8 +29,8 @@ LicenceSettings tinySettings(const std::string &kind)
 {
     LicenceSettings s;
     s.kind = kind;
-    s.epochs = 10;
-    s.rekeyEpochs = 5;
+    s.epochs = 12;
+    s.rekeyEpochs = 10;
     s.trainImages = 0;
     s.batchSize = 32;
     s.learningRate = 2e-3;
@@ -54,7 +54,7 @@ const Fixture &fixture()
         f.model = trainedLeNet(f.train, 1);
         Progress quiet;
         const LicenceSecret owner = secretOf(1);
-        auto lock = licenceLock(f.model, f.train, tinySettings("patch"),
+        auto lock = licenceLock(f.model, f.train, tinySettings("noise"),
             {*parseLicensee("alice", 10), *parseLicensee("bob:classes=0-4", 10)}, quiet, &owner);
         if (!lock)
             qFatal("licensing the test model failed: %s", lock.error().c_str());
@@ -214,7 +214,7 @@ private slots:
         // Forged licences of the same kind are refused.
         for (uint8_t s = 100; s < 105; ++s) {
             auto forged = accuracyWithPattern(
-                f.lock.licensed, licencePattern(secretOf(s), tinySettings("patch"), 1, 28, 28), f.test);
+                f.lock.licensed, licencePattern(secretOf(s), tinySettings("noise"), 1, 28, 28), f.test);
             QVERIFY2(*forged < 0.3, std::to_string(*forged).c_str());
         }
     }
@@ -298,11 +298,32 @@ private slots:
         const double old = *accuracyWithPattern(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
         const double bob =
             *accuracyWithPattern(rekeyed->licensed, licenceOf(f.lock.registry, "bob").pattern(1, 28, 28), f.test);
-        QVERIFY2(fresh > 0.9, std::to_string(fresh).c_str());
+        QVERIFY2(fresh > 0.7, std::to_string(fresh).c_str()); // the new licence answers (random guess: 0.1)
         QVERIFY2(old < 0.3, std::to_string(old).c_str());
         QVERIFY2(bob < 0.3, std::to_string(bob).c_str());
         // The old model's licences do not fit the new model.
         QVERIFY(!checkLicenceFits(rekeyed->licensed, *issueLicence(f.lock.registry, "alice")).ok());
+    }
+
+    void thePatternSearchFindsWhatTheModelAnswersTo()
+    {
+        // The adaptive attacker's search, on the tiny licensed model: with labelled images it finds an input change
+        // the model answers to, deterministically by seed, without touching the weights.
+        const Fixture &f = fixture();
+        Progress quiet;
+        PatternSearchOptions options;
+        options.seed = 4;
+        const std::string before = f.lock.licensed.fingerprint();
+        auto found = searchPattern(f.lock.licensed, f.train, options, quiet);
+        QVERIFY2(found.ok(), found.ok() ? "" : found.error().c_str());
+        QCOMPARE(f.lock.licensed.fingerprint(), before);
+        QCOMPARE(found->add.size(), size_t(28 * 28));
+        const double without = *accuracyOn(f.lock.licensed, f.test);
+        const double with = *accuracyWithPattern(f.lock.licensed, *found, f.test);
+        QVERIFY2(with > without + 0.3, (std::to_string(without) + " -> " + std::to_string(with)).c_str());
+        QVERIFY(*searchPattern(f.lock.licensed, f.train, options, quiet) == *found);
+        CancelAtOnce cancel;
+        QVERIFY(!searchPattern(f.lock.licensed, f.train, options, cancel).ok());
     }
 
     void cancelAndBadRequestsLeaveTheInputUntouched()
@@ -311,7 +332,7 @@ private slots:
         Model input = f.model.clone();
         const std::string before = input.fingerprint();
         CancelAtOnce cancel;
-        auto cancelled = licenceLock(input, f.train, tinySettings("noise"), {*parseLicensee("alice", 10)}, cancel);
+        auto cancelled = licenceLock(input, f.train, tinySettings("patch"), {*parseLicensee("alice", 10)}, cancel);
         QVERIFY(!cancelled.ok());
         QVERIFY2(
             QString::fromStdString(cancelled.error()).contains(QLatin1String("cancelled")), cancelled.error().c_str());

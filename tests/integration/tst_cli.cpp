@@ -150,6 +150,16 @@ private slots:
             digest(QString::fromUtf8(qgetenv("PARAMLOCK_RESOURCES"))
                 + QStringLiteral("/models/lenet5-fmnist.pt"))); // read, never written
 
+        // The adaptive attack runs and reports one accuracy per k.
+        const Run attack = cli({QStringLiteral("licence"), QStringLiteral("attack"), QStringLiteral("-m"), licensed,
+            QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--sizes"), QStringLiteral("20,50"),
+            QStringLiteral("--steps"), QStringLiteral("20"), QStringLiteral("--eval-samples"), QStringLiteral("300"),
+            QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(attack.exitCode == 0, attack.err.constData());
+        const QJsonArray searched = attack.json().value(QLatin1String("pattern_search")).toArray();
+        QCOMPARE(searched.size(), 2);
+        QCOMPARE(searched[1].toObject().value(QLatin1String("k")).toInt(), 50);
+
         qputenv("PARAMLOCK_TEST_LICENCE", "bob's password");
         const Run issue = cli({QStringLiteral("licence"), QStringLiteral("issue"), QStringLiteral("--registry"),
             registry, QStringLiteral("--licensee"), QStringLiteral("bob"), QStringLiteral("--kdf"),

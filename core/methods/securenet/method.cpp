@@ -20,11 +20,11 @@ ParameterTable<S> makeTable()
 {
     ParameterTable<S> t;
     ParameterSpec kind = parameterSpec("pattern", "Licence pattern", "", 0, 0,
-        "What a licence stamps on every input: a small square of secret grey values at a secret place, or secret "
-        "low-amplitude noise over the whole image.");
+        "What a licence stamps on every input: secret low-amplitude noise over the whole image (it resists forged "
+        "licences better), or a small square of secret grey values at a secret place.");
     kind.type = ParameterType::Choice;
-    kind.choices = {{"patch", "Secret patch", "A square of secret grey values at a secret place (--patch-size)."},
-        {"noise", "Secret noise", "± --amplitude grey levels on every pixel, the signs secret."}};
+    kind.choices = {{"noise", "Secret noise", "± --amplitude grey levels on every pixel, the signs secret."},
+        {"patch", "Secret patch", "A square of secret grey values at a secret place (--patch-size)."}};
     t.custom(
         kind, [](const S &s) { return ParameterValue(s.kind); },
         [](S &s, const ParameterValue &v) { s.kind = std::get<std::string>(v); });

@@ -32,7 +32,7 @@ using LicenceSecret = std::array<uint8_t, 32>;
 /** The licence lock's settings (its parameter table). */
 struct LicenceSettings
 {
-    std::string kind = "patch"; ///< "patch": a square of secret grey values at a secret place; "noise": ±amplitude
+    std::string kind = "noise"; ///< "noise": ±amplitude on every pixel, signs secret; "patch": a secret square
     int amplitude = 32; ///< noise: grey levels added or taken on every pixel
     int patchSize = 5; ///< patch: side in pixels
     int epochs = 10; ///< the first lock's fine-tuning epochs
@@ -182,6 +182,24 @@ Expected<LicenceCheck> checkLicence(
 /** Accuracy with a pattern stamped on the first `limit` images (0: all). */
 Expected<double> accuracyWithPattern(
     const Model &model, const LicencePattern &pattern, const Dataset &test, int64_t limit = 0);
+
+/** The adaptive attack natural to licences: an attacker with labelled images searches for a pattern of their own. */
+struct PatternSearchOptions
+{
+    int steps = 300; ///< Adam steps on the additive pattern
+    double learningRate = 2.0; ///< grey levels per step
+    int batchSize = 64;
+    uint64_t seed = 0;
+};
+
+/**
+ * Optimises one additive pattern (any value per pixel, the stamped image clamped to 0..255) that makes `licensed`
+ * classify `images` (the attacker's labelled images) right, by Adam on the cross-entropy; returns the pattern, rounded
+ * to whole grey levels as a stamp is. A universal perturbation in the style of trigger reverse-engineering: it can
+ * copy a patch or noise licence, or find any other input change the model answers to.
+ */
+Expected<LicencePattern> searchPattern(
+    const Model &licensed, const Dataset &images, const PatternSearchOptions &options, Progress &progress);
 
 /** A fresh secret from the system's random source. */
 LicenceSecret randomLicenceSecret();

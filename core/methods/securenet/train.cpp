@@ -65,6 +65,22 @@ LicenceSecret randomSecret(std::mt19937_64 &rng)
     return s;
 }
 
+/**
+ * A pattern close to `real` that is not it: a patch at the same place with fresh values, or the same noise with a
+ * quarter of its signs flipped.
+ */
+LicencePattern nearMiss(const LicencePattern &real, std::mt19937_64 &rng)
+{
+    LicencePattern p = real;
+    for (size_t i = 0; i < p.replaced.size(); ++i) {
+        if (p.replaced[i])
+            p.value[i] = uint8_t(rng());
+        else if ((rng() & 3) == 0)
+            p.add[i] = int16_t(-p.add[i]);
+    }
+    return p;
+}
+
 /** The held-out images and the training images, disjoint, drawn with the seed. */
 std::pair<std::vector<int64_t>, std::vector<int64_t>> drawImages(const Dataset &train, const LicenceSettings &s)
 {
@@ -126,11 +142,20 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
             for (const auto &[pattern, licensee] : plan.answered)
                 add(stamped(clean, pattern), &licensee);
             add(clean, nullptr);
-            Dataset forged = clean;
-            for (int64_t i = 0; i < forged.size(); ++i)
-                licencePattern(randomSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
-                    .stamp(forged.pixels.data() + i * forged.imageBytes());
-            add(forged, nullptr);
+            // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
+            // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
+            for (size_t k = 0; k < std::max<size_t>(1, plan.answered.size()); ++k) {
+                Dataset forged = clean;
+                for (int64_t i = 0; i < forged.size(); ++i) {
+                    uint8_t *pixels = forged.pixels.data() + i * forged.imageBytes();
+                    if (k < plan.answered.size() && (rng() & 1))
+                        nearMiss(plan.answered[k].first, rng).stamp(pixels);
+                    else
+                        licencePattern(randomSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
+                            .stamp(pixels);
+                }
+                add(forged, nullptr);
+            }
             for (const LicencePattern &old : plan.refused)
                 add(stamped(clean, old), nullptr);
 
@@ -367,6 +392,61 @@ Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licenc
     } catch (const Failure &e) {
         return Error{e.what()};
     }
+}
+
+Expected<LicencePattern> searchPattern(
+    const Model &licensed, const Dataset &images, const PatternSearchOptions &options, Progress &progress)
+{
+    if (images.size() == 0)
+        return Error{"the attacker needs at least one labelled image"};
+    if (auto ok = checkCompatible(licensed, images); !ok)
+        return Error{ok.error()};
+    return guarded("the pattern search failed", [&]() -> Expected<LicencePattern> {
+        Model model = licensed.clone();
+        ModelImpl &impl = model.impl();
+        GradientScope frozen(impl); // the weights stay as they are: only the pattern learns
+        impl.setTraining(false);
+        const Normalization &norm = model.metadata().normalization;
+        const int64_t c = images.channels, h = images.height, w = images.width;
+        auto perChannel = [&](const std::vector<float> &v, float fallback) {
+            std::vector<float> full(size_t(c), fallback);
+            for (size_t i = 0; i < full.size(); ++i)
+                full[i] = v.empty() ? fallback : v[v.size() == 1 ? 0 : i];
+            return torch::tensor(full).view({1, c, 1, 1});
+        };
+        const torch::Tensor mean = perChannel(norm.mean, 0.0f), std = perChannel(norm.std, 1.0f);
+        torch::Tensor delta = torch::zeros({1, c, h, w}, torch::kFloat32).set_requires_grad(true);
+        torch::optim::Adam adam({delta}, torch::optim::AdamOptions(options.learningRate));
+        std::mt19937_64 rng(options.seed ^ 0xa77acc);
+        std::vector<int64_t> order(size_t(images.size()));
+        std::iota(order.begin(), order.end(), int64_t(0));
+        const int64_t batch = std::min<int64_t>(std::max(1, options.batchSize), images.size());
+        int64_t at = images.size();
+        for (int step = 0; step < options.steps; ++step) {
+            if (!progress.advance(double(step) / double(options.steps), "searching a pattern"))
+                return Error{"the pattern search was cancelled"};
+            if (at + batch > images.size()) {
+                std::shuffle(order.begin(), order.end(), rng);
+                at = 0;
+            }
+            const Dataset part = images.subset(std::vector<int64_t>(order.begin() + at, order.begin() + at + batch));
+            at += batch;
+            const torch::Tensor raw = inputTensor(part, 0, part.size(), Normalization{}).mul(255.0f);
+            const torch::Tensor x = ((raw + delta).clamp(0.0, 255.0).div(255.0f) - mean) / std;
+            adam.zero_grad();
+            const torch::Tensor loss = torch::nn::functional::cross_entropy(
+                impl.forward(x).to(torch::kFloat32), labelTensor(part, 0, part.size()));
+            loss.backward();
+            adam.step();
+        }
+        const torch::Tensor d = delta.detach().round().clamp(-255.0, 255.0).to(torch::kInt16).contiguous();
+        LicencePattern p;
+        p.channels = int(c), p.height = int(h), p.width = int(w);
+        p.add.assign(d.data_ptr<int16_t>(), d.data_ptr<int16_t>() + d.numel());
+        p.replaced.assign(p.add.size(), 0);
+        p.value.assign(p.add.size(), 0);
+        return p;
+    });
 }
 
 } // namespace paramlock
