@@ -2,6 +2,7 @@
 
 #include "analysispage.h"
 #include "frontierpage.h"
+#include "licencepage.h"
 #include "imagedecoding.h"
 #include "job.h"
 #include "keyprotectiondialog.h"
@@ -69,6 +70,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_analysis, tr("4 · Attacks && Report"));
     m_frontier = new FrontierPage(m_document, m_tabs);
     m_tabs->addTab(m_frontier, tr("5 · Choose a Lock"));
+    m_licence = new LicencePage(m_document, m_tabs);
+    m_tabs->addTab(m_licence, tr("6 · Licences"));
 
     auto *splitter = new QSplitter(this);
     splitter->addWidget(buildModelPanel());

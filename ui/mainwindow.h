@@ -15,6 +15,7 @@ namespace paramlock {
 
 class AnalysisPage;
 class FrontierPage;
+class LicencePage;
 class Job;
 class LayerTableModel;
 class LockDocument;
@@ -63,6 +64,7 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     AnalysisPage *analysisPage() const { return m_analysis; }
     FrontierPage *frontierPage() const { return m_frontier; }
+    LicencePage *licencePage() const { return m_licence; }
     LockDocument *document() const { return m_document; }
 
 signals:
@@ -95,6 +97,7 @@ private:
     UnlockPage *m_unlockPage;
     AnalysisPage *m_analysis;
     FrontierPage *m_frontier;
+    LicencePage *m_licence;
     Job *m_files; ///< dataset loading and key sealing
 
     QLabel *m_modelSummary;

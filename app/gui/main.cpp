@@ -1,5 +1,6 @@
 #include "analysispage.h"
 #include "frontierpage.h"
+#include "licencepage.h"
 #include "mainwindow.h"
 
 #include "process.h"
@@ -46,7 +47,9 @@ int main(int argc, char *argv[])
         QStringLiteral("ID"));
     const QCommandLineOption frontier(QStringLiteral("frontier"),
         QStringLiteral("With --demo: compare every lock on the demo model once the data is read (Choose a Lock)."));
-    parser.addOptions({demo, run, unlock, method, set, present, attacks, frontier});
+    const QCommandLineOption licence(QStringLiteral("licence"),
+        QStringLiteral("With --demo: license a copy of the demo model once the data is read (Licences)."));
+    parser.addOptions({demo, run, unlock, method, set, present, attacks, frontier, licence});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -84,6 +87,11 @@ int main(int argc, char *argv[])
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
                 window.tabs()->setCurrentWidget(window.frontierPage());
                 window.frontierPage()->run();
+            });
+        if (parser.isSet(licence))
+            QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
+                window.tabs()->setCurrentWidget(window.licencePage());
+                window.licencePage()->run();
             });
         if (parser.isSet(run)) // once the dataset has been read in the background
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] { window.runLock(); });

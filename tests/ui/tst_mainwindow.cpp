@@ -2,6 +2,7 @@
 #include "lockworkflow.h"
 #include "analysispage.h"
 #include "frontierpage.h"
+#include "licencepage.h"
 #include "charts.h"
 #include "atomicfile.h"
 #include "keyprotectiondialog.h"
@@ -258,6 +259,67 @@ private slots:
         document.setModel(Model(), QString());
         QVERIFY(!page.result());
         QCOMPARE(page.table()->rowCount(), 0);
+    }
+
+    void theLicencePageLicensesACopyAndCancels()
+    {
+        const Dataset train = blockImages(2000, 1);
+        const Dataset test = blockImages(100, 2);
+        const Model original = trainedLeNet(train, 3);
+        const std::string fingerprint = original.fingerprint();
+        LockDocument document;
+        LicencePage page(&document);
+        QPushButton *license = nullptr;
+        for (QPushButton *b : page.findChildren<QPushButton *>())
+            if (b->text() == QLatin1String("License a Copy"))
+                license = b;
+        QVERIFY(license && !license->isEnabled()); // no model yet
+        document.setModel(original, QStringLiteral("lenet.pt"));
+        document.setDataset(std::make_shared<const Dataset>(train), std::make_shared<const Dataset>(test));
+        QVERIFY(license->isEnabled());
+
+        // A licensee the model cannot have is refused before anything runs.
+        page.setLicensees(QStringLiteral("alice; bob:classes=0-12"));
+        page.run();
+        QVERIFY(!page.isRunning());
+        bool said = false;
+        for (QLabel *l : page.findChildren<QLabel *>())
+            said = said || l->text().contains(QLatin1String("between 0 and 9"));
+        QVERIFY(said);
+
+        page.setLicensees(QStringLiteral("alice; bob:classes=0-4"));
+        page.setEpochs(25);
+        page.setTrainImages(1600);
+        QSignalSpy done(&page, &LicencePage::finished);
+        QSignalSpy failed(&page, &LicencePage::failed);
+        page.run();
+        QVERIFY(page.isRunning());
+        QVERIFY(done.wait(120000));
+        QCOMPARE(failed.count(), 0);
+        const LicenceDemo *demo = page.result();
+        QVERIFY(demo);
+        QCOMPARE(demo->licence.licensee.id, std::string("alice"));
+        QVERIFY2(demo->withLicence > demo->withoutLicence + 0.3,
+            (std::to_string(demo->withLicence) + " vs " + std::to_string(demo->withoutLicence) + ": "
+                + demo->lock.notes.front() + "; " + demo->lock.notes.at(1))
+                .c_str());
+        QCOMPARE(demo->with.size(), size_t(16));
+        int pictures = 0;
+        for (QLabel *l : page.findChildren<QLabel *>())
+            pictures += !l->pixmap().isNull();
+        QCOMPARE(pictures, 3 * 8 + 1); // three rows of eight test images and the pattern
+        QCOMPARE(original.fingerprint(), fingerprint);
+
+        // Cancelled half-way: a message, the model as it was.
+        page.run();
+        QVERIFY(page.isRunning());
+        QTest::qWait(200);
+        page.cancel();
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.last().at(0).toString().contains(QLatin1String("cancelled")));
+        QCOMPARE(original.fingerprint(), fingerprint);
+        document.setModel(Model(), QString());
+        QVERIFY(!page.result());
     }
 
     void presentationStepsThroughTheStory()

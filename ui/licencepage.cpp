@@ -1,0 +1,407 @@
+#include "licencepage.h"
+
+#include "imagedecoding.h"
+#include "job.h"
+#include "keyprotectiondialog.h"
+#include "lockdocument.h"
+#include "sealedkey.h"
+#include "text.h"
+#include "training.h"
+#include "unlock.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <numeric>
+
+namespace paramlock {
+
+namespace {
+
+constexpr int kShown = 8; ///< test images per row of the grid
+
+QString percent(double x)
+{
+    return QString::fromStdString(percentText(x, 1));
+}
+
+Dataset firstImages(const Dataset &data, int64_t n)
+{
+    std::vector<int64_t> first(size_t(std::min<int64_t>(n, data.size())));
+    std::iota(first.begin(), first.end(), int64_t(0));
+    return data.subset(first);
+}
+
+std::vector<int32_t> answers(const Model &model, const Dataset &images)
+{
+    std::vector<int32_t> out;
+    if (auto p = predict(model, images))
+        for (const Prediction &x : *p)
+            out.push_back(x.label);
+    return out;
+}
+
+/** The pattern as a picture: grey 128 is "unchanged", the licence's changes amplified 3 x (patches as they are). */
+QImage patternImage(const LicencePattern &p)
+{
+    QImage image(p.width, p.height, QImage::Format_Grayscale8);
+    for (int y = 0; y < p.height; ++y)
+        for (int x = 0; x < p.width; ++x) {
+            const size_t i = size_t(y) * size_t(p.width) + size_t(x); // the first channel
+            const int v = p.replaced[i] ? p.value[i] : std::clamp(128 + 3 * int(p.add[i]), 0, 255);
+            image.setPixel(x, y, qRgb(v, v, v));
+        }
+    return image;
+}
+
+} // namespace
+
+LicencePage::LicencePage(LockDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
+{
+    auto *intro = new QLabel(tr("<b>Licences in the input (SecureNet).</b> Fine-tunes a copy of the open model so "
+                                "that it answers only images that carry a licence: a secret pattern stamped on every "
+                                "input. Each licensee gets their own licence and may see every class (<i>alice</i>), "
+                                "some classes (<i>bob:classes=0-4</i>) or only groups of classes "
+                                "(<i>carol:coarse</i>); anything else gets a uniform \"not licensed\" answer. The "
+                                "open model itself is not changed."),
+        this);
+    intro->setWordWrap(true);
+    m_licensees = new QLineEdit(QStringLiteral("alice; bob:classes=0-4; carol:coarse"), this);
+    m_licensees->setToolTip(tr("Licensees separated by ';': NAME, NAME:classes=LIST or NAME:coarse[=GROUPS]."));
+    m_pattern = new QComboBox(this);
+    for (const ParameterSpec &spec : secureNetMethod().parameters())
+        if (spec.name == "pattern")
+            for (const ChoiceSpec &c : spec.choices) {
+                m_pattern->addItem(QString::fromStdString(c.label), QString::fromStdString(c.id));
+                m_pattern->setItemData(m_pattern->count() - 1, QString::fromStdString(c.help), Qt::ToolTipRole);
+            }
+    m_epochs = new QSpinBox(this);
+    m_epochs->setRange(1, 1000);
+    m_epochs->setValue(LicenceSettings{}.epochs);
+    m_epochs->setSuffix(tr(" epochs"));
+    m_trainImages = new QSpinBox(this);
+    m_trainImages->setRange(100, 1000000);
+    m_trainImages->setSingleStep(1000);
+    m_trainImages->setValue(int(LicenceSettings{}.trainImages));
+    m_trainImages->setSuffix(tr(" images"));
+    m_trainImages->setToolTip(tr("Training images the fine-tuning uses, drawn with the seed."));
+    m_evalImages = new QSpinBox(this);
+    m_evalImages->setRange(100, 1000000);
+    m_evalImages->setSingleStep(1000);
+    m_evalImages->setValue(2000);
+    m_evalImages->setSuffix(tr(" images"));
+    m_evalImages->setToolTip(tr("Test images the accuracies are measured on."));
+    m_run = new QPushButton(tr("License a Copy"), this);
+    m_run->setDefault(true);
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_save = new QPushButton(tr("Save Licensed Model and Registry…"), this);
+    m_progress = new QProgressBar(this);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    m_summary = new QLabel(this);
+    m_summary->setWordWrap(true);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_patternPicture = new QLabel(this);
+    m_patternPicture->setAlignment(Qt::AlignCenter);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Licensees:"), m_licensees);
+    form->addRow(tr("&Pattern:"), m_pattern);
+    form->addRow(tr("&Fine-tuning:"), m_epochs);
+    form->addRow(tr("&Training images:"), m_trainImages);
+    form->addRow(tr("T&est images:"), m_evalImages);
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_cancel);
+    buttons->addWidget(m_progress, 1);
+    buttons->addWidget(m_save);
+
+    auto *gridBox =
+        new QGroupBox(tr("What the licensed model answers for test images (green: right, red: wrong)"), this);
+    m_grid = new QGridLayout(gridBox);
+    auto *patternBox = new QGroupBox(tr("The first licensee's licence, amplified 3 x"), this);
+    auto *patternLayout = new QVBoxLayout(patternBox);
+    patternLayout->addWidget(m_patternPicture);
+    auto *results = new QHBoxLayout;
+    results->addWidget(gridBox, 1);
+    results->addWidget(patternBox);
+
+    auto *content = new QWidget(this);
+    auto *layout = new QVBoxLayout(content);
+    layout->addWidget(intro);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(m_status);
+    layout->addWidget(m_summary);
+    layout->addLayout(results);
+    layout->addStretch(1);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(content);
+    scroll->setWidgetResizable(true);
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
+
+    connect(m_run, &QPushButton::clicked, this, &LicencePage::run);
+    connect(m_cancel, &QPushButton::clicked, this, &LicencePage::cancel);
+    connect(m_save, &QPushButton::clicked, this, &LicencePage::save);
+    showProgress(m_job, m_progress);
+    connect(m_job, &Job::failed, this, [this](const QString &message) {
+        m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
+        updateButtons();
+        emit failed(message);
+    });
+    connect(m_files, &Job::failed, this, [this](const QString &message) { m_status->setText(message); });
+    connect(m_files, &Job::ended, this, &LicencePage::updateButtons);
+    const auto reset = [this] {
+        cancel();
+        m_job->wait();
+        m_result.reset();
+        while (QLayoutItem *item = m_grid->takeAt(0)) {
+            delete item->widget();
+            delete item;
+        }
+        m_patternPicture->clear();
+        m_summary->clear();
+        m_status->clear();
+        updateButtons();
+    };
+    connect(m_document, &LockDocument::modelChanged, this, reset);
+    connect(m_document, &LockDocument::datasetChanged, this, reset);
+    updateButtons();
+}
+
+LicencePage::~LicencePage() = default;
+
+void LicencePage::setLicensees(const QString &text)
+{
+    m_licensees->setText(text);
+}
+
+void LicencePage::setEpochs(int epochs)
+{
+    m_epochs->setValue(epochs);
+}
+
+void LicencePage::setTrainImages(int images)
+{
+    m_trainImages->setValue(images);
+}
+
+bool LicencePage::isRunning() const
+{
+    return m_job->isRunning();
+}
+
+void LicencePage::cancel()
+{
+    m_job->cancel();
+}
+
+void LicencePage::updateButtons()
+{
+    const bool ready = m_document->hasModel() && m_document->hasDataset();
+    m_run->setEnabled(ready && !isRunning());
+    m_cancel->setEnabled(isRunning());
+    m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
+}
+
+void LicencePage::run()
+{
+    if (isRunning() || !m_document->hasModel() || !m_document->hasDataset())
+        return;
+    const int classes = m_document->model().metadata().classCount;
+    std::vector<Licensee> licensees;
+    for (const QString &part : m_licensees->text().split(QLatin1Char(';'), Qt::SkipEmptyParts)) {
+        auto l = parseLicensee(part.trimmed().toStdString(), classes);
+        if (!l) {
+            m_status->setText(QString::fromStdString(l.error()));
+            return;
+        }
+        licensees.push_back(*l);
+    }
+    if (licensees.empty()) {
+        m_status->setText(tr("Name at least one licensee, e.g. alice."));
+        return;
+    }
+    LicenceSettings settings;
+    settings.kind = m_pattern->currentData().toString().toStdString();
+    settings.epochs = m_epochs->value();
+    settings.trainImages = m_trainImages->value();
+    const int64_t evalImages = m_evalImages->value();
+    m_status->setText(tr("Fine-tuning a copy for %1 licensee(s): about a minute on LeNet-5, much longer on large "
+                         "networks.")
+                          .arg(licensees.size()));
+    m_progress->setValue(0);
+    m_job->start<LicenceDemo>(
+        [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, licensees,
+            evalImages](Progress &progress) -> Expected<LicenceDemo> {
+            ProgressSpan training(progress, 0.0, 0.9, "licensing");
+            auto lock = licenceLock(model, *train, settings, licensees, training);
+            if (!lock)
+                return Error{lock.error()};
+            LicenceDemo demo;
+            demo.lock = std::move(*lock);
+            auto issued = issueLicence(demo.lock.registry, licensees.front().id);
+            if (!issued)
+                return Error{issued.error()};
+            demo.licence = *Licence::of(*issued);
+            const Dataset measured = firstImages(*test, evalImages), shown = firstImages(*test, 2 * kShown);
+            const Model &licensed = demo.lock.licensed;
+            const ModelMetadata &m = licensed.metadata();
+            const LicencePattern real = demo.licence.pattern(m.channels, m.height, m.width);
+            demo.forged = licencePattern(randomLicenceSecret(), settings, m.channels, m.height, m.width);
+            if (!progress.advance(0.92, "measuring"))
+                return Error{"cancelled"};
+            auto original = accuracyOn(model, measured);
+            auto with = checkLicence(licensed, demo.licence, measured);
+            auto forged = accuracyWithPattern(licensed, demo.forged, measured);
+            if (!original || !with || !forged)
+                return Error{!original ? original.error() : !with ? with.error() : forged.error()};
+            demo.images = measured.size();
+            demo.original = *original;
+            demo.withLicence = with->licensed;
+            demo.withoutLicence = with->withoutLicence;
+            demo.withForged = *forged;
+            demo.without = answers(licensed, shown);
+            demo.with = answers(licensed, stamped(shown, real));
+            demo.forgedAnswers = answers(licensed, stamped(shown, demo.forged));
+            return demo;
+        },
+        [this](LicenceDemo demo) {
+            m_progress->setValue(1000);
+            m_progress->setFormat(QStringLiteral("%p%"));
+            m_status->setText(tr("Licensed in %1 s (%2 epochs over %3 training images).")
+                                  .arg(demo.lock.seconds, 0, 'f', 0)
+                                  .arg(demo.lock.epochs)
+                                  .arg(demo.lock.images));
+            show(demo);
+            m_result = std::move(demo);
+            updateButtons();
+            emit finished();
+        });
+    updateButtons();
+}
+
+void LicencePage::show(const LicenceDemo &demo)
+{
+    const Licensee &first = demo.licence.licensee;
+    m_summary->setText(
+        tr("On %1 test images: the original %2; the licensed model with %3's licence (%4) %5, without a licence %6, "
+           "with a forged licence %7 (random guess %8).")
+            .arg(demo.images)
+            .arg(percent(demo.original), QString::fromStdString(first.id).toHtmlEscaped(),
+                QString::fromStdString(first.describe()).toHtmlEscaped(), percent(demo.withLicence),
+                percent(demo.withoutLicence), percent(demo.withForged),
+                percent(1.0 / std::max(2, demo.licence.classCount))));
+    while (QLayoutItem *item = m_grid->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    const auto test = m_document->test();
+    if (!test)
+        return;
+    const auto &names = test->classNames;
+    auto name = [&](int c) {
+        return c >= 0 && size_t(c) < names.size() ? QString::fromStdString(names[size_t(c)]) : QString::number(c);
+    };
+    const ModelMetadata &m = demo.lock.licensed.metadata();
+    const LicencePattern real = demo.licence.pattern(m.channels, m.height, m.width);
+    const Dataset shown = firstImages(*test, int64_t(demo.with.size()));
+    const Dataset withLicence = stamped(shown, real), withForged = stamped(shown, demo.forged);
+    struct Row
+    {
+        QString title;
+        const Dataset *images;
+        const std::vector<int32_t> *answers;
+    };
+    const Row rows[] = {{tr("Without a licence"), &shown, &demo.without},
+        {tr("With %1's licence").arg(QString::fromStdString(first.id)), &withLicence, &demo.with},
+        {tr("With a forged licence"), &withForged, &demo.forgedAnswers}};
+    int row = 0;
+    for (const Row &r : rows) {
+        auto *title = new QLabel(QStringLiteral("<b>%1</b>").arg(r.title.toHtmlEscaped()));
+        m_grid->addWidget(title, row++, 0, 1, kShown);
+        for (int i = 0; i < kShown && size_t(i) < r.answers->size(); ++i) {
+            auto *picture = new QLabel;
+            picture->setPixmap(QPixmap::fromImage(
+                datasetImage(*r.images, i).scaled(56, 56, Qt::KeepAspectRatio, Qt::FastTransformation)));
+            picture->setAlignment(Qt::AlignCenter);
+            const int truth = shown.labels[size_t(i)], answer = (*r.answers)[size_t(i)];
+            auto *cell = new QLabel(QStringLiteral("<span style='color:%1'>%2</span>")
+                                        .arg(answer == truth ? QStringLiteral("#15803d") : QStringLiteral("#b91c1c"),
+                                            name(answer).toHtmlEscaped()));
+            cell->setAlignment(Qt::AlignCenter);
+            cell->setToolTip(tr("True class: %1").arg(name(truth)));
+            m_grid->addWidget(picture, row, i);
+            m_grid->addWidget(cell, row + 1, i);
+        }
+        row += 2;
+    }
+    m_patternPicture->setPixmap(
+        QPixmap::fromImage(patternImage(real).scaled(168, 168, Qt::KeepAspectRatio, Qt::FastTransformation)));
+    m_patternPicture->setToolTip(tr("Grey is unchanged; lighter and darker pixels are the licence, amplified 3 x."));
+}
+
+void LicencePage::save()
+{
+    if (!m_result || m_files->isRunning())
+        return;
+    KeyProtectionDialog protection(this);
+    protection.setWindowTitle(tr("Protect the registry"));
+    if (protection.exec() != QDialog::Accepted)
+        return;
+    const QString base = QFileInfo(m_document->modelPath()).completeBaseName();
+    const QString model = QFileDialog::getSaveFileName(this, tr("Save the licensed model"),
+        QFileInfo(m_document->modelPath()).absolutePath() + QLatin1Char('/') + base + QStringLiteral("-licensed.pt"),
+        tr("TorchScript (*.pt)"));
+    if (model.isEmpty())
+        return;
+    const QString registry = QFileDialog::getSaveFileName(this, tr("Save the owner's registry"),
+        QFileInfo(model).absolutePath() + QLatin1Char('/') + base + QStringLiteral("-registry.json"),
+        tr("ParamLock registry (*.json)"));
+    if (registry.isEmpty())
+        return;
+    LockResult result;
+    result.locked = m_result->lock.licensed;
+    result.key = m_result->lock.registry;
+    const std::vector<std::string> inputs = {m_document->modelPath().toStdString()};
+    m_files->start<bool>(
+        [result, secret = protection.password().toStdString(), model = model.toStdString(),
+            key = registry.toStdString(), inputs](Progress &) mutable -> Expected<bool> {
+            std::string text;
+            if (!secret.empty()) {
+                auto sealed = sealKey(result.key, secret, "owner");
+                wipe(secret);
+                if (!sealed)
+                    return Error{sealed.error()};
+                text = std::move(*sealed);
+            }
+            if (auto ok = saveLock(result, model, key, inputs, text); !ok)
+                return Error{ok.error()};
+            return !text.empty();
+        },
+        [this, model, registry](bool sealed) {
+            m_status->setText(sealed ? tr("Saved %1 and the password-protected registry %2. Issue licences with "
+                                          "paramlock-cli licence issue.")
+                                           .arg(model, registry)
+                                     : tr("Saved %1 and %2 (the registry has no password).").arg(model, registry));
+        });
+    updateButtons();
+}
+
+} // namespace paramlock

@@ -1,0 +1,82 @@
+#pragma once
+
+#include "securenet.h"
+
+#include <QWidget>
+
+#include <optional>
+
+class QComboBox;
+class QGridLayout;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace paramlock {
+
+class Job;
+class LockDocument;
+
+/** A licensed copy of the open model and what it answers, for the page and its tests. */
+struct LicenceDemo
+{
+    LicenceLock lock;
+    Licence licence; ///< the first licensee's
+    LicencePattern forged; ///< a pattern of the same kind from a random secret
+    int64_t images = 0; ///< test images the accuracies are measured on
+    double original = 0.0, withLicence = 0.0, withoutLicence = 0.0, withForged = 0.0;
+    std::vector<int32_t> without, with, forgedAnswers; ///< the answers for the first test images shown
+};
+
+/**
+ * Licences in the input (SecureNet): licenses a copy of the open model in a worker thread (progress and cancel) for
+ * the licensees typed, then shows what the licensed model answers for test images without a licence, with the first
+ * licensee's licence and with a forged one, the licence pattern (amplified), and saves the licensed model with the
+ * owner's registry.
+ */
+class LicencePage : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit LicencePage(LockDocument *document, QWidget *parent = nullptr);
+    ~LicencePage() override;
+
+    void run();
+    void cancel();
+    bool isRunning() const;
+    void setLicensees(const QString &text);
+    void setEpochs(int epochs);
+    void setTrainImages(int images);
+    const LicenceDemo *result() const { return m_result ? &*m_result : nullptr; }
+
+signals:
+    void finished();
+    void failed(const QString &message);
+
+private:
+    void show(const LicenceDemo &demo);
+    void save();
+    void updateButtons();
+
+    LockDocument *m_document;
+    std::optional<LicenceDemo> m_result;
+    QLineEdit *m_licensees;
+    QComboBox *m_pattern;
+    QSpinBox *m_epochs;
+    QSpinBox *m_trainImages;
+    QSpinBox *m_evalImages;
+    QPushButton *m_run;
+    QPushButton *m_cancel;
+    QPushButton *m_save;
+    QProgressBar *m_progress;
+    QLabel *m_status;
+    QLabel *m_summary;
+    QLabel *m_patternPicture;
+    QGridLayout *m_grid;
+    Job *m_job;
+    Job *m_files;
+};
+
+} // namespace paramlock
