@@ -313,12 +313,16 @@ int licenceRekeyCommand(const QStringList &args)
     const QCommandLineOption add(QStringLiteral("add"),
         QStringLiteral("License a new licensee (same forms as licence lock --licensee). Repeatable."),
         QStringLiteral("SPEC"));
+    const QCommandLineOption epochs(QStringLiteral("rekey-epochs"),
+        QStringLiteral("Fine-tuning epochs of this re-key (default: the registry's, 3 unless set at licence lock). "
+                       "More epochs silence an old licence more surely (docs/licences.md)."),
+        QStringLiteral("N"), QStringLiteral("0"));
     const PasswordFlags owner(QString(), QStringLiteral("the registry"));
     const PasswordFlags fresh(QStringLiteral("new-"), QStringLiteral("the new registry"));
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kRegistry, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, rekey, revoke, add, kForgeries, kOutModel, kOutRegistry, kKdf};
+        kThreads, kQuiet, kJson, rekey, revoke, add, epochs, kForgeries, kOutModel, kOutRegistry, kKdf};
     options += owner.all();
     options += fresh.all();
     if (!parse(p, args,
@@ -327,9 +331,11 @@ int licenceRekeyCommand(const QStringList &args)
             options, code))
         return code;
     applyThreads(p);
-    int64_t limit = 0, forgeries = 0;
-    if (auto e = integers(p, {{&kEvalSamples, &limit}, {&kForgeries, &forgeries}}))
+    int64_t limit = 0, forgeries = 0, epochCount = 0;
+    if (auto e = integers(p, {{&kEvalSamples, &limit}, {&kForgeries, &forgeries}, {&epochs, &epochCount}}))
         return fail(*e, Usage);
+    if (epochCount < 0 || epochCount > 1000)
+        return fail("--rekey-epochs must be between 1 and 1000", Usage);
     if (!p.isSet(kRegistry))
         return fail("--registry is required", Usage);
     const std::vector<std::string> inputs = {
@@ -364,7 +370,8 @@ int licenceRekeyCommand(const QStringList &args)
     LicenceLock lock;
     {
         ProgressScope scope(progress);
-        auto made = licenceRekey(in->model, *registry, in->train, names(rekey), names(revoke), *added, progress);
+        auto made = licenceRekey(
+            in->model, *registry, in->train, names(rekey), names(revoke), *added, progress, int(epochCount));
         if (!made)
             return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
         lock = std::move(*made);

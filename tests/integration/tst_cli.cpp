@@ -160,6 +160,19 @@ private slots:
         QCOMPARE(searched.size(), 2);
         QCOMPARE(searched[1].toObject().value(QLatin1String("k")).toInt(), 50);
 
+        // A re-key with its own epoch count writes a new model and registry and measures the old licence.
+        const Run rekey = cli({QStringLiteral("licence"), QStringLiteral("rekey"), QStringLiteral("-m"), licensed,
+            QStringLiteral("--registry"), registry, QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
+            QStringLiteral("--rekey"), QStringLiteral("alice"), QStringLiteral("--rekey-epochs"), QStringLiteral("1"),
+            QStringLiteral("--eval-samples"), QStringLiteral("300"), QStringLiteral("--forgeries"), QStringLiteral("2"),
+            QStringLiteral("--json"), QStringLiteral("-q"), QStringLiteral("--out-model"),
+            dir.filePath(QStringLiteral("rekeyed.pt")), QStringLiteral("--out-registry"),
+            dir.filePath(QStringLiteral("rekeyed.json"))});
+        QVERIFY2(rekey.exitCode == 0, rekey.err.constData());
+        QCOMPARE(rekey.json().value(QLatin1String("epochs")).toInt(), 1);
+        QCOMPARE(rekey.json().value(QLatin1String("old_licences")).toArray().size(), 1);
+        QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("rekeyed.json"))));
+
         qputenv("PARAMLOCK_TEST_LICENCE", "bob's password");
         const Run issue = cli({QStringLiteral("licence"), QStringLiteral("issue"), QStringLiteral("--registry"),
             registry, QStringLiteral("--licensee"), QStringLiteral("bob"), QStringLiteral("--kdf"),

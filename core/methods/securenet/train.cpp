@@ -289,7 +289,7 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
 
 Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registryKey, const Dataset &train,
     const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
-    Progress &progress)
+    Progress &progress, int epochs)
 {
     if (auto fits = checkLicenceFits(licensed, registryKey); !fits)
         return Error{fits.error()};
@@ -297,6 +297,10 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     if (!decoded)
         return Error{decoded.error()};
     LicenceRegistry registry = *decoded;
+    if (epochs < 0)
+        return Error{"the re-key epochs must be positive"};
+    if (epochs > 0)
+        registry.settings.rekeyEpochs = epochs;
     if (rekey.empty() && revoke.empty() && add.empty())
         return Error{"say what changes: --rekey NAME, --revoke NAME or --add NAME"};
     Plan plan;
