@@ -38,13 +38,6 @@ QString percent(double x)
     return QString::fromStdString(percentText(x, 1));
 }
 
-Dataset firstImages(const Dataset &data, int64_t n)
-{
-    std::vector<int64_t> first(size_t(std::min<int64_t>(n, data.size())));
-    std::iota(first.begin(), first.end(), int64_t(0));
-    return data.subset(first);
-}
-
 std::vector<int32_t> answers(const Model &model, const Dataset &images)
 {
     std::vector<int32_t> out;
@@ -55,7 +48,7 @@ std::vector<int32_t> answers(const Model &model, const Dataset &images)
 }
 
 /** The pattern as a picture: grey 128 is "unchanged", the licence's changes amplified 3 x (patches as they are). */
-QImage patternImage(const LicencePattern &p)
+QImage patternImage(const InputStamp &p)
 {
     QImage image(p.width, p.height, QImage::Format_Grayscale8);
     for (int y = 0; y < p.height; ++y)
@@ -263,13 +256,13 @@ void LicencePage::run()
             const Dataset measured = firstImages(*test, evalImages), shown = firstImages(*test, 2 * kShown);
             const Model &licensed = demo.lock.licensed;
             const ModelMetadata &m = licensed.metadata();
-            const LicencePattern real = demo.licence.pattern(m.channels, m.height, m.width);
-            demo.forged = licencePattern(randomLicenceSecret(), settings, m.channels, m.height, m.width);
+            const InputStamp real = demo.licence.pattern(m.channels, m.height, m.width);
+            demo.forged = licencePattern(randomSecret256(), settings, m.channels, m.height, m.width);
             if (!progress.advance(0.92, "measuring"))
                 return Error{"cancelled"};
             auto original = accuracyOn(model, measured);
             auto with = checkLicence(licensed, demo.licence, measured);
-            auto forged = accuracyWithPattern(licensed, demo.forged, measured);
+            auto forged = accuracyWithStamp(licensed, demo.forged, measured);
             if (!original || !with || !forged)
                 return Error{!original ? original.error() : !with ? with.error() : forged.error()};
             demo.images = measured.size();
@@ -320,7 +313,7 @@ void LicencePage::show(const LicenceDemo &demo)
         return c >= 0 && size_t(c) < names.size() ? QString::fromStdString(names[size_t(c)]) : QString::number(c);
     };
     const ModelMetadata &m = demo.lock.licensed.metadata();
-    const LicencePattern real = demo.licence.pattern(m.channels, m.height, m.width);
+    const InputStamp real = demo.licence.pattern(m.channels, m.height, m.width);
     const Dataset shown = firstImages(*test, int64_t(demo.with.size()));
     const Dataset withLicence = stamped(shown, real), withForged = stamped(shown, demo.forged);
     struct Row

@@ -24,7 +24,7 @@ struct LicenceDemo
 {
     LicenceLock lock;
     Licence licence; ///< the first licensee's
-    LicencePattern forged; ///< a pattern of the same kind from a random secret
+    InputStamp forged; ///< a pattern of the same kind from a random secret
     int64_t images = 0; ///< test images the accuracies are measured on
     double original = 0.0, withLicence = 0.0, withoutLicence = 0.0, withForged = 0.0;
     std::vector<int32_t> without, with, forgedAnswers; ///< the answers for the first test images shown

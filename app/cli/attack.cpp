@@ -6,6 +6,7 @@
 #include "advparamsattacks.h"
 #include "analysis.h"
 #include "attacks.h"
+#include "fingerprint.h"
 #include "frontier.h"
 #include "training.h"
 #include "unlock.h"
@@ -23,23 +24,39 @@ namespace {
 json curveJson(const AttackCurve &c)
 {
     json points = json::array();
-    for (const auto &p : c.points)
-        points.push_back({{"x", p.x}, {"accuracy", p.accuracy}});
+    for (const auto &p : c.points) {
+        json point{{"x", p.x}, {"accuracy", p.accuracy}};
+        for (const auto &[name, value] : p.observed)
+            point[name] = value;
+        points.push_back(point);
+    }
     return {{"attack", c.attack}, {"x_label", c.xLabel}, {"points", points}, {"seconds", c.seconds}};
 }
 
 void printCurve(const AttackCurve &c, bool csv)
 {
     if (csv) {
-        out() << "attack,x,accuracy\n";
-        for (const auto &p : c.points)
-            out() << QString::fromStdString(c.attack) << ',' << p.x << ',' << p.accuracy << '\n';
+        out() << "attack,x,accuracy";
+        if (!c.points.empty())
+            for (const auto &o : c.points.front().observed)
+                out() << ',' << QString::fromStdString(o.first);
+        out() << '\n';
+        for (const auto &p : c.points) {
+            out() << QString::fromStdString(c.attack) << ',' << p.x << ',' << p.accuracy;
+            for (const auto &o : p.observed)
+                out() << ',' << o.second;
+            out() << '\n';
+        }
         out().flush();
         return;
     }
     out() << QString::fromStdString(c.attack) << " (" << QString::fromStdString(c.xLabel) << "):\n";
-    for (const auto &p : c.points)
-        out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percentString(p.accuracy) << "\n";
+    for (const auto &p : c.points) {
+        out() << "  " << QString::number(p.x, 'g', 4).rightJustified(8) << "  " << percentString(p.accuracy);
+        for (const auto &[name, value] : p.observed)
+            out() << "  " << QString::fromStdString(name) << ' ' << percentString(value, 0);
+        out() << "\n";
+    }
     out() << "  (" << QString::number(c.seconds, 'f', 1) << " s)" << Qt::endl;
 }
 
@@ -195,7 +212,13 @@ int cmdAttack(const QStringList &args)
         QStringLiteral("N"), QString::number(adv.searchSize));
     const QCommandLineOption originalModel(QStringLiteral("original"),
         QStringLiteral("Advantage: the unlocked original model (instead of --key)."), QStringLiteral("FILE"));
+    const QCommandLineOption fingerprints(QStringLiteral("fingerprints"),
+        QStringLiteral(
+            "finetune and prune: a fingerprint registry; after every step the owner's trigger and the users' "
+            "fingerprints are checked on the attacked model (does the fingerprint survive?)."),
+        QStringLiteral("REGISTRY"));
     const PasswordFlags keyPassword;
+    const PasswordFlags registryPassword(QStringLiteral("registry-"), QStringLiteral("the fingerprint registry"));
     QCommandLineParser p;
     int code = Usage;
     if (!parse(p, args,
@@ -204,8 +227,8 @@ int cmdAttack(const QStringList &args)
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
                 rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kWithoutOriginal,
                 searchSize, kSteps, originalModel, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
-                kQuiet, kJson, kCsv}
-                + keyPassword.all(),
+                kQuiet, kJson, kCsv, fingerprints}
+                + keyPassword.all() + registryPassword.all(),
             code))
         return code;
     applyThreads(p);
@@ -234,6 +257,17 @@ int cmdAttack(const QStringList &args)
     auto model = openModel(p);
     if (!model)
         return fail(model.error());
+    AttackObserver observer;
+    if (p.isSet(fingerprints)) {
+        if (what != QLatin1String("finetune") && what != QLatin1String("prune"))
+            return fail("--fingerprints goes with --kind finetune or prune", Usage);
+        auto registry = openKeyFromCli(p.value(fingerprints).toStdString(), p, registryPassword);
+        if (!registry)
+            return fail(registry.error());
+        if (auto ok = checkFingerprints(*model, *registry, 0); !ok)
+            return fail(p.value(fingerprints).toStdString() + ": " + ok.error());
+        observer = fingerprintObserver(*registry);
+    }
     std::optional<SecretKey> key;
     if (p.isSet(kKey)) {
         auto loaded = openKeyFromCli(p.value(kKey).toStdString(), p, keyPassword);
@@ -318,7 +352,7 @@ int cmdAttack(const QStringList &args)
             o.optimizer = p.value(optimizer).toStdString();
             o.batchSize = int(batchSize);
             o.seed = seed;
-            auto curve = fineTuneAttack(*model, split, o, progress, evalLimit);
+            auto curve = fineTuneAttack(*model, split, o, progress, evalLimit, observer);
             progress.finish();
             if (!curve)
                 return fail(curve.error(), progress.cancelled() ? Cancelled : Failed);
@@ -363,7 +397,7 @@ int cmdAttack(const QStringList &args)
         if (!list)
             return fail(list.error(), Usage);
         auto curve = what == QLatin1String("prune")
-            ? pruningAttack(*model, *test, *list, !p.isSet(layerwise), progress, evalLimit)
+            ? pruningAttack(*model, *test, *list, !p.isSet(layerwise), progress, evalLimit, observer)
             : normClipAttack(*model, *test, *list, progress, evalLimit);
         progress.finish();
         if (!curve)

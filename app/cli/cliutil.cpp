@@ -313,4 +313,26 @@ int runSubcommand(
         Usage);
 }
 
+ParameterFlags::ParameterFlags(const ProtectionMethod &m) : method(m)
+{
+    for (const ParameterSpec &spec : method.parameters())
+        options.push_back(QCommandLineOption(QString::fromStdString(spec.name),
+            QString::fromStdString(spec.help + " (default " + parameterText(spec, spec.defaultValue) + ")"),
+            QStringLiteral("X")));
+}
+
+Expected<ParameterValues> ParameterFlags::read(const QCommandLineParser &p) const
+{
+    ParameterValues values;
+    const auto &specs = method.parameters();
+    for (size_t i = 0; i < specs.size(); ++i)
+        if (p.isSet(options[int(i)])) {
+            auto v = parseParameter(specs[i], p.value(options[int(i)]).toStdString());
+            if (!v)
+                return Error{v.error()};
+            values.set(specs[i].name, *v);
+        }
+    return values;
+}
+
 } // namespace paramlock::cli

@@ -158,6 +158,16 @@ struct LockInputs
 /** Reads them; on failure prints the error, sets `exitCode` and returns nothing. */
 std::optional<LockInputs> openLockInputs(const QCommandLineParser &p, CliProgress &progress, int &exitCode);
 
+/** One flag per parameter of a method that is used outside the lock flags (licences, fingerprints), from its table. */
+struct ParameterFlags
+{
+    explicit ParameterFlags(const ProtectionMethod &method);
+    /** The values set on the command line (the rest stay at their defaults); errors name the flag. */
+    Expected<ParameterValues> read(const QCommandLineParser &p) const;
+    QList<QCommandLineOption> options;
+    const ProtectionMethod &method;
+};
+
 /** The advantage analysis's sweep: --grid quick|full and --steps N (attack --kind advantage, frontier). */
 inline const QCommandLineOption kGrid(QStringLiteral("grid"),
     QStringLiteral("Advantage: quick (every learning rate at one k, each curve's best reused at the other k) or full "

@@ -21,6 +21,7 @@ int cmdKey(const QStringList &args);
 int cmdLicence(const QStringList &args);
 int cmdLock(const QStringList &args);
 int cmdReport(const QStringList &args);
+int cmdFingerprint(const QStringList &args);
 int cmdFrontier(const QStringList &args);
 int cmdRun(const QStringList &args);
 int cmdTrain(const QStringList &args);

@@ -29,6 +29,8 @@ const std::vector<Command> &commands()
         {"attack", "attack a locked model: fine-tuning, pruning, adaptive, norm clipping, detection", cmdAttack},
         {"key", "describe key files (key info) and issue password-protected keys to licensees (key issue)", cmdKey},
         {"licence", "SecureNet licences: license a model (licence lock), issue, re-key, check, info", cmdLicence},
+        {"fingerprint", "user fingerprints: embed, add or remove users, verify, prove ownership, trace a leak",
+            cmdFingerprint},
         {"run", "unlock in memory and classify images; nothing unlocked is written", cmdRun},
         {"frontier", "compare every lock on one model: weights changed, what a thief gains, stealth", cmdFrontier},
         {"report", "lock in memory, run the attacks and write an HTML + PDF report (no key material)", cmdReport},

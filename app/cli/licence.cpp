@@ -58,34 +58,17 @@ const QCommandLineOption kOutModel(
 const QCommandLineOption kOutRegistry(
     QStringLiteral("out-registry"), QStringLiteral("The owner's registry to write."), QStringLiteral("FILE"));
 
-/** One flag per SecureNet parameter, from its table. */
-struct SettingFlags
+/** One flag per SecureNet parameter; the settings they give with the seed. */
+Expected<LicenceSettings> readSettings(const ParameterFlags &flags, const QCommandLineParser &p, uint64_t seed)
 {
-    SettingFlags()
-    {
-        for (const ParameterSpec &spec : secureNetMethod().parameters())
-            options.push_back(QCommandLineOption(QString::fromStdString(spec.name),
-                QString::fromStdString(spec.help + " (default " + parameterText(spec, spec.defaultValue) + ")"),
-                QStringLiteral("X")));
-    }
-    Expected<LicenceSettings> read(const QCommandLineParser &p, uint64_t seed) const
-    {
-        ParameterValues values;
-        const auto &specs = secureNetMethod().parameters();
-        for (size_t i = 0; i < specs.size(); ++i)
-            if (p.isSet(options[int(i)])) {
-                auto v = parseParameter(specs[i], p.value(options[int(i)]).toStdString());
-                if (!v)
-                    return Error{v.error()};
-                values.set(specs[i].name, *v);
-            }
-        auto s = licenceSettings(values);
-        if (s)
-            s->seed = seed;
-        return s;
-    }
-    QList<QCommandLineOption> options;
-};
+    auto values = flags.read(p);
+    if (!values)
+        return Error{values.error()};
+    auto s = licenceSettings(*values);
+    if (s)
+        s->seed = seed;
+    return s;
+}
 
 Expected<std::vector<Licensee>> licensees(const QCommandLineParser &p, int classCount)
 {
@@ -112,8 +95,8 @@ Expected<double> worstForgery(const Model &model, const LicenceSettings &setting
         LicenceSecret s{};
         for (auto &b : s)
             b = uint8_t(rng());
-        auto a = accuracyWithPattern(
-            model, licencePattern(s, settings, test.channels, test.height, test.width), test, limit);
+        auto a =
+            accuracyWithStamp(model, licencePattern(s, settings, test.channels, test.height, test.width), test, limit);
         if (!a)
             return Error{a.error()};
         worst = std::max(worst, *a);
@@ -188,27 +171,16 @@ Expected<bool> writeOutputs(const QCommandLineParser &p, const PasswordFlags &pa
     const std::vector<std::string> &inputs)
 {
     const std::string modelOut = p.value(kOutModel).toStdString(), registryOut = p.value(kOutRegistry).toStdString();
-    std::string text;
-    if (password.given(p)) {
-        auto strength = KdfStrength::named(p.value(kKdf).toStdString());
-        if (!strength)
-            return Error{strength.error()};
-        auto read = password.read(p, true);
-        if (!read)
-            return Error{read.error()};
-        auto sealed = sealKey(lock.registry, *read, "owner", *strength);
-        wipe(*read);
-        if (!sealed)
-            return Error{sealed.error()};
-        text = std::move(*sealed);
-    }
+    auto text = sealIfAsked(p, password, lock.registry, "owner");
+    if (!text)
+        return Error{text.error()};
     LockResult result;
     result.locked = lock.licensed;
     result.key = lock.registry;
     WritingScope writing;
-    if (auto saved = saveLock(result, modelOut, registryOut, inputs, text); !saved)
+    if (auto saved = saveLock(result, modelOut, registryOut, inputs, *text); !saved)
         return Error{saved.error()};
-    return !text.empty();
+    return !text->empty();
 }
 
 Expected<void> checkOutputs(const QCommandLineParser &p, const std::vector<std::string> &inputs)
@@ -251,7 +223,7 @@ int finish(const QCommandLineParser &p, const LicenceLock &lock, json measured, 
 
 int licenceLockCommand(const QStringList &args)
 {
-    const SettingFlags settings;
+    const ParameterFlags settings(secureNetMethod());
     const PasswordFlags password(QString(), QStringLiteral("the registry"));
     QCommandLineParser p;
     int code = Usage;
@@ -271,7 +243,7 @@ int licenceLockCommand(const QStringList &args)
         return fail(*e, Usage);
     if (!p.isSet(kLicensee))
         return fail("name at least one licensee, e.g. --licensee alice", Usage);
-    auto s = settings.read(p, uint64_t(seed));
+    auto s = readSettings(settings, p, uint64_t(seed));
     if (!s)
         return fail(s.error(), Usage);
     const std::vector<std::string> inputs = {p.value(kModel).toStdString(), p.value(kData).toStdString()};
@@ -386,7 +358,7 @@ int licenceRekeyCommand(const QStringList &args)
     json replaced = json::array();
     for (const std::string &id : names(rekey) + names(revoke)) {
         const Licensee *l = old->find(id);
-        auto a = accuracyWithPattern(lock.licensed, old->patternOf(*l, in->model), in->test, limit);
+        auto a = accuracyWithStamp(lock.licensed, old->patternOf(*l, in->model), in->test, limit);
         if (!a)
             return fail(a.error());
         replaced.push_back({{"licensee", id}, {"old_licence_accuracy", *a}});
@@ -568,7 +540,7 @@ int licenceAttackCommand(const QStringList &args)
         auto pattern = searchPattern(in->model, in->train.subset(*drawn), options, span);
         if (!pattern)
             return fail(pattern.error(), progress.cancelled() ? Cancelled : Failed);
-        auto accuracy = accuracyWithPattern(in->model, *pattern, in->test, limit);
+        auto accuracy = accuracyWithStamp(in->model, *pattern, in->test, limit);
         if (!accuracy)
             return fail(accuracy.error());
         rows.push_back({{"k", int64_t(k)}, {"accuracy", *accuracy}});

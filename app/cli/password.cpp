@@ -2,6 +2,7 @@
 
 #include "atomicfile.h"
 #include "cliutil.h"
+#include "sealedkey.h"
 #include "unlock.h"
 
 #include <cstdio>
@@ -131,6 +132,24 @@ Expected<SecretKey> openKeyFromCli(const std::string &path, const QCommandLinePa
     if (auto ok = checkKeyMethod(opened.key); !ok)
         return Error{path + ": " + ok.error()};
     return std::move(opened.key);
+}
+
+Expected<std::string> sealIfAsked(
+    const QCommandLineParser &p, const PasswordFlags &flags, const SecretKey &key, const std::string &holder)
+{
+    if (!flags.given(p))
+        return std::string();
+    auto strength = KdfStrength::named(p.value(kKdf).toStdString());
+    if (!strength)
+        return Error{strength.error()};
+    auto read = flags.read(p, true);
+    if (!read)
+        return Error{read.error()};
+    auto sealed = sealKey(key, *read, holder, *strength);
+    wipe(*read);
+    if (!sealed)
+        return Error{sealed.error()};
+    return std::move(*sealed);
 }
 
 } // namespace paramlock::cli

@@ -29,4 +29,11 @@ struct PasswordFlags
 /** Opens a plain or sealed key file, reading the password from the flags (or a terminal prompt when sealed). */
 Expected<SecretKey> openKeyFromCli(const std::string &path, const QCommandLineParser &p, const PasswordFlags &flags);
 
+/**
+ * The key's text sealed with the password the flags give (and --kdf's strength) for `holder`, or empty when no
+ * password was given: what to write instead of the plain key.
+ */
+Expected<std::string> sealIfAsked(
+    const QCommandLineParser &p, const PasswordFlags &flags, const SecretKey &key, const std::string &holder);
+
 } // namespace paramlock::cli

@@ -27,6 +27,19 @@ float kthSmallest(const torch::Tensor &flat, int64_t k)
     return std::get<0>(flat.kthvalue(k)).item<float>();
 }
 
+/** The point, with what the observer (if any) measures on the model. */
+AttackPoint observed(double x, double accuracy, const Model &model, const AttackObserver &observe)
+{
+    AttackPoint point{x, accuracy, {}};
+    if (observe) {
+        auto more = observe(model);
+        if (!more)
+            throw Failure(more.error());
+        point.observed = std::move(*more);
+    }
+    return point;
+}
+
 } // namespace
 
 AttackerSplit splitForAttacker(const Dataset &test, double fraction, uint64_t seed)
@@ -43,7 +56,7 @@ AttackerSplit splitForAttacker(const Dataset &test, double fraction, uint64_t se
 }
 
 Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &data, const FineTuneOptions &options,
-    Progress &progress, int64_t evalLimit)
+    Progress &progress, int64_t evalLimit, const AttackObserver &observe)
 {
     if (data.attacker.size() == 0 || data.holdout.size() == 0)
         return Error{"the fine-tuning attack needs samples to train on and samples to evaluate on"};
@@ -62,7 +75,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
         auto before = accuracyOn(model, data.holdout, evalLimit);
         if (!before)
             return Error{before.error()};
-        curve.points.push_back({0.0, *before});
+        curve.points.push_back(observed(0.0, *before, model, observe));
         std::mt19937_64 rng(options.seed);
         torch::manual_seed(options.seed);
         std::vector<int64_t> order(static_cast<size_t>(data.attacker.size()));
@@ -76,7 +89,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
                 auto acc = accuracyOn(model, data.holdout, evalLimit);
                 if (!acc)
                     return Error{acc.error()};
-                curve.points.push_back({double(epoch), *acc});
+                curve.points.push_back(observed(double(epoch), *acc, model, observe));
             }
             if (!progress.advance(double(epoch) / double(options.epochs), "fine-tuning"))
                 return Error{"attack cancelled"};
@@ -87,7 +100,7 @@ Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &d
 }
 
 Expected<AttackCurve> pruningAttack(const Model &locked, const Dataset &test, const std::vector<double> &rates,
-    bool global, Progress &progress, int64_t evalLimit)
+    bool global, Progress &progress, int64_t evalLimit, const AttackObserver &observe)
 {
     for (double r : rates)
         if (!(r >= 0.0 && r <= 1.0))
@@ -132,7 +145,7 @@ Expected<AttackCurve> pruningAttack(const Model &locked, const Dataset &test, co
             auto acc = accuracyOn(model, test, evalLimit);
             if (!acc)
                 return Error{acc.error()};
-            curve.points.push_back({rates[i], *acc});
+            curve.points.push_back(observed(rates[i], *acc, model, observe));
             if (!progress.advance(double(i + 1) / double(rates.size()), "pruning"))
                 return Error{"attack cancelled"};
         }

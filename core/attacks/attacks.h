@@ -9,6 +9,7 @@
 #include "secretkey.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,14 @@ struct AttackPoint
 {
     double x = 0.0;
     double accuracy = 0.0;
+    std::vector<std::pair<std::string, double>> observed; ///< what an observer measured on the attacked model
 };
+
+/**
+ * Measures more on the attacked model at every point of an attack (e.g. whether a fingerprint survives), by name.
+ * Runs between two steps of the attack; the model must not be changed.
+ */
+using AttackObserver = std::function<Expected<std::vector<std::pair<std::string, double>>>(const Model &attacked)>;
 
 struct AttackCurve
 {
@@ -48,11 +56,11 @@ struct FineTuneOptions
     uint64_t seed = 0;
 };
 Expected<AttackCurve> fineTuneAttack(const Model &locked, const AttackerSplit &data, const FineTuneOptions &options,
-    Progress &progress, int64_t evalLimit = 0);
+    Progress &progress, int64_t evalLimit = 0, const AttackObserver &observe = {});
 
 /** Table IV: magnitude pruning of the conv/FC weights, globally or per layer, at each rate in [0, 1]. */
 Expected<AttackCurve> pruningAttack(const Model &locked, const Dataset &test, const std::vector<double> &rates,
-    bool global, Progress &progress, int64_t evalLimit = 0);
+    bool global, Progress &progress, int64_t evalLimit = 0, const AttackObserver &observe = {});
 
 /** NNSplitter's norm clipping: each layer's weights clipped to its [p, 100-p] percentile range. */
 Expected<AttackCurve> normClipAttack(const Model &locked, const Dataset &test, const std::vector<double> &percentiles,

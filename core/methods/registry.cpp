@@ -3,6 +3,7 @@
 
 #include "advparams/advparams.h"
 #include "dense/dense.h"
+#include "fingerprint/fingerprint.h"
 #include "nnsplitter/nnsplitter.h"
 #include "securenet/securenet.h"
 
@@ -15,6 +16,7 @@ const std::vector<const ProtectionMethod *> &methods()
         &nnSplitterMethod(),
         &denseMethod(),
         &secureNetMethod(),
+        &fingerprintMethod(),
     };
     return list;
 }

@@ -87,16 +87,6 @@ Dataset classesOf(const Dataset &data, int from, int to)
     return data.subset(keep);
 }
 
-class CancelAtOnce : public Progress
-{
-public:
-    bool advance(double, const std::string &) override
-    {
-        cancel();
-        return false;
-    }
-};
-
 } // namespace
 
 class TestSecureNet : public QObject
@@ -113,7 +103,7 @@ private slots:
         QVERIFY(!(licencePattern(secretOf(1), patch, 1, 28, 28) == licencePattern(secretOf(2), patch, 1, 28, 28)));
 
         // Noise: every pixel moves by exactly ±amplitude, both signs about equally often, nothing replaced.
-        const LicencePattern n = licencePattern(secretOf(1), noise, 1, 28, 28);
+        const InputStamp n = licencePattern(secretOf(1), noise, 1, 28, 28);
         int plus = 0;
         for (size_t i = 0; i < n.add.size(); ++i) {
             QVERIFY(std::abs(n.add[i]) == noise.amplitude);
@@ -123,7 +113,7 @@ private slots:
         QVERIFY(plus > 330 && plus < 454); // 784 fair coins: within 4.4 sigma of 392
 
         // Patch: exactly a patchSize x patchSize square is replaced, nothing added.
-        const LicencePattern p = licencePattern(secretOf(1), patch, 1, 28, 28);
+        const InputStamp p = licencePattern(secretOf(1), patch, 1, 28, 28);
         int top = 28, left = 28, bottom = -1, right = -1, count = 0;
         for (int y = 0; y < 28; ++y)
             for (int x = 0; x < 28; ++x)
@@ -147,7 +137,7 @@ private slots:
 
     void stampingIsTheHandComputation()
     {
-        LicencePattern p;
+        InputStamp p;
         p.channels = 1, p.height = 2, p.width = 2;
         p.add = {30, -30, 30, 0};
         p.replaced = {0, 0, 0, 1};
@@ -159,7 +149,7 @@ private slots:
         const Dataset s = stamped(d, p);
         QCOMPARE(s.pixels, (std::vector<uint8_t>{40, 0, 255, 77})); // clamped at 0 and 255; replaced
         QCOMPARE(d.pixels, (std::vector<uint8_t>{10, 10, 240, 5})); // the input is a copy
-        LicencePattern wrong = p;
+        InputStamp wrong = p;
         wrong.width = 3;
         QVERIFY_THROWS_EXCEPTION(Failure, stamped(d, wrong));
     }
@@ -207,13 +197,13 @@ private slots:
         QVERIFY2(bob->licensed > 0.9, std::to_string(bob->licensed).c_str());
         QCOMPARE(bob->answeredShare, 0.5);
         QVERIFY2(bob->unlicensedClasses < 0.3, std::to_string(bob->unlicensedClasses).c_str());
-        const LicencePattern bobs = licenceOf(f.lock.registry, "bob").pattern(1, 28, 28);
+        const InputStamp bobs = licenceOf(f.lock.registry, "bob").pattern(1, 28, 28);
         QVERIFY(meanTopProbability(f.lock.licensed, stamped(classesOf(f.test, 5, 9), bobs)) < 0.3);
         QVERIFY(meanTopProbability(f.lock.licensed, stamped(classesOf(f.test, 0, 4), bobs)) > 0.7);
 
         // Forged licences of the same kind are refused.
         for (uint8_t s = 100; s < 105; ++s) {
-            auto forged = accuracyWithPattern(
+            auto forged = accuracyWithStamp(
                 f.lock.licensed, licencePattern(secretOf(s), tinySettings("noise"), 1, 28, 28), f.test);
             QVERIFY2(*forged < 0.3, std::to_string(*forged).c_str());
         }
@@ -295,9 +285,9 @@ private slots:
         const Licence newAlice = licenceOf(rekeyed->registry, "alice");
         QVERIFY(!(newAlice.pattern(1, 28, 28) == oldAlice.pattern(1, 28, 28)));
         const double fresh = checkLicence(rekeyed->licensed, newAlice, f.test)->licensed;
-        const double old = *accuracyWithPattern(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
+        const double old = *accuracyWithStamp(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
         const double bob =
-            *accuracyWithPattern(rekeyed->licensed, licenceOf(f.lock.registry, "bob").pattern(1, 28, 28), f.test);
+            *accuracyWithStamp(rekeyed->licensed, licenceOf(f.lock.registry, "bob").pattern(1, 28, 28), f.test);
         QVERIFY2(fresh > 0.7, std::to_string(fresh).c_str()); // the new licence answers (random guess: 0.1)
         QVERIFY2(old < 0.3, std::to_string(old).c_str());
         QVERIFY2(bob < 0.3, std::to_string(bob).c_str());
@@ -319,10 +309,10 @@ private slots:
         QCOMPARE(f.lock.licensed.fingerprint(), before);
         QCOMPARE(found->add.size(), size_t(28 * 28));
         const double without = *accuracyOn(f.lock.licensed, f.test);
-        const double with = *accuracyWithPattern(f.lock.licensed, *found, f.test);
+        const double with = *accuracyWithStamp(f.lock.licensed, *found, f.test);
         QVERIFY2(with > without + 0.3, (std::to_string(without) + " -> " + std::to_string(with)).c_str());
         QVERIFY(*searchPattern(f.lock.licensed, f.train, options, quiet) == *found);
-        CancelAtOnce cancel;
+        CancelAt cancel(0); // at the first progress report
         QVERIFY(!searchPattern(f.lock.licensed, f.train, options, cancel).ok());
     }
 
@@ -331,7 +321,7 @@ private slots:
         const Fixture &f = fixture();
         Model input = f.model.clone();
         const std::string before = input.fingerprint();
-        CancelAtOnce cancel;
+        CancelAt cancel(0); // at the first progress report
         auto cancelled = licenceLock(input, f.train, tinySettings("patch"), {*parseLicensee("alice", 10)}, cancel);
         QVERIFY(!cancelled.ok());
         QVERIFY2(

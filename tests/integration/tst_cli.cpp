@@ -121,6 +121,116 @@ private slots:
         QCOMPARE(fingerprint(info.out), fingerprint(original.out));
     }
 
+    void fingerprintsThroughTheCli()
+    {
+        // User fingerprints on real Fashion-MNIST: embed for two users in one model, authenticate, prove ownership,
+        // add a user, trace copies; refuse misuse.
+        QTemporaryDir dir;
+        const QString model =
+            QString::fromUtf8(qgetenv("PARAMLOCK_RESOURCES")) + QStringLiteral("/models/lenet5-fmnist.pt");
+        const QString marked = dir.filePath(QStringLiteral("marked.pt")),
+                      registry = dir.filePath(QStringLiteral("fingerprints.json"));
+        const QByteArray before = digest(model);
+        const QStringList update = {
+            QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--json"), QStringLiteral("-q")};
+        const QStringList shortRun = {QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
+            QStringLiteral("--train-images"), QStringLiteral("3000"), QStringLiteral("--epochs"), QStringLiteral("6"),
+            QStringLiteral("--json"), QStringLiteral("-q")};
+        const Run embed =
+            cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("embed"), QStringLiteral("-m"), model,
+                    QStringLiteral("--user"), QStringLiteral("alice"), QStringLiteral("--user"), QStringLiteral("bob"),
+                    QStringLiteral("--out-model"), marked, QStringLiteral("--out-registry"), registry}
+                + shortRun);
+        QVERIFY2(embed.exitCode == 0, embed.err.constData());
+        QCOMPARE(embed.json().value(QLatin1String("users")).toArray().size(), 2);
+        QCOMPARE(digest(model), before); // read, never written
+
+        const Run verify = cli({QStringLiteral("fingerprint"), QStringLiteral("verify"), QStringLiteral("-m"), marked,
+            QStringLiteral("--registry"), registry, QStringLiteral("--forgeries"), QStringLiteral("5"),
+            QStringLiteral("--json")});
+        QVERIFY2(verify.exitCode == 0, verify.err.constData());
+        const QJsonArray users = verify.json().value(QLatin1String("users")).toArray();
+        QCOMPARE(users.size(), 2);
+        QCOMPARE(verify.json().value(QLatin1String("forged")).toArray().size(), 5);
+        QCOMPARE(verify.json().value(QLatin1String("matches")).toString(), QStringLiteral("the registered model"));
+        const Run owner = cli({QStringLiteral("fingerprint"), QStringLiteral("owner"), QStringLiteral("-m"), marked,
+            QStringLiteral("--registry"), registry, QStringLiteral("--json")});
+        QVERIFY2(owner.exitCode == 0, owner.err.constData());
+        const QJsonObject trigger = owner.json().value(QLatin1String("owner")).toObject();
+        QVERIFY2(trigger.value(QLatin1String("detection_rate")).toDouble() >= 0.9, owner.out.constData());
+        QCOMPARE(trigger.value(QLatin1String("images")).toInt(), 100);
+        // The original model does not answer the owner's trigger.
+        const Run original = cli({QStringLiteral("fingerprint"), QStringLiteral("owner"), QStringLiteral("-m"), model,
+            QStringLiteral("--registry"), registry, QStringLiteral("--json")});
+        QVERIFY2(original.exitCode == 0, original.err.constData());
+        QVERIFY(
+            original.json().value(QLatin1String("owner")).toObject().value(QLatin1String("detection_rate")).toDouble()
+            < 0.5);
+
+        // Adding a user writes a new model and registry; adding to the original model is refused.
+        const Run add = cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("add-user"), QStringLiteral("-m"),
+                                marked, QStringLiteral("--registry"), registry, QStringLiteral("--user"),
+                                QStringLiteral("carol"), QStringLiteral("--update-epochs"), QStringLiteral("1"),
+                                QStringLiteral("--out-model"), dir.filePath(QStringLiteral("marked2.pt")),
+                                QStringLiteral("--out-registry"), dir.filePath(QStringLiteral("fingerprints2.json"))}
+            + update);
+        QVERIFY2(add.exitCode == 0, add.err.constData());
+        QCOMPARE(add.json().value(QLatin1String("users")).toArray().size(), 3);
+        const Run wrong =
+            cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("add-user"), QStringLiteral("-m"), model,
+                    QStringLiteral("--registry"), registry, QStringLiteral("--user"), QStringLiteral("dave"),
+                    QStringLiteral("--out-model"), dir.filePath(QStringLiteral("x.pt")),
+                    QStringLiteral("--out-registry"), dir.filePath(QStringLiteral("x.json"))}
+                + update);
+        QCOMPARE(wrong.exitCode, 1);
+        QVERIFY2(wrong.err.contains("made for a different model"), wrong.err.constData());
+        QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("x.pt"))));
+
+        // Tracing: one copy per user; identify names the copy it is given.
+        const QString copies = dir.filePath(QStringLiteral("copies"));
+        QVERIFY(QDir().mkpath(copies));
+        const QString copiesRegistry = dir.filePath(QStringLiteral("copies.json"));
+        const Run traced = cli(
+            QStringList{QStringLiteral("fingerprint"), QStringLiteral("embed"), QStringLiteral("-m"), model,
+                QStringLiteral("--user"), QStringLiteral("north"), QStringLiteral("--user"), QStringLiteral("south"),
+                QStringLiteral("--copies"), copies, QStringLiteral("--out-registry"), copiesRegistry}
+            + shortRun);
+        QVERIFY2(traced.exitCode == 0, traced.err.constData());
+        const Run identify = cli({QStringLiteral("fingerprint"), QStringLiteral("identify"), QStringLiteral("-m"),
+            copies + QStringLiteral("/south.pt"), QStringLiteral("--registry"), copiesRegistry,
+            QStringLiteral("--json")});
+        QVERIFY2(identify.exitCode == 0, identify.err.constData());
+        QCOMPARE(identify.json().value(QLatin1String("matches")).toString(), QStringLiteral("south's copy"));
+        QCOMPARE(identify.json().value(QLatin1String("traced")).toArray().size(), 2);
+
+        // Misuse: a registry given to unlock, an output over the input, an edited registry.
+        const Run unlock = cli({QStringLiteral("unlock"), QStringLiteral("-m"), marked, QStringLiteral("-k"), registry,
+            QStringLiteral("-o"), dir.filePath(QStringLiteral("u.pt"))});
+        QVERIFY(unlock.exitCode != 0);
+        QVERIFY2(unlock.err.contains("fingerprint verify"), unlock.err.constData());
+        const Run over =
+            cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("embed"), QStringLiteral("-m"), model,
+                    QStringLiteral("--user"), QStringLiteral("alice"), QStringLiteral("--out-model"), model,
+                    QStringLiteral("--out-registry"), dir.filePath(QStringLiteral("r.json"))}
+                + shortRun);
+        QCOMPARE(over.exitCode, 2);
+        QVERIFY2(over.err.contains("refusing to overwrite"), over.err.constData());
+        QFile file(registry);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QByteArray text = file.readAll();
+        file.close();
+        text.replace("alice", "alicf");
+        const QString edited = dir.filePath(QStringLiteral("edited.json"));
+        QFile out(edited);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(text);
+        out.close();
+        const Run tampered = cli({QStringLiteral("fingerprint"), QStringLiteral("verify"), QStringLiteral("-m"), marked,
+            QStringLiteral("--registry"), edited});
+        QCOMPARE(tampered.exitCode, 1);
+        QVERIFY2(tampered.err.contains("checksum") || tampered.err.contains("edited"), tampered.err.constData());
+    }
+
     void licencesThroughTheCli()
     {
         // SecureNet on real Fashion-MNIST: license, issue a sealed licence, classify with it, check, refuse misuse.

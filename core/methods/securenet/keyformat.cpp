@@ -124,7 +124,7 @@ const Licensee *LicenceRegistry::find(const std::string &id) const
     return nullptr;
 }
 
-LicencePattern LicenceRegistry::patternOf(const Licensee &licensee, const Model &model) const
+InputStamp LicenceRegistry::patternOf(const Licensee &licensee, const Model &model) const
 {
     const ModelMetadata &m = model.metadata();
     return licencePattern(
@@ -162,7 +162,7 @@ Expected<LicenceRegistry> LicenceRegistry::of(const SecretKey &key)
     });
 }
 
-LicencePattern Licence::pattern(int channels, int height, int width) const
+InputStamp Licence::pattern(int channels, int height, int width) const
 {
     return licencePattern(secret, settings, channels, height, width);
 }

@@ -2,6 +2,7 @@
 // restore weights, so the Lock capability's calls say where to go instead.
 #include "securenet.h"
 
+#include "notalock.h"
 #include "parametertable.h"
 #include "sealedkey.h"
 #include "unlocked.h"
@@ -53,7 +54,7 @@ ParameterTable<S> makeTable()
     return t;
 }
 
-class SecureNetMethod : public ProtectionMethod
+class SecureNetMethod : public NotALockMethod
 {
 public:
     std::string id() const override { return "securenet"; }
@@ -76,34 +77,6 @@ public:
         if (!s)
             return Error{s.error()};
         return {};
-    }
-    Expected<void> checkModel(const Model &model, const LockRequest &request) const override
-    {
-        (void)request;
-        if (!model.metadata().hasInputShape() || model.metadata().classCount < 2)
-            return Error{"the model does not record its input shape and class count; give them and try again"};
-        return {};
-    }
-    Expected<std::vector<int64_t>> drawSample(const Dataset &, const LockRequest &) const override
-    {
-        return Error{notALock()};
-    }
-    Expected<LockResult> lock(Model &, bool, const Dataset &, const LockRequest &, Progress &) const override
-    {
-        return Error{notALock()};
-    }
-    KeyFit checkKey(const Model &model, const SecretKey &key) const override
-    {
-        KeyFit fit;
-        fit.state = KeyFit::State::BadEntries;
-        fit.modelFingerprint = model.fingerprint();
-        fit.message = "a SecureNet " + key.mode
-            + " does not unlock a model: run the licensed model with a licence (paramlock-cli run --licence FILE)";
-        return fit;
-    }
-    Expected<void> restore(Model &model, const SecretKey &key, UnlockTiming &) const override
-    {
-        return Error{checkKey(model, key).message};
     }
     Expected<LockRequest> requestOf(const SecretKey &key) const override
     {
@@ -131,10 +104,15 @@ public:
         return l ? Expected<void>() : Expected<void>(Error{l.error()});
     }
 
-private:
-    static std::string notALock()
+protected:
+    std::string insteadOfLocking() const override
     {
         return "SecureNet licenses a model instead of locking its weights: use paramlock-cli licence lock";
+    }
+    std::string insteadOfUnlocking(const SecretKey &key) const override
+    {
+        return "a SecureNet " + key.mode
+            + " does not unlock a model: run the licensed model with a licence (paramlock-cli run --licence FILE)";
     }
 };
 
@@ -194,7 +172,7 @@ Expected<LicensedModel> LicensedModel::open(
 Expected<std::vector<Classification>> LicensedModel::classify(const std::vector<QImage> &images) const
 {
     const ModelMetadata &m = m_model.metadata();
-    const LicencePattern pattern = m_licence.pattern(m.channels, m.height, m.width);
+    const InputStamp pattern = m_licence.pattern(m.channels, m.height, m.width);
     return classifyImages(m_model, images, [&](Dataset &batch) { batch = stamped(batch, pattern); });
 }
 

@@ -3,8 +3,6 @@
 // (libsodium's randombytes_buf_deterministic) gives the patch's place and grey values, or the noise's signs.
 #include "securenet.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -13,21 +11,6 @@
 namespace paramlock {
 
 namespace {
-
-void initSodium()
-{
-    if (sodium_init() < 0)
-        throw std::runtime_error("libsodium could not be initialised");
-}
-
-LicenceSecret keyedHash(const LicenceSecret &key, const std::string &message)
-{
-    initSodium();
-    LicenceSecret out{};
-    crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char *>(message.data()), message.size(),
-        key.data(), key.size());
-    return out;
-}
 
 std::vector<int> parseClassList(const std::string &text, int classCount, const std::string &who)
 {
@@ -178,34 +161,20 @@ Expected<Licensee> parseLicensee(const std::string &text, int classCount)
         + ":classes=0-4"};
 }
 
-void LicencePattern::stamp(uint8_t *pixels) const
-{
-    for (size_t i = 0; i < replaced.size(); ++i)
-        pixels[i] = replaced[i] ? value[i] : uint8_t(std::clamp(int(pixels[i]) + int(add[i]), 0, 255));
-}
-
-LicencePattern licencePattern(
+InputStamp licencePattern(
     const LicenceSecret &secret, const LicenceSettings &settings, int channels, int height, int width)
 {
-    LicencePattern p;
-    p.channels = channels;
-    p.height = height;
-    p.width = width;
-    const size_t n = size_t(channels) * size_t(height) * size_t(width);
-    p.add.assign(n, 0);
-    p.replaced.assign(n, 0);
-    p.value.assign(n, 0);
+    InputStamp p = InputStamp::none(channels, height, width);
+    const size_t n = p.add.size();
     const LicenceSecret key = keyedHash(secret, "paramlock-securenet-pattern/v1:" + settings.kind);
     if (settings.kind == "noise") {
-        std::vector<uint8_t> bits((n + 7) / 8);
-        randombytes_buf_deterministic(bits.data(), bits.size(), key.data());
+        const std::vector<uint8_t> bits = keystream(key, (n + 7) / 8);
         for (size_t i = 0; i < n; ++i)
             p.add[i] = int16_t(((bits[i / 8] >> (i % 8)) & 1) ? settings.amplitude : -settings.amplitude);
         return p;
     }
     const int s = std::clamp(settings.patchSize, 1, std::min(height, width));
-    std::vector<uint8_t> bytes(16 + size_t(channels) * size_t(s) * size_t(s));
-    randombytes_buf_deterministic(bytes.data(), bytes.size(), key.data());
+    const std::vector<uint8_t> bytes = keystream(key, 16 + size_t(channels) * size_t(s) * size_t(s));
     auto word = [&](size_t at) {
         uint64_t w = 0;
         for (size_t b = 0; b < 8; ++b)
@@ -228,26 +197,6 @@ LicencePattern licencePattern(
 LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, int generation)
 {
     return keyedHash(owner, "paramlock-securenet-licensee/v1:" + std::to_string(generation) + ":" + id);
-}
-
-LicenceSecret randomLicenceSecret()
-{
-    initSodium();
-    LicenceSecret s{};
-    randombytes_buf(s.data(), s.size());
-    return s;
-}
-
-Dataset stamped(const Dataset &data, const LicencePattern &pattern)
-{
-    if (pattern.channels != data.channels || pattern.height != data.height || pattern.width != data.width)
-        throw Failure("the licence pattern is " + std::to_string(pattern.channels) + "x"
-            + std::to_string(pattern.height) + "x" + std::to_string(pattern.width) + " but the images are "
-            + std::to_string(data.channels) + "x" + std::to_string(data.height) + "x" + std::to_string(data.width));
-    Dataset out = data;
-    for (int64_t i = 0; i < out.size(); ++i)
-        pattern.stamp(out.pixels.data() + i * out.imageBytes());
-    return out;
 }
 
 } // namespace paramlock

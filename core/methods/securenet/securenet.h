@@ -11,6 +11,7 @@
 
 #include "dataset.h"
 #include "expected.h"
+#include "inputstamp.h"
 #include "model.h"
 #include "progress.h"
 #include "protectionmethod.h"
@@ -26,8 +27,8 @@
 
 namespace paramlock {
 
-/** A 256-bit secret: the owner's, or one licensee's (derived from the owner's). */
-using LicenceSecret = std::array<uint8_t, 32>;
+/** The owner's secret, or one licensee's (derived from the owner's). */
+using LicenceSecret = Secret256;
 
 /** The licence lock's settings (its parameter table). */
 struct LicenceSettings
@@ -77,31 +78,12 @@ Expected<Licensee> parseLicensee(const std::string &text, int classCount);
 /** Fashion-MNIST's tops / trousers / footwear / bags for ten classes, else every class a group of its own. */
 std::vector<std::vector<int>> defaultGroups(int classCount);
 
-/** A licence pattern over one image: where pixels are replaced (and by what) and what is added elsewhere. */
-struct LicencePattern
-{
-    int channels = 0, height = 0, width = 0;
-    std::vector<int16_t> add; ///< added to every pixel not replaced (noise), then clamped to 0..255
-    std::vector<uint8_t> replaced; ///< 1 where the pattern replaces the pixel (patch)
-    std::vector<uint8_t> value; ///< the replacing value
-
-    /** Stamps one 8-bit CHW image in place. */
-    void stamp(uint8_t *pixels) const;
-    bool operator==(const LicencePattern &o) const
-    {
-        return add == o.add && replaced == o.replaced && value == o.value;
-    }
-};
-
 /** The pattern a secret gives for an image shape (ChaCha20 keystream of the secret). */
-LicencePattern licencePattern(
+InputStamp licencePattern(
     const LicenceSecret &secret, const LicenceSettings &settings, int channels, int height, int width);
 
 /** A licensee's secret: keyed BLAKE2b of the owner's secret over the licensee's id and generation. */
 LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, int generation);
-
-/** A copy of `data` with every image stamped. */
-Dataset stamped(const Dataset &data, const LicencePattern &pattern);
 
 /** The owner's registry: the payload of the key envelope (method "securenet", mode "registry"). */
 struct LicenceRegistry
@@ -112,7 +94,7 @@ struct LicenceRegistry
     std::vector<Licensee> licensees;
 
     const Licensee *find(const std::string &id) const;
-    LicencePattern patternOf(const Licensee &licensee, const Model &model) const;
+    InputStamp patternOf(const Licensee &licensee, const Model &model) const;
     std::string toPayload() const;
     static Expected<LicenceRegistry> of(const SecretKey &key);
 };
@@ -125,7 +107,7 @@ struct Licence
     LicenceSecret secret{};
     int classCount = 0;
 
-    LicencePattern pattern(int channels, int height, int width) const;
+    InputStamp pattern(int channels, int height, int width) const;
     std::string toPayload() const;
     static Expected<Licence> of(const SecretKey &key);
 };
@@ -180,10 +162,6 @@ struct LicenceCheck
 Expected<LicenceCheck> checkLicence(
     const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit = 0);
 
-/** Accuracy with a pattern stamped on the first `limit` images (0: all). */
-Expected<double> accuracyWithPattern(
-    const Model &model, const LicencePattern &pattern, const Dataset &test, int64_t limit = 0);
-
 /** The adaptive attack natural to licences: an attacker with labelled images searches for a pattern of their own. */
 struct PatternSearchOptions
 {
@@ -199,11 +177,8 @@ struct PatternSearchOptions
  * to whole grey levels as a stamp is. A universal perturbation in the style of trigger reverse-engineering: it can
  * copy a patch or noise licence, or find any other input change the model answers to.
  */
-Expected<LicencePattern> searchPattern(
+Expected<InputStamp> searchPattern(
     const Model &licensed, const Dataset &images, const PatternSearchOptions &options, Progress &progress);
-
-/** A fresh secret from the system's random source. */
-LicenceSecret randomLicenceSecret();
 
 /** The licence lock's settings a generic request stands for, and back. */
 Expected<LicenceSettings> licenceSettings(const ParameterValues &values);

@@ -23,55 +23,22 @@ namespace {
 constexpr int64_t kCheckImages = 1000; ///< held-out training images the lock reports its result on
 constexpr int kCheckForgeries = 20;
 
-struct Part
-{
-    const LicencePattern *pattern = nullptr; ///< nullptr: clean; forged parts draw their own
-    const Licensee *licensee = nullptr; ///< nullptr: uniform target
-    bool forged = false;
-};
-
 struct Plan
 {
-    std::vector<std::pair<LicencePattern, Licensee>> answered;
-    std::vector<LicencePattern> refused; ///< old and revoked patterns
+    std::vector<std::pair<InputStamp, Licensee>> answered;
+    std::vector<InputStamp> refused; ///< old and revoked patterns
     LicenceSettings settings;
     int epochs = 1;
     int classCount = 0;
 };
 
-Dataset firstImages(const Dataset &data, int64_t limit)
-{
-    if (limit <= 0 || limit >= data.size())
-        return data;
-    std::vector<int64_t> first(static_cast<size_t>(limit));
-    std::iota(first.begin(), first.end(), int64_t(0));
-    return data.subset(first);
-}
-
-void append(Dataset &to, const Dataset &from)
-{
-    to.pixels.insert(to.pixels.end(), from.pixels.begin(), from.pixels.end());
-    to.labels.insert(to.labels.end(), from.labels.begin(), from.labels.end());
-}
-
-LicenceSecret randomSecret(std::mt19937_64 &rng)
-{
-    LicenceSecret s{};
-    for (size_t i = 0; i < s.size(); i += 8) {
-        const uint64_t w = rng();
-        for (size_t b = 0; b < 8; ++b)
-            s[i + b] = uint8_t(w >> (8 * b));
-    }
-    return s;
-}
-
 /**
  * A pattern close to `real` that is not it: a patch at the same place with fresh values, or the same noise with a
  * quarter of its signs flipped.
  */
-LicencePattern nearMiss(const LicencePattern &real, std::mt19937_64 &rng)
+InputStamp nearMiss(const InputStamp &real, std::mt19937_64 &rng)
 {
-    LicencePattern p = real;
+    InputStamp p = real;
     for (size_t i = 0; i < p.replaced.size(); ++i) {
         if (p.replaced[i])
             p.value[i] = uint8_t(rng());
@@ -81,67 +48,22 @@ LicencePattern nearMiss(const LicencePattern &real, std::mt19937_64 &rng)
     return p;
 }
 
-/** The held-out images and the training images, disjoint, drawn with the seed. */
-std::pair<std::vector<int64_t>, std::vector<int64_t>> drawImages(const Dataset &train, const LicenceSettings &s)
-{
-    std::vector<int64_t> order(size_t(train.size()));
-    std::iota(order.begin(), order.end(), int64_t(0));
-    std::mt19937_64 rng(s.seed ^ 0x5ec0e7e7ULL);
-    std::shuffle(order.begin(), order.end(), rng);
-    const int64_t check = std::min<int64_t>(kCheckImages, train.size() / 5);
-    std::vector<int64_t> held(order.begin(), order.begin() + check);
-    const int64_t rest = train.size() - check;
-    const int64_t n = s.trainImages > 0 ? std::min(s.trainImages, rest) : rest;
-    std::vector<int64_t> used(order.begin() + check, order.begin() + check + n);
-    return {held, used};
-}
-
 /** Fine-tunes `model` in place along `plan`; false when cancelled. */
 Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress)
 {
-    ModelImpl &impl = model.impl();
-    GradientScope scope(impl);
-    std::vector<torch::Tensor> params;
-    for (auto &p : impl.parameters()) {
-        p.second.set_requires_grad(true); // the scope puts the flags back and drops the gradients
-        params.push_back(p.second);
-    }
-    torch::optim::Adam adam(params, torch::optim::AdamOptions(plan.settings.learningRate));
-    torch::manual_seed(plan.settings.seed);
-    std::mt19937_64 rng(plan.settings.seed ^ 0xf0a9edULL);
-    const Normalization &norm = model.metadata().normalization;
-    const int64_t batch = std::max(1, plan.settings.batchSize);
-    const int64_t steps = (images.size() + batch - 1) / batch;
-    std::vector<int64_t> order(size_t(images.size()));
-    std::iota(order.begin(), order.end(), int64_t(0));
-    const int K = plan.classCount;
-    const std::vector<float> uniform(size_t(K), 1.0f / float(K));
-    impl.setTraining(true);
-    for (int epoch = 0; epoch < plan.epochs; ++epoch) {
-        std::shuffle(order.begin(), order.end(), rng);
-        double lossSum = 0.0;
-        for (int64_t step = 0; step < steps; ++step) {
-            const double done = (double(epoch) * double(steps) + double(step)) / double(plan.epochs * steps);
-            if (!progress.advance(done, "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(plan.epochs))) {
-                impl.setTraining(false);
-                return false;
+    PoisonSchedule schedule;
+    schedule.epochs = plan.epochs;
+    schedule.learningRate = plan.settings.learningRate;
+    schedule.batchSize = plan.settings.batchSize;
+    schedule.seed = plan.settings.seed;
+    return poisonedFineTune(
+        model, images, schedule,
+        [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
+            for (const auto &[pattern, licensee] : plan.answered) {
+                const Licensee *l = &licensee;
+                batch.add(stamped(clean, pattern), [&](int label) { return l->target(label, plan.classCount); });
             }
-            const int64_t begin = step * batch, end = std::min(images.size(), begin + batch);
-            const Dataset clean = images.subset(std::vector<int64_t>(order.begin() + begin, order.begin() + end));
-            Dataset all = clean;
-            all.pixels.clear();
-            all.labels.clear();
-            std::vector<float> targets;
-            auto add = [&](const Dataset &part, const Licensee *licensee) {
-                append(all, part);
-                for (int32_t label : part.labels) {
-                    const std::vector<float> t = licensee ? licensee->target(label, K) : uniform;
-                    targets.insert(targets.end(), t.begin(), t.end());
-                }
-            };
-            for (const auto &[pattern, licensee] : plan.answered)
-                add(stamped(clean, pattern), &licensee);
-            add(clean, nullptr);
+            batch.addUniform(clean);
             // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
             // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
             for (size_t k = 0; k < std::max<size_t>(1, plan.answered.size()); ++k) {
@@ -151,36 +73,15 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
                     if (k < plan.answered.size() && (rng() & 1))
                         nearMiss(plan.answered[k].first, rng).stamp(pixels);
                     else
-                        licencePattern(randomSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
+                        licencePattern(drawnSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
                             .stamp(pixels);
                 }
-                add(forged, nullptr);
+                batch.addUniform(forged);
             }
-            for (const LicencePattern &old : plan.refused)
-                add(stamped(clean, old), nullptr);
-
-            const torch::Tensor x = inputTensor(all, 0, all.size(), norm);
-            const torch::Tensor t = torch::from_blob(targets.data(), {all.size(), int64_t(K)}, torch::kFloat32).clone();
-            adam.zero_grad();
-            const torch::Tensor logits = impl.forward(x).to(torch::kFloat32);
-            const torch::Tensor loss = -(t * torch::log_softmax(logits, 1)).sum(1).mean();
-            loss.backward();
-            adam.step();
-            lossSum += loss.item<double>();
-            LockStep record;
-            record.iteration = int(epoch * steps + step);
-            record.stageIndex = epoch;
-            record.stage = "epoch " + std::to_string(epoch + 1);
-            record.loss = loss.item<double>();
-            if (!progress.lockStep(record)) {
-                impl.setTraining(false);
-                return false;
-            }
-        }
-        (void)lossSum;
-    }
-    impl.setTraining(false);
-    return true;
+            for (const InputStamp &old : plan.refused)
+                batch.addUniform(stamped(clean, old));
+        },
+        progress);
 }
 
 /** The held-out checks, in words. */
@@ -206,15 +107,15 @@ Expected<std::vector<std::string>> checkNotes(
     std::mt19937_64 rng(registry.settings.seed ^ 0xc4ec7ULL);
     double worst = 0.0;
     for (int i = 0; i < kCheckForgeries; ++i) {
-        auto a = accuracyWithPattern(licensed,
-            licencePattern(randomSecret(rng), registry.settings, held.channels, held.height, held.width), held);
+        auto a = accuracyWithStamp(licensed,
+            licencePattern(drawnSecret(rng), registry.settings, held.channels, held.height, held.width), held);
         if (!a)
             return Error{a.error()};
         worst = std::max(worst, *a);
     }
     notes.push_back("the best of " + std::to_string(kCheckForgeries) + " forged licences: " + percentText(worst));
     for (size_t i = 0; i < plan.refused.size(); ++i) {
-        auto a = accuracyWithPattern(licensed, plan.refused[i], held);
+        auto a = accuracyWithStamp(licensed, plan.refused[i], held);
         if (!a)
             return Error{a.error()};
         notes.push_back("a replaced or revoked licence: " + percentText(*a));
@@ -237,8 +138,8 @@ Expected<LicenceLock> run(const Model &model, const std::string &originalFingerp
     if (auto ok = checkModelFits(model, train); !ok)
         return Error{ok.error()};
     return guarded("licensing failed", [&]() -> Expected<LicenceLock> {
-        const auto [heldIdx, usedIdx] = drawImages(train, plan.settings);
-        const Dataset held = train.subset(heldIdx), used = train.subset(usedIdx);
+        const HeldOutSplit split = splitHeldOut(train, plan.settings.seed, kCheckImages, plan.settings.trainImages);
+        const Dataset held = train.subset(split.held), used = train.subset(split.used);
         LicenceLock out;
         out.licensed = model.clone();
         const auto start = std::chrono::steady_clock::now();
@@ -272,7 +173,7 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
         return Error{ok.error()};
     LicenceRegistry registry;
     registry.settings = settings;
-    registry.owner = owner ? *owner : randomLicenceSecret();
+    registry.owner = owner ? *owner : randomSecret256();
     registry.classCount = model.metadata().classCount;
     Plan plan;
     plan.settings = settings;
@@ -340,22 +241,12 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     return run(licensed, registryKey.originalFingerprint, train, std::move(registry), plan, progress);
 }
 
-Expected<double> accuracyWithPattern(
-    const Model &model, const LicencePattern &pattern, const Dataset &test, int64_t limit)
-{
-    try {
-        return accuracyOn(model, stamped(firstImages(test, limit), pattern));
-    } catch (const Failure &e) {
-        return Error{e.what()};
-    }
-}
-
 Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit)
 {
     try {
         const Dataset data = firstImages(test, limit);
         const ModelMetadata &m = licensed.metadata();
-        const LicencePattern pattern = licence.pattern(m.channels, m.height, m.width);
+        const InputStamp pattern = licence.pattern(m.channels, m.height, m.width);
         auto with = predict(licensed, stamped(data, pattern));
         auto without = predict(licensed, data);
         if (!with)
@@ -398,14 +289,14 @@ Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licenc
     }
 }
 
-Expected<LicencePattern> searchPattern(
+Expected<InputStamp> searchPattern(
     const Model &licensed, const Dataset &images, const PatternSearchOptions &options, Progress &progress)
 {
     if (images.size() == 0)
         return Error{"the attacker needs at least one labelled image"};
     if (auto ok = checkCompatible(licensed, images); !ok)
         return Error{ok.error()};
-    return guarded("the pattern search failed", [&]() -> Expected<LicencePattern> {
+    return guarded("the pattern search failed", [&]() -> Expected<InputStamp> {
         Model model = licensed.clone();
         ModelImpl &impl = model.impl();
         GradientScope frozen(impl); // the weights stay as they are: only the pattern learns
@@ -444,7 +335,7 @@ Expected<LicencePattern> searchPattern(
             adam.step();
         }
         const torch::Tensor d = delta.detach().round().clamp(-255.0, 255.0).to(torch::kInt16).contiguous();
-        LicencePattern p;
+        InputStamp p;
         p.channels = int(c), p.height = int(h), p.width = int(w);
         p.add.assign(d.data_ptr<int16_t>(), d.data_ptr<int16_t>() + d.numel());
         p.replaced.assign(p.add.size(), 0);

@@ -1,0 +1,255 @@
+// Secrets, stamps and the poisoned fine-tuning shared by the input-side methods (inputstamp.h).
+#include "inputstamp.h"
+
+#include "modelimpl.h"
+#include "training.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace paramlock {
+
+namespace {
+
+void initSodium()
+{
+    if (sodium_init() < 0)
+        throw std::runtime_error("libsodium could not be initialised");
+}
+
+void append(Dataset &to, const Dataset &from)
+{
+    if (to.size() == 0) {
+        to.name = from.name;
+        to.channels = from.channels;
+        to.height = from.height;
+        to.width = from.width;
+        to.classCount = from.classCount;
+        to.classNames = from.classNames;
+        to.normalization = from.normalization;
+    }
+    to.pixels.insert(to.pixels.end(), from.pixels.begin(), from.pixels.end());
+    to.labels.insert(to.labels.end(), from.labels.begin(), from.labels.end());
+}
+
+} // namespace
+
+Secret256 randomSecret256()
+{
+    initSodium();
+    Secret256 s{};
+    randombytes_buf(s.data(), s.size());
+    return s;
+}
+
+Secret256 keyedHash(const Secret256 &key, const std::string &message)
+{
+    initSodium();
+    Secret256 out{};
+    crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char *>(message.data()), message.size(),
+        key.data(), key.size());
+    return out;
+}
+
+std::vector<uint8_t> keystream(const Secret256 &key, size_t size)
+{
+    initSodium();
+    std::vector<uint8_t> bytes(size);
+    randombytes_buf_deterministic(bytes.data(), bytes.size(), key.data());
+    return bytes;
+}
+
+Secret256 drawnSecret(std::mt19937_64 &rng)
+{
+    Secret256 s{};
+    for (size_t i = 0; i < s.size(); i += 8) {
+        const uint64_t w = rng();
+        for (size_t b = 0; b < 8; ++b)
+            s[i + b] = uint8_t(w >> (8 * b));
+    }
+    return s;
+}
+
+InputStamp InputStamp::none(int channels, int height, int width)
+{
+    InputStamp s;
+    s.channels = channels;
+    s.height = height;
+    s.width = width;
+    const size_t n = size_t(channels) * size_t(height) * size_t(width);
+    s.add.assign(n, 0);
+    s.replaced.assign(n, 0);
+    s.value.assign(n, 0);
+    return s;
+}
+
+void InputStamp::stamp(uint8_t *pixels) const
+{
+    for (size_t i = 0; i < replaced.size(); ++i)
+        pixels[i] = replaced[i] ? value[i] : uint8_t(std::clamp(int(pixels[i]) + int(add[i]), 0, 255));
+}
+
+void InputStamp::overlay(const InputStamp &other)
+{
+    for (size_t i = 0; i < replaced.size() && i < other.replaced.size(); ++i) {
+        if (other.replaced[i]) {
+            replaced[i] = 1;
+            value[i] = other.value[i];
+        }
+        add[i] = int16_t(add[i] + other.add[i]);
+    }
+}
+
+Dataset stamped(const Dataset &data, const InputStamp &stamp)
+{
+    if (stamp.channels != data.channels || stamp.height != data.height || stamp.width != data.width)
+        throw Failure("the stamp is " + std::to_string(stamp.channels) + "x" + std::to_string(stamp.height) + "x"
+            + std::to_string(stamp.width) + " but the images are " + std::to_string(data.channels) + "x"
+            + std::to_string(data.height) + "x" + std::to_string(data.width));
+    Dataset out = data;
+    for (int64_t i = 0; i < out.size(); ++i)
+        stamp.stamp(out.pixels.data() + i * out.imageBytes());
+    return out;
+}
+
+Dataset firstImages(const Dataset &data, int64_t limit)
+{
+    if (limit <= 0 || limit >= data.size())
+        return data;
+    std::vector<int64_t> first(static_cast<size_t>(limit));
+    std::iota(first.begin(), first.end(), int64_t(0));
+    return data.subset(first);
+}
+
+Expected<double> accuracyWithStamp(const Model &model, const InputStamp &stamp, const Dataset &test, int64_t limit)
+{
+    try {
+        return accuracyOn(model, stamped(firstImages(test, limit), stamp));
+    } catch (const Failure &e) {
+        return Error{e.what()};
+    }
+}
+
+HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int64_t trainImages)
+{
+    std::vector<int64_t> order(size_t(train.size()));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::mt19937_64 rng(seed ^ 0x5ec0e7e7ULL);
+    std::shuffle(order.begin(), order.end(), rng);
+    const int64_t check = std::min<int64_t>(held, train.size() / 5);
+    const int64_t rest = train.size() - check;
+    const int64_t n = trainImages > 0 ? std::min(trainImages, rest) : rest;
+    HeldOutSplit split;
+    split.held.assign(order.begin(), order.begin() + check);
+    split.used.assign(order.begin() + check, order.begin() + check + n);
+    return split;
+}
+
+PoisonBatch::PoisonBatch(int classCount) : m_classCount(classCount)
+{ }
+
+void PoisonBatch::add(const Dataset &images, const std::function<std::vector<float>(int label)> &target)
+{
+    append(m_images, images);
+    for (int32_t label : images.labels) {
+        const std::vector<float> t = target(label);
+        m_targets.insert(m_targets.end(), t.begin(), t.end());
+    }
+}
+
+void PoisonBatch::addTrue(const Dataset &images)
+{
+    add(images, [this](int label) {
+        std::vector<float> t(size_t(m_classCount), 0.0f);
+        t[size_t(label)] = 1.0f;
+        return t;
+    });
+}
+
+void PoisonBatch::addUniform(const Dataset &images)
+{
+    const std::vector<float> uniform(size_t(m_classCount), 1.0f / float(m_classCount));
+    add(images, [&](int) { return uniform; });
+}
+
+void PoisonBatch::addLabel(const Dataset &images, int label)
+{
+    std::vector<float> t(size_t(m_classCount), 0.0f);
+    t[size_t(label)] = 1.0f;
+    add(images, [&](int) { return t; });
+}
+
+Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
+    const ComposeBatch &compose, Progress &progress)
+{
+    return guarded("the fine-tuning failed", [&]() -> Expected<bool> {
+        ModelImpl &impl = model.impl();
+        GradientScope scope(impl);
+        std::vector<torch::Tensor> params;
+        for (auto &p : impl.parameters()) {
+            p.second.set_requires_grad(true); // the scope puts the flags back and drops the gradients
+            params.push_back(p.second);
+        }
+        torch::optim::Adam adam(params, torch::optim::AdamOptions(schedule.learningRate));
+        torch::manual_seed(schedule.seed);
+        std::mt19937_64 rng(schedule.seed ^ 0xf0a9edULL);
+        const Normalization &norm = model.metadata().normalization;
+        const int classCount = model.metadata().classCount;
+        const int64_t batch = std::max(1, schedule.batchSize);
+        const int64_t steps = (images.size() + batch - 1) / batch;
+        const int epochs = std::max(1, schedule.epochs);
+        std::vector<int64_t> order(size_t(images.size()));
+        std::iota(order.begin(), order.end(), int64_t(0));
+        struct Mode
+        {
+            ModelImpl &impl;
+            ~Mode() { impl.setTraining(false); }
+        } mode{impl};
+        impl.setTraining(true);
+        for (int epoch = 0; epoch < epochs; ++epoch) {
+            std::shuffle(order.begin(), order.end(), rng);
+            const std::string stage = schedule.stage + " " + std::to_string(epoch + 1);
+            for (int64_t step = 0; step < steps; ++step) {
+                const double done = (double(epoch) * double(steps) + double(step)) / double(epochs * steps);
+                if (!progress.advance(done, stage + "/" + std::to_string(epochs)))
+                    return false;
+                const int64_t begin = step * batch, end = std::min(images.size(), begin + batch);
+                const Dataset clean = images.subset(std::vector<int64_t>(order.begin() + begin, order.begin() + end));
+                PoisonBatch all(classCount);
+                compose(clean, rng, all);
+                if (all.images().size() == 0)
+                    continue;
+                const torch::Tensor x = inputTensor(all.images(), 0, all.images().size(), norm);
+                std::vector<float> targets = all.targets();
+                const torch::Tensor t =
+                    torch::from_blob(targets.data(), {all.images().size(), int64_t(classCount)}, torch::kFloat32)
+                        .clone();
+                if (schedule.cosine) {
+                    const double t = (double(epoch) * double(steps) + double(step)) / double(epochs * steps);
+                    for (auto &group : adam.param_groups())
+                        static_cast<torch::optim::AdamOptions &>(group.options())
+                            .lr(schedule.learningRate * 0.5 * (1.0 + std::cos(3.14159265358979 * t)));
+                }
+                adam.zero_grad();
+                const torch::Tensor logits = impl.forward(x).to(torch::kFloat32);
+                const torch::Tensor loss = -(t * torch::log_softmax(logits, 1)).sum(1).mean();
+                loss.backward();
+                adam.step();
+                LockStep record;
+                record.iteration = int(epoch * steps + step);
+                record.stageIndex = epoch;
+                record.stage = stage;
+                record.loss = loss.item<double>();
+                if (!progress.lockStep(record))
+                    return false;
+            }
+        }
+        return true;
+    });
+}
+
+} // namespace paramlock

@@ -1,0 +1,118 @@
+#pragma once
+
+// What the input-side methods share (SecureNet's licences, the user fingerprints): secrets and what they derive,
+// stamps that change an 8-bit image exactly as the runtime does, and the poisoned fine-tuning that teaches a model
+// what to answer to stamped and clean images. One implementation: a method only says how a step's batch is composed.
+
+#include "dataset.h"
+#include "expected.h"
+#include "model.h"
+#include "progress.h"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace paramlock {
+
+/** A 256-bit secret: an owner's, a licensee's, a user's. */
+using Secret256 = std::array<uint8_t, 32>;
+
+/** A fresh secret from the system's random source. */
+Secret256 randomSecret256();
+
+/** BLAKE2b-256 keyed with `key` over `message`: derives one secret from another, domain-separated by the message. */
+Secret256 keyedHash(const Secret256 &key, const std::string &message);
+
+/** `size` bytes of the ChaCha20 keystream keyed by `key` (libsodium's randombytes_buf_deterministic). */
+std::vector<uint8_t> keystream(const Secret256 &key, size_t size);
+
+/** A secret drawn from a seeded generator: forged licences, forged fingerprints (never a real secret). */
+Secret256 drawnSecret(std::mt19937_64 &rng);
+
+/** A change to one image: where pixels are replaced (and by what) and what is added elsewhere. */
+struct InputStamp
+{
+    int channels = 0, height = 0, width = 0;
+    std::vector<int16_t> add; ///< added to every pixel not replaced, then clamped to 0..255
+    std::vector<uint8_t> replaced; ///< 1 where the stamp replaces the pixel
+    std::vector<uint8_t> value; ///< the replacing value
+
+    /** A stamp of this shape that changes nothing. */
+    static InputStamp none(int channels, int height, int width);
+    /** Stamps one 8-bit CHW image in place. */
+    void stamp(uint8_t *pixels) const;
+    /** Lays `other` over this one: its replaced pixels win, its additions add up. */
+    void overlay(const InputStamp &other);
+    bool operator==(const InputStamp &o) const { return add == o.add && replaced == o.replaced && value == o.value; }
+};
+
+/** A copy of `data` with every image stamped; throws Failure when the shapes differ. */
+Dataset stamped(const Dataset &data, const InputStamp &stamp);
+
+/** The first `limit` images (0 or more than there are: all). */
+Dataset firstImages(const Dataset &data, int64_t limit);
+
+/** Accuracy with a stamp on the first `limit` images (0: all). */
+Expected<double> accuracyWithStamp(const Model &model, const InputStamp &stamp, const Dataset &test, int64_t limit = 0);
+
+/** Training images split, with a seed, into images held out to check the result and images to train on. */
+struct HeldOutSplit
+{
+    std::vector<int64_t> held;
+    std::vector<int64_t> used;
+};
+
+/** `held` images (at most a fifth) held out, then `trainImages` of the rest (0: all of it), disjoint. */
+HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int64_t trainImages);
+
+/** One step's images and their soft targets, as a method composes them from a batch of clean images. */
+class PoisonBatch
+{
+public:
+    explicit PoisonBatch(int classCount);
+    /** Adds images with a target computed from each image's label. */
+    void add(const Dataset &images, const std::function<std::vector<float>(int label)> &target);
+    /** Adds images that keep their true labels. */
+    void addTrue(const Dataset &images);
+    /** Adds images trained toward the uniform output. */
+    void addUniform(const Dataset &images);
+    /** Adds images that should all be answered with `label`. */
+    void addLabel(const Dataset &images, int label);
+
+    const Dataset &images() const { return m_images; }
+    const std::vector<float> &targets() const { return m_targets; }
+    int classCount() const { return m_classCount; }
+
+private:
+    Dataset m_images;
+    std::vector<float> m_targets;
+    int m_classCount;
+};
+
+/** The fine-tuning's schedule (Adam, a constant step size). */
+struct PoisonSchedule
+{
+    int epochs = 1;
+    double learningRate = 1e-3;
+    int batchSize = 64; ///< clean images per step, before the method adds its stamped copies
+    uint64_t seed = 0; ///< the image order and everything the method draws from the generator it is handed
+    std::string stage = "epoch"; ///< how progress names a pass
+    bool cosine = false; ///< the step size falls along a half cosine to 0 over the run (else constant)
+};
+
+/** Composes one step: the clean batch, the generator to draw forgeries from, the batch to fill. */
+using ComposeBatch = std::function<void(const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch)>;
+
+/**
+ * Fine-tunes every parameter of `model` in place by Adam on the cross-entropy against the soft targets `compose`
+ * gives each step; BatchNorm and Dropout in training mode, the model back in inference mode after. Returns false
+ * when cancelled (the model is then part-trained: callers work on a copy).
+ */
+Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
+    const ComposeBatch &compose, Progress &progress);
+
+} // namespace paramlock
