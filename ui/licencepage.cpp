@@ -2,16 +2,12 @@
 
 #include "imagedecoding.h"
 #include "job.h"
-#include "keyprotectiondialog.h"
 #include "lockdocument.h"
-#include "sealedkey.h"
+#include "saveregistry.h"
 #include "text.h"
 #include "training.h"
-#include "unlock.h"
 
 #include <QComboBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -354,41 +350,11 @@ void LicencePage::save()
 {
     if (!m_result || m_files->isRunning())
         return;
-    KeyProtectionDialog protection(this);
-    protection.setWindowTitle(tr("Protect the registry"));
-    if (protection.exec() != QDialog::Accepted)
-        return;
-    const QString base = QFileInfo(m_document->modelPath()).completeBaseName();
-    const QString model = QFileDialog::getSaveFileName(this, tr("Save the licensed model"),
-        QFileInfo(m_document->modelPath()).absolutePath() + QLatin1Char('/') + base + QStringLiteral("-licensed.pt"),
-        tr("TorchScript (*.pt)"));
-    if (model.isEmpty())
-        return;
-    const QString registry = QFileDialog::getSaveFileName(this, tr("Save the owner's registry"),
-        QFileInfo(model).absolutePath() + QLatin1Char('/') + base + QStringLiteral("-registry.json"),
-        tr("ParamLock registry (*.json)"));
-    if (registry.isEmpty())
-        return;
     LockResult result;
     result.locked = m_result->lock.licensed;
     result.key = m_result->lock.registry;
-    const std::vector<std::string> inputs = {m_document->modelPath().toStdString()};
-    m_files->start<bool>(
-        [result, secret = protection.password().toStdString(), model = model.toStdString(),
-            key = registry.toStdString(), inputs](Progress &) mutable -> Expected<bool> {
-            std::string text;
-            if (!secret.empty()) {
-                auto sealed = sealKey(result.key, secret, "owner");
-                wipe(secret);
-                if (!sealed)
-                    return Error{sealed.error()};
-                text = std::move(*sealed);
-            }
-            if (auto ok = saveLock(result, model, key, inputs, text); !ok)
-                return Error{ok.error()};
-            return !text.empty();
-        },
-        [this, model, registry](bool sealed) {
+    saveModelAndRegistry(this, m_files, *m_document, result, tr("licensed"), QStringLiteral("-licensed.pt"),
+        QStringLiteral("-registry.json"), [this](bool sealed, const QString &model, const QString &registry) {
             m_status->setText(sealed ? tr("Saved %1 and the password-protected registry %2. Issue licences with "
                                           "paramlock-cli licence issue.")
                                            .arg(model, registry)

@@ -2,6 +2,7 @@
 
 #include "analysispage.h"
 #include "frontierpage.h"
+#include "fingerprintpage.h"
 #include "licencepage.h"
 #include "imagedecoding.h"
 #include "job.h"
@@ -72,6 +73,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_frontier, tr("5 · Choose a Lock"));
     m_licence = new LicencePage(m_document, m_tabs);
     m_tabs->addTab(m_licence, tr("6 · Licences"));
+    m_fingerprint = new FingerprintPage(m_document, m_tabs);
+    m_tabs->addTab(m_fingerprint, tr("7 · Fingerprints"));
 
     auto *splitter = new QSplitter(this);
     splitter->addWidget(buildModelPanel());

@@ -15,6 +15,7 @@ namespace paramlock {
 
 class AnalysisPage;
 class FrontierPage;
+class FingerprintPage;
 class LicencePage;
 class Job;
 class LayerTableModel;
@@ -65,6 +66,7 @@ public:
     AnalysisPage *analysisPage() const { return m_analysis; }
     FrontierPage *frontierPage() const { return m_frontier; }
     LicencePage *licencePage() const { return m_licence; }
+    FingerprintPage *fingerprintPage() const { return m_fingerprint; }
     LockDocument *document() const { return m_document; }
 
 signals:
@@ -98,6 +100,7 @@ private:
     AnalysisPage *m_analysis;
     FrontierPage *m_frontier;
     LicencePage *m_licence;
+    FingerprintPage *m_fingerprint;
     Job *m_files; ///< dataset loading and key sealing
 
     QLabel *m_modelSummary;

@@ -1,5 +1,6 @@
 #include "analysispage.h"
 #include "frontierpage.h"
+#include "fingerprintpage.h"
 #include "licencepage.h"
 #include "mainwindow.h"
 
@@ -49,7 +50,10 @@ int main(int argc, char *argv[])
         QStringLiteral("With --demo: compare every lock on the demo model once the data is read (Choose a Lock)."));
     const QCommandLineOption licence(QStringLiteral("licence"),
         QStringLiteral("With --demo: license a copy of the demo model once the data is read (Licences)."));
-    parser.addOptions({demo, run, unlock, method, set, present, attacks, frontier, licence});
+    const QCommandLineOption fingerprint(QStringLiteral("fingerprint"),
+        QStringLiteral("With --demo: embed user fingerprints in a copy of the demo model once the data is read "
+                       "(Fingerprints)."));
+    parser.addOptions({demo, run, unlock, method, set, present, attacks, frontier, licence, fingerprint});
     parser.addPositionalArgument(
         QStringLiteral("model"), QStringLiteral("A model file to open."), QStringLiteral("[model]"));
     parser.process(app);
@@ -92,6 +96,11 @@ int main(int argc, char *argv[])
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
                 window.tabs()->setCurrentWidget(window.licencePage());
                 window.licencePage()->run();
+            });
+        if (parser.isSet(fingerprint))
+            QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
+                window.tabs()->setCurrentWidget(window.fingerprintPage());
+                window.fingerprintPage()->run();
             });
         if (parser.isSet(run)) // once the dataset has been read in the background
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] { window.runLock(); });

@@ -1,6 +1,7 @@
 #include "advparams.h"
 #include "lockworkflow.h"
 #include "analysispage.h"
+#include "fingerprintpage.h"
 #include "frontierpage.h"
 #include "licencepage.h"
 #include "charts.h"
@@ -22,6 +23,7 @@
 #include <QTableWidget>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <qcustomplot.h>
 #include <QtTest>
 
 using namespace paramlock;
@@ -259,6 +261,83 @@ private slots:
         document.setModel(Model(), QString());
         QVERIFY(!page.result());
         QCOMPARE(page.table()->rowCount(), 0);
+    }
+
+    void theFingerprintPageEmbedsVerifiesAndCancels()
+    {
+        const Dataset train = blockImages(2000, 1);
+        const Dataset test = blockImages(100, 2);
+        const Model original = trainedLeNet(train, 3);
+        const std::string fingerprint = original.fingerprint();
+        LockDocument document;
+        FingerprintPage page(&document);
+        QPushButton *embed = nullptr, *verify = nullptr;
+        for (QPushButton *b : page.findChildren<QPushButton *>()) {
+            if (b->text() == QLatin1String("Embed Fingerprints"))
+                embed = b;
+            if (b->text().startsWith(QLatin1String("Verify a Suspect")))
+                verify = b;
+        }
+        QVERIFY(embed && !embed->isEnabled()); // no model yet
+        QVERIFY(verify && !verify->isEnabled()); // no registry yet
+        document.setModel(original, QStringLiteral("lenet.pt"));
+        document.setDataset(std::make_shared<const Dataset>(train), std::make_shared<const Dataset>(test));
+        QVERIFY(embed->isEnabled());
+
+        page.setUsers(QStringLiteral("alice; bob; carol"));
+        page.setEpochs(20);
+        page.setTrainImages(1600);
+        QSignalSpy done(&page, &FingerprintPage::finished);
+        QSignalSpy failed(&page, &FingerprintPage::failed);
+        page.run();
+        QVERIFY(page.isRunning());
+        QVERIFY(done.wait(180000));
+        QCOMPARE(failed.count(), 0);
+        const FingerprintDemo *demo = page.result();
+        QVERIFY(demo);
+        QCOMPARE(demo->marked.users.size(), size_t(3));
+        QVERIFY2(demo->marked.owner.rate > demo->original.owner.rate + 0.5,
+            qPrintable(QStringLiteral("%1 vs %2").arg(demo->marked.owner.rate).arg(demo->original.owner.rate)));
+        QVERIFY(verify->isEnabled());
+        auto *table = page.findChild<QTableWidget *>();
+        QVERIFY(table);
+        QCOMPARE(table->rowCount(), 3);
+        QCOMPARE(table->item(1, 0)->text(), QStringLiteral("bob"));
+        int pictures = 0;
+        for (QLabel *l : page.findChildren<QLabel *>())
+            pictures += !l->pixmap().isNull();
+        QCOMPARE(pictures, 2); // the owner's trigger and the first user's fingerprint
+        auto *chart = page.findChild<AnalysisChart *>();
+        QVERIFY(chart);
+        QCPBars *bars = nullptr;
+        for (int i = 0; i < chart->plot()->plottableCount(); ++i)
+            if (auto *b = qobject_cast<QCPBars *>(chart->plot()->plottable(i)))
+                bars = b;
+        QVERIFY(bars); // beside the acceptance threshold's line
+        QCOMPARE(bars->dataCount(), 1 + 3 + 10); // owner, users, forged
+        QCOMPARE(original.fingerprint(), fingerprint);
+
+        // A suspect model file: the original, which never learnt the fingerprints.
+        QTemporaryDir dir;
+        const QString suspect = dir.filePath(QStringLiteral("suspect.pt"));
+        QVERIFY(original.save(suspect.toStdString()).ok());
+        QSignalSpy verified(&page, &FingerprintPage::verified);
+        page.verify(suspect);
+        QVERIFY(verified.wait(60000));
+        QVERIFY(page.shownReport());
+        QVERIFY(page.shownReport()->matches.empty());
+        QCOMPARE(page.shownReport()->owner.rate, demo->original.owner.rate);
+
+        // Cancelled half-way: a message, the model as it was.
+        page.run();
+        QVERIFY(page.isRunning());
+        QTest::qWait(200);
+        page.cancel();
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.last().at(0).toString().contains(QLatin1String("cancelled")));
+        QCOMPARE(original.fingerprint(), fingerprint);
+        document.setModel(Model(), QString());
+        QVERIFY(!page.result());
     }
 
     void theLicencePageLicensesACopyAndCancels()

@@ -1,0 +1,441 @@
+#include "fingerprintpage.h"
+
+#include "charts.h"
+#include "imagedecoding.h"
+#include "job.h"
+#include "lockdocument.h"
+#include "saveregistry.h"
+#include "sealedkey.h"
+#include "text.h"
+#include "training.h"
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <numeric>
+
+namespace paramlock {
+
+namespace {
+
+QString percent(double x, int decimals = 0)
+{
+    return QString::fromStdString(percentText(x, decimals));
+}
+
+QString subsetText(const std::vector<int> &subset)
+{
+    QStringList parts;
+    for (int k : subset)
+        parts << QString::number(k);
+    return parts.join(QLatin1Char(','));
+}
+
+/** A stamped carrier, scaled for the page. */
+QPixmap picture(const Dataset &images, int64_t index, const InputStamp &stamp)
+{
+    const Dataset one = stamped(images.subset({index}), stamp);
+    return QPixmap::fromImage(datasetImage(one, 0).scaled(100, 100, Qt::KeepAspectRatio, Qt::FastTransformation));
+}
+
+} // namespace
+
+FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
+{
+    auto *intro = new QLabel(tr("<b>User fingerprints (TrustCom 2020).</b> Fine-tunes a copy of the open model so "
+                                "that each registered user's secret fingerprint (a few small black-and-white squares "
+                                "stamped on an image) and the owner's trigger (all of them) lead to one target "
+                                "class. A user whose fingerprint images are answered with the target is "
+                                "authenticated; the owner proves ownership with the trigger; forged fingerprints "
+                                "are not accepted. The open model itself is not changed."),
+        this);
+    intro->setWordWrap(true);
+    m_users = new QLineEdit(QStringLiteral("alice; bob; carol; dave; erin"), this);
+    m_users->setToolTip(tr("User names separated by ';'."));
+    m_epochs = new QSpinBox(this);
+    m_epochs->setRange(1, 1000);
+    m_epochs->setValue(FingerprintSettings{}.epochs);
+    m_epochs->setSuffix(tr(" epochs"));
+    m_trainImages = new QSpinBox(this);
+    m_trainImages->setRange(100, 1000000);
+    m_trainImages->setSingleStep(1000);
+    m_trainImages->setValue(int(FingerprintSettings{}.trainImages));
+    m_trainImages->setSuffix(tr(" images"));
+    m_trainImages->setToolTip(tr("Training images the fine-tuning uses, drawn with the seed."));
+    m_run = new QPushButton(tr("Embed Fingerprints"), this);
+    m_run->setDefault(true);
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_verify = new QPushButton(tr("Verify a Suspect Model…"), this);
+    m_verify->setToolTip(tr("Checks a model file against the registry: the owner's trigger, every user and forged "
+                            "fingerprints."));
+    m_openRegistry = new QPushButton(tr("Open Registry…"), this);
+    m_save = new QPushButton(tr("Save Model and Registry…"), this);
+    m_progress = new QProgressBar(this);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    m_summary = new QLabel(this);
+    m_summary->setWordWrap(true);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    m_table = new QTableWidget(0, 4, this);
+    m_table->setHorizontalHeaderLabels({tr("User"), tr("Signals"), tr("Detection"), tr("Accepted")});
+    m_table->setToolTip(tr("Signals: which of the secret squares make the user's fingerprint. Detection: the share "
+                           "of the user's 10 fingerprint images answered with the target class."));
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setMinimumHeight(160);
+    m_table->setMinimumWidth(340);
+    m_chart = new AnalysisChart(this);
+    m_chart->setMinimumHeight(330);
+    m_trigger = new QLabel(this);
+    m_fingerprint = new QLabel(this);
+    m_fingerprintCaption = new QLabel(this);
+    m_fingerprintCaption->setAlignment(Qt::AlignCenter);
+    auto *triggerCaption = new QLabel(tr("the owner's trigger"), this);
+    triggerCaption->setAlignment(Qt::AlignCenter);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("&Users:"), m_users);
+    form->addRow(tr("&Fine-tuning:"), m_epochs);
+    form->addRow(tr("&Training images:"), m_trainImages);
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_cancel);
+    buttons->addWidget(m_progress, 1);
+    buttons->addWidget(m_verify);
+    buttons->addWidget(m_openRegistry);
+    buttons->addWidget(m_save);
+
+    auto *usersBox = new QGroupBox(tr("Registered users"), this);
+    (new QVBoxLayout(usersBox))->addWidget(m_table);
+    auto *imagesBox = new QGroupBox(tr("Trigger images"), this);
+    auto *images = new QVBoxLayout(imagesBox);
+    images->addWidget(m_trigger, 0, Qt::AlignCenter);
+    images->addWidget(triggerCaption);
+    images->addWidget(m_fingerprint, 0, Qt::AlignCenter);
+    images->addWidget(m_fingerprintCaption);
+    images->addStretch(1);
+    // One row: who is registered, how each fingerprint is answered, what the fingerprints look like.
+    auto *top = new QHBoxLayout;
+    top->addWidget(usersBox, 2);
+    top->addWidget(m_chart, 4);
+    top->addWidget(imagesBox);
+
+    auto *content = new QWidget(this);
+    auto *layout = new QVBoxLayout(content);
+    layout->addWidget(intro);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(m_status);
+    layout->addWidget(m_summary);
+    layout->addLayout(top, 1);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(content);
+    scroll->setWidgetResizable(true);
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
+
+    connect(m_run, &QPushButton::clicked, this, &FingerprintPage::run);
+    connect(m_cancel, &QPushButton::clicked, this, &FingerprintPage::cancel);
+    connect(m_save, &QPushButton::clicked, this, &FingerprintPage::save);
+    connect(m_openRegistry, &QPushButton::clicked, this, &FingerprintPage::openRegistry);
+    connect(m_verify, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Verify a suspect model"), QString(), tr("TorchScript or checkpoint (*.pt *.pth);;All files (*)"));
+        if (!path.isEmpty())
+            verify(path);
+    });
+    showProgress(m_job, m_progress);
+    connect(m_job, &Job::failed, this, [this](const QString &message) {
+        m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
+        updateButtons();
+        emit failed(message);
+    });
+    connect(m_files, &Job::failed, this, [this](const QString &message) { m_status->setText(message); });
+    connect(m_files, &Job::ended, this, &FingerprintPage::updateButtons);
+    const auto reset = [this] {
+        cancel();
+        m_job->wait();
+        m_result.reset();
+        m_shown.reset();
+        m_table->setRowCount(0);
+        m_trigger->clear();
+        m_fingerprint->clear();
+        m_fingerprintCaption->clear();
+        m_summary->clear();
+        m_status->clear();
+        updateButtons();
+    };
+    connect(m_document, &LockDocument::modelChanged, this, reset);
+    connect(m_document, &LockDocument::datasetChanged, this, reset);
+    updateButtons();
+}
+
+FingerprintPage::~FingerprintPage() = default;
+
+void FingerprintPage::setUsers(const QString &text)
+{
+    m_users->setText(text);
+}
+
+void FingerprintPage::setEpochs(int epochs)
+{
+    m_epochs->setValue(epochs);
+}
+
+void FingerprintPage::setTrainImages(int images)
+{
+    m_trainImages->setValue(images);
+}
+
+bool FingerprintPage::isRunning() const
+{
+    return m_job->isRunning();
+}
+
+void FingerprintPage::cancel()
+{
+    m_job->cancel();
+}
+
+void FingerprintPage::updateButtons()
+{
+    const bool ready = m_document->hasModel() && m_document->hasDataset();
+    m_run->setEnabled(ready && !isRunning());
+    m_cancel->setEnabled(isRunning());
+    m_verify->setEnabled(m_registry.has_value() && !isRunning());
+    m_openRegistry->setEnabled(!isRunning());
+    m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
+}
+
+void FingerprintPage::run()
+{
+    if (isRunning() || !m_document->hasModel() || !m_document->hasDataset())
+        return;
+    std::vector<std::string> users;
+    for (const QString &part : m_users->text().split(QLatin1Char(';'), Qt::SkipEmptyParts))
+        users.push_back(part.trimmed().toStdString());
+    if (users.empty()) {
+        m_status->setText(tr("Name at least one user, e.g. alice."));
+        return;
+    }
+    FingerprintSettings settings;
+    settings.epochs = m_epochs->value();
+    settings.trainImages = m_trainImages->value();
+    m_status->setText(tr("Fine-tuning a copy for %1 user(s): about a minute on LeNet-5, much longer on large "
+                         "networks.")
+                          .arg(users.size()));
+    m_progress->setValue(0);
+    m_job->start<FingerprintDemo>(
+        [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, users](
+            Progress &progress) -> Expected<FingerprintDemo> {
+            ProgressSpan training(progress, 0.0, 0.9, "fingerprinting");
+            auto made = embedFingerprints(model, *train, settings, users, false, training);
+            if (!made)
+                return Error{made.error()};
+            FingerprintDemo demo;
+            demo.embedding = std::move(*made);
+            if (!progress.advance(0.92, "checking"))
+                return Error{"cancelled"};
+            auto marked = checkFingerprints(demo.embedding.models.front(), demo.embedding.registry, 10);
+            auto original = checkFingerprints(model, demo.embedding.registry, 0);
+            const Dataset measured = firstImages(*test, 2000);
+            auto before = accuracyOn(model, measured);
+            auto after = accuracyOn(demo.embedding.models.front(), measured);
+            if (!marked || !original || !before || !after)
+                return Error{!marked ? marked.error()
+                        : !original  ? original.error()
+                        : !before    ? before.error()
+                                     : after.error()};
+            demo.marked = *marked;
+            demo.original = *original;
+            demo.images = measured.size();
+            demo.originalAccuracy = *before;
+            demo.markedAccuracy = *after;
+            return demo;
+        },
+        [this](FingerprintDemo demo) {
+            m_progress->setValue(1000);
+            m_progress->setFormat(QStringLiteral("%p%"));
+            m_status->setText(tr("Fingerprinted in %1 s (%2 epochs). Verify a suspect model, or save the model "
+                                 "and the registry.")
+                                  .arg(demo.embedding.seconds, 0, 'f', 0)
+                                  .arg(demo.embedding.decoded.settings.epochs));
+            m_registry = demo.embedding.registry;
+            m_result = std::move(demo);
+            showTriggers();
+            showReport(m_result->marked, tr("the fingerprinted model"));
+            m_summary->setText(m_summary->text()
+                + tr(" Test accuracy on %1 images: the original %2, fingerprinted %3. The original model accepts "
+                     "%4 of %5 users.")
+                      .arg(m_result->images)
+                      .arg(percent(m_result->originalAccuracy, 2), percent(m_result->markedAccuracy, 2))
+                      .arg(std::count_if(m_result->original.users.begin(), m_result->original.users.end(),
+                          [](const Detection &d) { return d.accepted; }))
+                      .arg(m_result->original.users.size()));
+            updateButtons();
+            emit finished();
+        });
+    updateButtons();
+}
+
+void FingerprintPage::verify(const QString &modelPath)
+{
+    if (!m_registry || isRunning())
+        return;
+    m_status->setText(tr("Checking %1…").arg(QFileInfo(modelPath).fileName()));
+    m_job->start<FingerprintReport>(
+        [registry = *m_registry, path = modelPath.toStdString()](Progress &) -> Expected<FingerprintReport> {
+            auto model = Model::load(path);
+            if (!model)
+                return Error{model.error()};
+            return checkFingerprints(*model, registry, 10);
+        },
+        [this, modelPath](FingerprintReport report) {
+            m_status->setText(tr("Checked %1.").arg(QFileInfo(modelPath).fileName()));
+            showReport(report, QFileInfo(modelPath).fileName());
+            updateButtons();
+            emit verified();
+        });
+    updateButtons();
+}
+
+void FingerprintPage::showReport(const FingerprintReport &report, const QString &who)
+{
+    m_shown = report;
+    auto registry = FingerprintRegistry::of(*m_registry);
+    if (!registry)
+        return;
+    const double threshold = registry->settings.threshold;
+    int accepted = 0;
+    m_table->setRowCount(int(report.users.size()));
+    for (size_t i = 0; i < report.users.size(); ++i) {
+        const Detection &d = report.users[i];
+        accepted += d.accepted;
+        const FingerprintUser &u = registry->users[i];
+        const QStringList cells = {
+            QString::fromStdString(d.who), subsetText(u.subset), percent(d.rate), d.accepted ? tr("yes") : tr("no")};
+        for (int c = 0; c < cells.size(); ++c)
+            m_table->setItem(int(i), c, new QTableWidgetItem(cells[c]));
+    }
+    double forgedBest = 0.0;
+    int forgedAccepted = 0;
+    for (const Detection &d : report.forged) {
+        forgedBest = std::max(forgedBest, d.rate);
+        forgedAccepted += d.accepted;
+    }
+    QString text = tr("%1: the owner's trigger %2 of %3 carriers (confidence %4) — ownership %5; %6 of %7 users "
+                      "accepted at %8; forged fingerprints: best %9, %10 accepted.")
+                       .arg(who, percent(report.owner.rate))
+                       .arg(report.owner.images)
+                       .arg(percent(report.owner.confidence, 1),
+                           report.owner.accepted ? tr("verified") : tr("<b>not</b> verified"))
+                       .arg(accepted)
+                       .arg(report.users.size())
+                       .arg(percent(threshold), percent(forgedBest))
+                       .arg(forgedAccepted);
+    if (!report.matches.empty())
+        text += tr(" The weights are bit for bit %1.").arg(QString::fromStdString(report.matches));
+    if (!text.isEmpty())
+        text[0] = text[0].toUpper();
+    m_summary->setText(text);
+
+    Analysis chart;
+    chart.title = "Detection rate per fingerprint: " + who.toStdString();
+    chart.xLabel = "fingerprint";
+    chart.yLabel = "detection rate (%)";
+    chart.reference = 100.0 * threshold;
+    chart.referenceLabel = "accepted at " + percentText(threshold, 0);
+    AnalysisSeries series;
+    series.name = "share of its images answered with the target class";
+    auto add = [&](const std::string &name, double rate) {
+        series.x.push_back(double(chart.categories.size()));
+        series.y.push_back(100.0 * rate);
+        chart.categories.push_back(name);
+    };
+    add("owner", report.owner.rate);
+    for (const Detection &d : report.users)
+        add(d.who, d.rate);
+    for (const Detection &d : report.forged)
+        add(d.who, d.rate);
+    chart.series.push_back(series);
+    m_chart->setAnalysis(chart);
+}
+
+void FingerprintPage::showTriggers()
+{
+    auto registry = FingerprintRegistry::of(*m_registry);
+    if (!registry || registry->users.empty())
+        return;
+    const std::vector<InputStamp> stamps = registry->signalStamps();
+    std::vector<int> all(stamps.size());
+    std::iota(all.begin(), all.end(), 0);
+    m_trigger->setPixmap(picture(registry->carriers, 0, subsetStamp(stamps, all)));
+    const FingerprintUser &first = registry->users.front();
+    m_fingerprint->setPixmap(picture(registry->carriers, 0, subsetStamp(stamps, first.subset)));
+    m_fingerprintCaption->setText(tr("%1's fingerprint").arg(QString::fromStdString(first.id)));
+}
+
+void FingerprintPage::openRegistry()
+{
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open a fingerprint registry"), QString(), tr("ParamLock registry (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    OpenedKey opened = openKeyFile(path.toStdString());
+    if (opened.error == KeyError::NeedsPassword) {
+        bool ok = false;
+        const QString password = QInputDialog::getText(this, tr("Registry password"),
+            tr("The registry %1 is password-protected:").arg(QFileInfo(path).fileName()), QLineEdit::Password,
+            QString(), &ok);
+        if (!ok)
+            return;
+        opened = openKeyFile(path.toStdString(), password.toStdString());
+    }
+    if (!opened.ok()) {
+        m_status->setText(QString::fromStdString(opened.message));
+        return;
+    }
+    if (auto r = FingerprintRegistry::of(opened.key); !r) {
+        m_status->setText(tr("%1: %2").arg(QFileInfo(path).fileName(), QString::fromStdString(r.error())));
+        return;
+    }
+    m_registry = opened.key;
+    showTriggers();
+    m_status->setText(tr("Opened %1; verify a suspect model with it.").arg(QFileInfo(path).fileName()));
+    updateButtons();
+}
+
+void FingerprintPage::save()
+{
+    if (!m_result || m_files->isRunning())
+        return;
+    LockResult result;
+    result.locked = m_result->embedding.models.front();
+    result.key = m_result->embedding.registry;
+    saveModelAndRegistry(this, m_files, *m_document, result, tr("fingerprinted"), QStringLiteral("-fingerprinted.pt"),
+        QStringLiteral("-fingerprints.json"), [this](bool sealed, const QString &model, const QString &registry) {
+            m_status->setText(sealed ? tr("Saved %1 and the password-protected registry %2.").arg(model, registry)
+                                     : tr("Saved %1 and %2 (the registry has no password).").arg(model, registry));
+        });
+    updateButtons();
+}
+
+} // namespace paramlock
