@@ -378,7 +378,7 @@ private slots:
         const LicenceDemo *demo = page.result();
         QVERIFY(demo);
         QCOMPARE(demo->licence.licensee.id, std::string("alice"));
-        QVERIFY2(demo->withLicence > demo->withoutLicence + 0.3,
+        QVERIFY2(demo->withLicence > demo->withoutLicence + 0.2,
             (std::to_string(demo->withLicence) + " vs " + std::to_string(demo->withoutLicence) + ": "
                 + demo->lock.notes.front() + "; " + demo->lock.notes.at(1))
                 .c_str());
