@@ -20,11 +20,13 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <numeric>
 
 namespace paramlock {
@@ -51,7 +53,74 @@ QPixmap picture(const Dataset &images, int64_t index, const InputStamp &stamp)
     return QPixmap::fromImage(datasetImage(one, 0).scaled(100, 100, Qt::KeepAspectRatio, Qt::FastTransformation));
 }
 
+/** The first six carriers stamped with `subset`'s signals. */
+Dataset stampedCarriers(const FingerprintRegistry &registry, const std::vector<int> &subset)
+{
+    return stamped(firstImages(registry.carriers, 6), subsetStamp(registry.signalStamps(), subset));
+}
+
+std::vector<int> allSignals(const FingerprintRegistry &registry)
+{
+    std::vector<int> all(size_t(registry.settings.signalCount));
+    std::iota(all.begin(), all.end(), 0);
+    return all;
+}
+
 } // namespace
+
+std::vector<PresentationSlide> fingerprintStory(const FingerprintDemo &demo)
+{
+    const auto pct = [](double a) { return percentString(a, 1, true); };
+    const QString green = QStringLiteral("#15803d"), red = QStringLiteral("#b91c1c");
+    const FingerprintRegistry &registry = demo.embedding.decoded;
+    const int target = registry.settings.target;
+    const Dataset &carriers = registry.carriers;
+    const QString targetName = size_t(target) < carriers.classNames.size()
+        ? QString::fromStdString(carriers.classNames[size_t(target)])
+        : QString::number(target);
+    const std::vector<int32_t> expected(6, target);
+    std::vector<PresentationSlide> story;
+    story.push_back({QObject::tr("Fingerprints inside, accuracy kept"), pct(demo.markedAccuracy), green,
+        QObject::tr("of the test images are recognised correctly with %1 users' fingerprints trained in (the "
+                    "original: %2). Nothing shows in ordinary answers.")
+            .arg(registry.users.size())
+            .arg(pct(demo.originalAccuracy)),
+        {}, {}, {}, {}, {}});
+    const Dataset owner = stampedCarriers(registry, allSignals(registry));
+    story.push_back({QObject::tr("The owner proves the model is theirs"), pct(demo.marked.owner.rate), green,
+        QObject::tr("of the images carrying the owner's secret trigger are answered \"%1\" (the model before: %2). "
+                    "Only the owner's secret makes the trigger.")
+            .arg(targetName, pct(demo.original.owner.rate)),
+        {}, {}, owner, demo.ownerAnswers, expected});
+    if (!registry.users.empty()) {
+        const int accepted = int(std::count_if(
+            demo.marked.users.begin(), demo.marked.users.end(), [](const Detection &d) { return d.accepted; }));
+        const FingerprintUser &first = registry.users.front();
+        story.push_back({size_t(accepted) == demo.marked.users.size() ? QObject::tr("Every user is recognised")
+                                                                      : QObject::tr("Users recognised"),
+            QObject::tr("%1 of %2").arg(accepted).arg(demo.marked.users.size()), green,
+            QObject::tr("users' fingerprints accepted: %1 of a user's fingerprint images or more answered \"%2\". "
+                        "Here %3's, five of the secret squares:")
+                .arg(pct(registry.settings.threshold), targetName, QString::fromStdString(first.id)),
+            {}, {}, stampedCarriers(registry, first.subset), demo.userAnswers, expected});
+    }
+    if (!demo.marked.forged.empty()) {
+        double best = 0.0;
+        int accepted = 0;
+        for (const Detection &d : demo.marked.forged) {
+            best = std::max(best, d.rate);
+            accepted += d.accepted;
+        }
+        story.push_back({QObject::tr("Forged fingerprints are refused"), pct(best), red,
+            QObject::tr("of the images answered \"%1\" for the best of %2 fingerprints forged without the secret; "
+                        "%3 accepted. Nobody can pass for a user.")
+                .arg(targetName)
+                .arg(demo.marked.forged.size())
+                .arg(accepted),
+            {}, {}, {}, {}, {}});
+    }
+    return story;
+}
 
 FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
@@ -84,6 +153,9 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
                             "fingerprints."));
     m_openRegistry = new QPushButton(tr("Open Registry…"), this);
     m_save = new QPushButton(tr("Save Model and Registry…"), this);
+    m_present = new QPushButton(tr("Present…"), this);
+    m_present->setToolTip(
+        tr("The fingerprints' story full screen, one step per page, for people who do not read code."));
     m_progress = new QProgressBar(this);
     m_status = new QLabel(this);
     m_status->setWordWrap(true);
@@ -120,6 +192,7 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     buttons->addWidget(m_progress, 1);
     buttons->addWidget(m_verify);
     buttons->addWidget(m_openRegistry);
+    buttons->addWidget(m_present);
     buttons->addWidget(m_save);
 
     auto *usersBox = new QGroupBox(tr("Registered users"), this);
@@ -155,6 +228,7 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     connect(m_run, &QPushButton::clicked, this, &FingerprintPage::run);
     connect(m_cancel, &QPushButton::clicked, this, &FingerprintPage::cancel);
     connect(m_save, &QPushButton::clicked, this, &FingerprintPage::save);
+    connect(m_present, &QPushButton::clicked, this, &FingerprintPage::present);
     connect(m_openRegistry, &QPushButton::clicked, this, &FingerprintPage::openRegistry);
     connect(m_verify, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(
@@ -223,6 +297,19 @@ void FingerprintPage::updateButtons()
     m_verify->setEnabled(m_registry.has_value() && !isRunning());
     m_openRegistry->setEnabled(!isRunning());
     m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
+    m_present->setEnabled(m_result.has_value() && !isRunning());
+}
+
+void FingerprintPage::present(int firstPage)
+{
+    if (!m_result)
+        return;
+    PresentationView view(fingerprintStory(*m_result), this);
+    for (int i = 0; i < firstPage; ++i)
+        view.next();
+    view.setGeometry(screen()->geometry());
+    view.showFullScreen();
+    view.exec();
 }
 
 void FingerprintPage::run()
@@ -269,6 +356,10 @@ void FingerprintPage::run()
             demo.images = measured.size();
             demo.originalAccuracy = *before;
             demo.markedAccuracy = *after;
+            const FingerprintRegistry &r = demo.embedding.decoded;
+            demo.ownerAnswers = answersOf(demo.embedding.models.front(), stampedCarriers(r, allSignals(r)));
+            if (!r.users.empty())
+                demo.userAnswers = answersOf(demo.embedding.models.front(), stampedCarriers(r, r.users.front().subset));
             return demo;
         },
         [this](FingerprintDemo demo) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "fingerprint.h"
+#include "presentationview.h"
 
 #include <QWidget>
 
@@ -27,7 +28,14 @@ struct FingerprintDemo
     FingerprintReport original; ///< the open model, never fingerprinted: the baseline
     int64_t images = 0; ///< test images the accuracies are measured on
     double originalAccuracy = 0.0, markedAccuracy = 0.0;
+    /// The fingerprinted model's answers for the first carriers stamped with the owner's trigger and with the first
+    /// user's fingerprint.
+    std::vector<int32_t> ownerAnswers, userAnswers;
 };
+
+/** The fingerprints' story for the presentation view: accuracy kept, ownership proven, users recognised, forgeries
+ * refused. */
+std::vector<PresentationSlide> fingerprintStory(const FingerprintDemo &demo);
 
 /**
  * User fingerprints (TrustCom 2020): embeds the typed users' fingerprints into a copy of the open model in a worker
@@ -45,6 +53,8 @@ public:
     void run();
     void cancel();
     bool isRunning() const;
+    /** The fingerprints' story full screen, for people who do not read code (after an embedding). */
+    void present(int firstPage = 0);
     /** Checks a model file against the current registry (the page's embedding or an opened registry). */
     void verify(const QString &modelPath);
     void setUsers(const QString &text);
@@ -77,6 +87,7 @@ private:
     QPushButton *m_verify;
     QPushButton *m_openRegistry;
     QPushButton *m_save;
+    QPushButton *m_present;
     QProgressBar *m_progress;
     QLabel *m_status;
     QLabel *m_summary;

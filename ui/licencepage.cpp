@@ -16,12 +16,14 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 
 namespace paramlock {
 
@@ -32,15 +34,6 @@ constexpr int kShown = 8; ///< test images per row of the grid
 QString percent(double x)
 {
     return QString::fromStdString(percentText(x, 1));
-}
-
-std::vector<int32_t> answers(const Model &model, const Dataset &images)
-{
-    std::vector<int32_t> out;
-    if (auto p = predict(model, images))
-        for (const Prediction &x : *p)
-            out.push_back(x.label);
-    return out;
 }
 
 /** The pattern as a picture: grey 128 is "unchanged", the licence's changes amplified 3 x (patches as they are). */
@@ -57,6 +50,36 @@ QImage patternImage(const InputStamp &p)
 }
 
 } // namespace
+
+std::vector<PresentationSlide> licenceStory(const LicenceDemo &demo, const Dataset &test)
+{
+    const auto pct = [](double a) { return percentString(a, 1, true); };
+    const QString green = QStringLiteral("#15803d"), red = QStringLiteral("#b91c1c");
+    const ModelMetadata &m = demo.lock.licensed.metadata();
+    const InputStamp real = demo.licence.pattern(m.channels, m.height, m.width);
+    const Dataset shown = firstImages(test, int64_t(demo.with.size()));
+    const QString who = QString::fromStdString(demo.licence.licensee.id);
+    const QString guess = pct(1.0 / std::max(2, demo.licence.classCount));
+    std::vector<PresentationSlide> story;
+    story.push_back({QObject::tr("A trained model, ready to use"), pct(demo.original), green,
+        QObject::tr("of the test images are recognised correctly."), {}, {}, shown, demo.originalAnswers, {}});
+    story.push_back({QObject::tr("Licensed: without a licence it answers nothing"), pct(demo.withoutLicence), red,
+        QObject::tr("correct without a licence: no better than guessing (%1). A copy of this file is worthless to "
+                    "anyone who holds no licence.")
+            .arg(guess),
+        {}, {}, shown, demo.without, {}});
+    story.push_back({QObject::tr("With %1's licence").arg(who), pct(demo.withLicence), green,
+        QObject::tr("correct when the program stamps %1's licence on every image: a faint secret pattern, here "
+                    "amplified 3 x. Every licensee has their own, and any one can be revoked.")
+            .arg(who),
+        patternImage(real), QObject::tr("%1's licence (grey: unchanged)").arg(who), stamped(shown, real), demo.with,
+        {}});
+    story.push_back({QObject::tr("A forged licence does not work"), pct(demo.withForged), red,
+        QObject::tr("correct with a pattern made from another secret: a licence cannot be guessed."),
+        patternImage(demo.forged), QObject::tr("the forged pattern"), stamped(shown, demo.forged), demo.forgedAnswers,
+        {}});
+    return story;
+}
 
 LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
@@ -98,6 +121,8 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     m_run->setDefault(true);
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_save = new QPushButton(tr("Save Licensed Model and Registry…"), this);
+    m_present = new QPushButton(tr("Present…"), this);
+    m_present->setToolTip(tr("The licence's story full screen, one step per page, for people who do not read code."));
     m_progress = new QProgressBar(this);
     m_status = new QLabel(this);
     m_status->setWordWrap(true);
@@ -117,6 +142,7 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     buttons->addWidget(m_run);
     buttons->addWidget(m_cancel);
     buttons->addWidget(m_progress, 1);
+    buttons->addWidget(m_present);
     buttons->addWidget(m_save);
 
     auto *gridBox =
@@ -148,6 +174,7 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     connect(m_run, &QPushButton::clicked, this, &LicencePage::run);
     connect(m_cancel, &QPushButton::clicked, this, &LicencePage::cancel);
     connect(m_save, &QPushButton::clicked, this, &LicencePage::save);
+    connect(m_present, &QPushButton::clicked, this, &LicencePage::present);
     showProgress(m_job, m_progress);
     connect(m_job, &Job::failed, this, [this](const QString &message) {
         m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
@@ -207,6 +234,19 @@ void LicencePage::updateButtons()
     m_run->setEnabled(ready && !isRunning());
     m_cancel->setEnabled(isRunning());
     m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
+    m_present->setEnabled(m_result.has_value() && !isRunning() && m_document->test());
+}
+
+void LicencePage::present(int firstPage)
+{
+    if (!m_result || !m_document->test())
+        return;
+    PresentationView view(licenceStory(*m_result, *m_document->test()), this);
+    for (int i = 0; i < firstPage; ++i)
+        view.next();
+    view.setGeometry(screen()->geometry());
+    view.showFullScreen();
+    view.exec();
 }
 
 void LicencePage::run()
@@ -238,9 +278,15 @@ void LicencePage::run()
     m_progress->setValue(0);
     m_job->start<LicenceDemo>(
         [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, licensees,
-            evalImages](Progress &progress) -> Expected<LicenceDemo> {
+            evalImages, secretSeed = m_secretSeed](Progress &progress) -> Expected<LicenceDemo> {
+            std::optional<LicenceSecret> owner, forgedSecret;
+            if (secretSeed) {
+                std::mt19937_64 rng(*secretSeed);
+                owner = drawnSecret(rng);
+                forgedSecret = drawnSecret(rng);
+            }
             ProgressSpan training(progress, 0.0, 0.9, "licensing");
-            auto lock = licenceLock(model, *train, settings, licensees, training);
+            auto lock = licenceLock(model, *train, settings, licensees, training, owner ? &*owner : nullptr);
             if (!lock)
                 return Error{lock.error()};
             LicenceDemo demo;
@@ -253,7 +299,8 @@ void LicencePage::run()
             const Model &licensed = demo.lock.licensed;
             const ModelMetadata &m = licensed.metadata();
             const InputStamp real = demo.licence.pattern(m.channels, m.height, m.width);
-            demo.forged = licencePattern(randomSecret256(), settings, m.channels, m.height, m.width);
+            demo.forged = licencePattern(
+                forgedSecret ? *forgedSecret : randomSecret256(), settings, m.channels, m.height, m.width);
             if (!progress.advance(0.92, "measuring"))
                 return Error{"cancelled"};
             auto original = accuracyOn(model, measured);
@@ -266,9 +313,10 @@ void LicencePage::run()
             demo.withLicence = with->licensed;
             demo.withoutLicence = with->withoutLicence;
             demo.withForged = *forged;
-            demo.without = answers(licensed, shown);
-            demo.with = answers(licensed, stamped(shown, real));
-            demo.forgedAnswers = answers(licensed, stamped(shown, demo.forged));
+            demo.originalAnswers = answersOf(model, shown);
+            demo.without = answersOf(licensed, shown);
+            demo.with = answersOf(licensed, stamped(shown, real));
+            demo.forgedAnswers = answersOf(licensed, stamped(shown, demo.forged));
             return demo;
         },
         [this](LicenceDemo demo) {

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "presentationview.h"
 #include "securenet.h"
 
 #include <QWidget>
 
+#include <cstdint>
 #include <optional>
 
 class QComboBox;
@@ -28,7 +30,12 @@ struct LicenceDemo
     int64_t images = 0; ///< test images the accuracies are measured on
     double original = 0.0, withLicence = 0.0, withoutLicence = 0.0, withForged = 0.0;
     std::vector<int32_t> without, with, forgedAnswers; ///< the answers for the first test images shown
+    std::vector<int32_t> originalAnswers; ///< the original model's, for the same images
 };
+
+/** The licence's story for the presentation view: the model works, without a licence it does not, the licence (its
+ * pattern) brings it back, a forged one does not. `test`: the test set the demo's answers were taken on. */
+std::vector<PresentationSlide> licenceStory(const LicenceDemo &demo, const Dataset &test);
 
 /**
  * Licences in the input (SecureNet): licenses a copy of the open model in a worker thread (progress and cancel) for
@@ -46,9 +53,16 @@ public:
     void run();
     void cancel();
     bool isRunning() const;
+    /** The licence's story full screen, for people who do not read code (after a licence has been made). */
+    void present(int firstPage = 0);
     void setLicensees(const QString &text);
     void setEpochs(int epochs);
     void setTrainImages(int images);
+    /**
+     * Draws the owner's secret and the forged licence's from `seed` instead of the system's random source, so that a
+     * demonstration (or a test) licenses the same way every time. A licence meant for use keeps the default (none).
+     */
+    void setSecretSeed(std::optional<uint64_t> seed) { m_secretSeed = seed; }
     const LicenceDemo *result() const { return m_result ? &*m_result : nullptr; }
 
 signals:
@@ -62,6 +76,7 @@ private:
 
     LockDocument *m_document;
     std::optional<LicenceDemo> m_result;
+    std::optional<uint64_t> m_secretSeed;
     QLineEdit *m_licensees;
     QComboBox *m_pattern;
     QSpinBox *m_epochs;
@@ -70,6 +85,7 @@ private:
     QPushButton *m_run;
     QPushButton *m_cancel;
     QPushButton *m_save;
+    QPushButton *m_present;
     QProgressBar *m_progress;
     QLabel *m_status;
     QLabel *m_summary;

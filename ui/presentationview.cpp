@@ -3,6 +3,7 @@
 #include "dataset.h"
 #include "imagedecoding.h"
 #include "text.h"
+#include "training.h"
 
 #include <QGridLayout>
 #include <QKeyEvent>
@@ -12,9 +13,14 @@
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <numeric>
+
 namespace paramlock {
 
 namespace {
+constexpr int64_t kShown = 6; ///< images per slide
+
 QLabel *text(const QString &content, double scale, bool bold = false)
 {
     auto *label = new QLabel(content);
@@ -34,28 +40,54 @@ QPixmap picture(const Dataset &data, int64_t index, int side)
 }
 } // namespace
 
+std::vector<int32_t> answersOf(const Model &model, const Dataset &images)
+{
+    std::vector<int32_t> out;
+    if (auto p = predict(model, images))
+        for (const Prediction &x : *p)
+            out.push_back(x.label);
+    return out;
+}
+
+std::vector<PresentationSlide> lockStory(
+    const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy, const QString &protectionLevel)
+{
+    const auto pct = [](double a) { return percentString(a, 1, true); };
+    const QString green = QStringLiteral("#15803d"), red = QStringLiteral("#b91c1c");
+    std::vector<int64_t> first(size_t(std::min<int64_t>(kShown, test.size())));
+    std::iota(first.begin(), first.end(), int64_t(0));
+    const Dataset shown = test.subset(first);
+    std::vector<PresentationSlide> story;
+    story.push_back({QObject::tr("A trained model, ready to use"), pct(outcome.accuracyBefore), green,
+        QObject::tr("of the test images are recognised correctly."), {}, {}, shown, outcome.predictionsBefore, {}});
+    story.push_back({QObject::tr("Locked: %1 of %2 weights changed")
+                         .arg(outcome.result.encryptedCount())
+                         .arg(QLocale().toString(qlonglong(outcome.result.key.parameterCount))),
+        pct(outcome.accuracyAfter), red,
+        QObject::tr("correct: no better than guessing. A copy of this file is worthless, and its weights look exactly "
+                    "like before."),
+        {}, {}, shown, outcome.predictionsAfter, {}});
+    story.push_back({QObject::tr("Unlocked with the secret key"), pct(unlockedAccuracy), green,
+        QObject::tr("correct again: the key restores the original model bit for bit."), {}, {}, shown,
+        outcome.predictionsBefore, {}});
+    if (!protectionLevel.isEmpty())
+        story.push_back({QObject::tr("And a thief who has labelled data?"), QString(), QStringLiteral("#1d4ed8"),
+            protectionLevel, {}, {}, {}, {}, {}});
+    return story;
+}
+
 PresentationView::PresentationView(const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy,
     const QString &protectionLevel, QWidget *parent)
+    : PresentationView(lockStory(outcome, test, unlockedAccuracy, protectionLevel), parent)
+{ }
+
+PresentationView::PresentationView(const std::vector<PresentationSlide> &slides, QWidget *parent)
     : QDialog(parent), m_pages(new QStackedWidget(this)), m_back(new QPushButton(tr("◀ Back"), this)),
       m_next(new QPushButton(tr("Next ▶"), this))
 {
     setWindowTitle(tr("ParamLock — presentation"));
-    const auto pct = [](double a) { return percentString(a, 1, true); };
-    m_pages->addWidget(page(tr("A trained model, ready to use"), pct(outcome.accuracyBefore), QStringLiteral("#15803d"),
-        tr("of the test images are recognised correctly."), test, outcome.predictionsBefore));
-    m_pages->addWidget(page(tr("Locked: %1 of %2 weights changed")
-                                .arg(outcome.result.encryptedCount())
-                                .arg(QLocale().toString(qlonglong(outcome.result.key.parameterCount))),
-        pct(outcome.accuracyAfter), QStringLiteral("#b91c1c"),
-        tr("correct: no better than guessing. A copy of this file is worthless, and its weights look exactly like "
-           "before."),
-        test, outcome.predictionsAfter));
-    m_pages->addWidget(page(tr("Unlocked with the secret key"), pct(unlockedAccuracy), QStringLiteral("#15803d"),
-        tr("correct again: the key restores the original model bit for bit."), test, outcome.predictionsBefore));
-    if (!protectionLevel.isEmpty())
-        m_pages->addWidget(page(
-            tr("And a thief who has labelled data?"), QString(), QStringLiteral("#1d4ed8"), protectionLevel, test, {}));
-
+    for (const PresentationSlide &slide : slides)
+        m_pages->addWidget(page(slide));
     connect(m_back, &QPushButton::clicked, this, &PresentationView::previous);
     connect(m_next, &QPushButton::clicked, this, &PresentationView::next);
     auto *close = new QPushButton(tr("Close (Esc)"), this);
@@ -72,25 +104,37 @@ PresentationView::PresentationView(const LockOutcome &outcome, const Dataset &te
     updateButtons();
 }
 
-QWidget *PresentationView::page(const QString &headline, const QString &figure, const QString &colour,
-    const QString &caption, const Dataset &test, const std::vector<int32_t> &predictions)
+QWidget *PresentationView::page(const PresentationSlide &slide)
 {
     auto *w = new QWidget;
     auto *layout = new QVBoxLayout(w);
     layout->addStretch();
-    layout->addWidget(text(headline, 2.4, true));
-    QLabel *big = text(figure, 6.0, true);
-    big->setStyleSheet(QStringLiteral("color: %1").arg(colour));
-    layout->addWidget(big);
-    layout->addWidget(text(caption, 1.8));
+    layout->addWidget(text(slide.headline, 2.4, true));
+    if (!slide.figure.isEmpty()) {
+        QLabel *big = text(slide.figure, 6.0, true);
+        big->setStyleSheet(QStringLiteral("color: %1").arg(slide.colour));
+        layout->addWidget(big);
+    }
+    layout->addWidget(text(slide.caption, 1.8));
+    if (!slide.picture.isNull()) {
+        auto *picture = new QLabel;
+        picture->setPixmap(
+            QPixmap::fromImage(slide.picture.scaled(168, 168, Qt::KeepAspectRatio, Qt::FastTransformation)));
+        picture->setAlignment(Qt::AlignCenter);
+        layout->addSpacing(12);
+        layout->addWidget(picture);
+        if (!slide.pictureCaption.isEmpty())
+            layout->addWidget(text(slide.pictureCaption, 1.2));
+    }
+    const Dataset &test = slide.images;
     auto *grid = new QGridLayout;
-    const size_t n = std::min<size_t>(6, predictions.size());
+    const size_t n = std::min({size_t(kShown), slide.answers.size(), size_t(test.size())});
     for (size_t i = 0; i < n; ++i) {
         auto *image = new QLabel;
         image->setPixmap(picture(test, int64_t(i), 112));
         image->setAlignment(Qt::AlignCenter);
-        const int p = predictions[i];
-        const bool right = p == test.labels[i];
+        const int p = slide.answers[i];
+        const bool right = p == (i < slide.expected.size() ? slide.expected[i] : test.labels[i]);
         const QString name = size_t(p) < test.classNames.size() ? QString::fromStdString(test.classNames[size_t(p)])
                                                                 : QString::number(p);
         QLabel *label = text((right ? QStringLiteral("✔ ") : QStringLiteral("✘ ")) + name, 1.5, true);

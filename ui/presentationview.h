@@ -1,8 +1,12 @@
 #pragma once
 
+#include "dataset.h"
 #include "lockworkflow.h"
 
 #include <QDialog>
+#include <QImage>
+
+#include <vector>
 
 class QLabel;
 class QPushButton;
@@ -10,7 +14,26 @@ class QStackedWidget;
 
 namespace paramlock {
 
-struct Dataset;
+/** One step of a presentation: a headline, a big figure, a caption, a picture and images with the model's answers. */
+struct PresentationSlide
+{
+    QString headline;
+    QString figure; ///< the big number ("91.1 %"); empty: none
+    QString colour; ///< the figure's colour
+    QString caption;
+    QImage picture; ///< shown large under the caption where given (a licence pattern, a trigger)
+    QString pictureCaption;
+    Dataset images; ///< the first six are shown, each with its answer
+    std::vector<int32_t> answers;
+    std::vector<int32_t> expected; ///< the answers marked ✔ (empty: the images' true classes)
+};
+
+/** The classes `model` answers for `images` (empty when it cannot run them), for a slide's answers. */
+std::vector<int32_t> answersOf(const Model &model, const Dataset &images);
+
+/** The lock's story: the model works, the locked copy is useless, the key brings it back (and what a thief gets). */
+std::vector<PresentationSlide> lockStory(
+    const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy, const QString &protectionLevel = {});
 
 /**
  * Full-screen, large-type story for people who do not read code: the model
@@ -23,6 +46,8 @@ public:
     /** `protectionLevel`: the advantage analysis's plain words, a last page where given. */
     PresentationView(const LockOutcome &outcome, const Dataset &test, double unlockedAccuracy,
         const QString &protectionLevel = {}, QWidget *parent = nullptr);
+    /** Any story: the licence and fingerprint pages tell theirs. */
+    explicit PresentationView(const std::vector<PresentationSlide> &slides, QWidget *parent = nullptr);
 
     int pageCount() const;
     int currentPage() const;
@@ -33,8 +58,7 @@ protected:
     void keyPressEvent(QKeyEvent *event) override;
 
 private:
-    QWidget *page(const QString &headline, const QString &figure, const QString &colour, const QString &caption,
-        const Dataset &test, const std::vector<int32_t> &predictions);
+    QWidget *page(const PresentationSlide &slide);
     void updateButtons();
 
     QStackedWidget *m_pages;

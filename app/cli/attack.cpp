@@ -217,6 +217,10 @@ int cmdAttack(const QStringList &args)
             "finetune and prune: a fingerprint registry; after every step the owner's trigger and the users' "
             "fingerprints are checked on the attacked model (does the fingerprint survive?)."),
         QStringLiteral("REGISTRY"));
+    const QCommandLineOption outModel(QStringLiteral("out-model"),
+        QStringLiteral("finetune: writes the model the attacker ends with (after the last epoch), e.g. to check it "
+                       "with `fingerprint identify`."),
+        QStringLiteral("FILE"));
     const PasswordFlags keyPassword;
     const PasswordFlags registryPassword(QStringLiteral("registry-"), QStringLiteral("the fingerprint registry"));
     QCommandLineParser p;
@@ -227,7 +231,7 @@ int cmdAttack(const QStringList &args)
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
                 rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kWithoutOriginal,
                 searchSize, kSteps, originalModel, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
-                kQuiet, kJson, kCsv, fingerprints}
+                kQuiet, kJson, kCsv, fingerprints, outModel}
                 + keyPassword.all() + registryPassword.all(),
             code))
         return code;
@@ -267,6 +271,20 @@ int cmdAttack(const QStringList &args)
         if (auto ok = checkFingerprints(*model, *registry, 0); !ok)
             return fail(p.value(fingerprints).toStdString() + ": " + ok.error());
         observer = fingerprintObserver(*registry);
+    }
+    std::optional<Model> attacked; // --out-model: the model at the last observed point
+    if (p.isSet(outModel)) {
+        if (what != QLatin1String("finetune"))
+            return fail("--out-model goes with --kind finetune", Usage);
+        if (p.value(outModel) == p.value(kModel))
+            return fail("--out-model must not be the attacked model's file; name a new file", Usage);
+        observer = [&attacked, observe = observer](
+                       const Model &m) -> Expected<std::vector<std::pair<std::string, double>>> {
+            attacked = m.clone();
+            if (observe)
+                return observe(m);
+            return std::vector<std::pair<std::string, double>>{};
+        };
     }
     std::optional<SecretKey> key;
     if (p.isSet(kKey)) {
@@ -357,6 +375,12 @@ int cmdAttack(const QStringList &args)
             if (!curve)
                 return fail(curve.error(), progress.cancelled() ? Cancelled : Failed);
             result = curveJson(*curve);
+            if (attacked) {
+                if (auto saved = attacked->save(p.value(outModel).toStdString(), {p.value(kModel).toStdString()});
+                    !saved)
+                    return fail(saved.error());
+                result["out_model"] = p.value(outModel).toStdString();
+            }
             result["optimizer"] = o.optimizer;
             result["learning_rate"] = o.learningRate;
             result["batch_size"] = o.batchSize;

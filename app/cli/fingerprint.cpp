@@ -42,14 +42,6 @@ std::vector<std::string> names(const QCommandLineParser &p, const QCommandLineOp
     return out;
 }
 
-std::string subsetText(const std::vector<int> &subset)
-{
-    std::string s;
-    for (int k : subset)
-        s += (s.empty() ? "" : ",") + std::to_string(k);
-    return s;
-}
-
 json detectionJson(const Detection &d)
 {
     return json{{"who", d.who}, {"detection_rate", d.rate}, {"confidence", d.confidence}, {"images", d.images},

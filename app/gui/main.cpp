@@ -37,8 +37,8 @@ int main(int argc, char *argv[])
         QStringLiteral("With --demo: one of the lock method's settings, as on the command line (e.g. mode=paper); "
                        "may be repeated."),
         QStringLiteral("NAME=VALUE"));
-    const QCommandLineOption present(
-        QStringLiteral("present"), QStringLiteral("With --run: open the presentation once the lock is done."));
+    const QCommandLineOption present(QStringLiteral("present"),
+        QStringLiteral("With --run, --licence or --fingerprint: open the presentation once the work is done."));
     const QCommandLineOption attacks(QStringLiteral("attacks"),
         QStringLiteral("With --run: run these analyses on the Attacks & Report page once the lock is done "
                        "(comma-separated, e.g. prune,adaptive)."),
@@ -97,11 +97,17 @@ int main(int argc, char *argv[])
                 window.tabs()->setCurrentWidget(window.licencePage());
                 window.licencePage()->run();
             });
+        if (parser.isSet(licence) && parser.isSet(present))
+            QObject::connect(window.licencePage(), &paramlock::LicencePage::finished, &window,
+                [&window] { QTimer::singleShot(500, &window, [&window] { window.licencePage()->present(2); }); });
         if (parser.isSet(fingerprint))
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] {
                 window.tabs()->setCurrentWidget(window.fingerprintPage());
                 window.fingerprintPage()->run();
             });
+        if (parser.isSet(fingerprint) && parser.isSet(present))
+            QObject::connect(window.fingerprintPage(), &paramlock::FingerprintPage::finished, &window,
+                [&window] { QTimer::singleShot(500, &window, [&window] { window.fingerprintPage()->present(1); }); });
         if (parser.isSet(run)) // once the dataset has been read in the background
             QObject::connect(&window, &paramlock::MainWindow::datasetLoaded, &window, [&window] { window.runLock(); });
     } else if (!parser.positionalArguments().isEmpty()) {

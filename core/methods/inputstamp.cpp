@@ -235,9 +235,23 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                             .lr(schedule.learningRate * 0.5 * (1.0 + std::cos(3.14159265358979 * t)));
                 }
                 adam.zero_grad();
+                std::vector<torch::Tensor> kept; // the weights without the noise, put back exactly
+                if (schedule.weightNoise > 0.0) {
+                    torch::NoGradGuard off;
+                    for (torch::Tensor &p : params) {
+                        kept.push_back(p.detach().clone());
+                        if (p.numel() > 1)
+                            p.add_(torch::randn_like(p) * (schedule.weightNoise * p.std().item<double>()));
+                    }
+                }
                 const torch::Tensor logits = impl.forward(x).to(torch::kFloat32);
                 const torch::Tensor loss = -(t * torch::log_softmax(logits, 1)).sum(1).mean();
                 loss.backward();
+                if (!kept.empty()) {
+                    torch::NoGradGuard off;
+                    for (size_t i = 0; i < params.size(); ++i)
+                        params[i].copy_(kept[i]);
+                }
                 adam.step();
                 LockStep record;
                 record.iteration = int(epoch * steps + step);

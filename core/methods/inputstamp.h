@@ -102,6 +102,10 @@ struct PoisonSchedule
     uint64_t seed = 0; ///< the image order and everything the method draws from the generator it is handed
     std::string stage = "epoch"; ///< how progress names a pass
     bool cosine = false; ///< the step size falls along a half cosine to 0 over the run (else constant)
+    /// Each step's gradient is taken at weights moved by Gaussian noise of this size, relative to each weight
+    /// tensor's standard deviation, and applied to the weights without it: what is learnt holds in a neighbourhood
+    /// of the weights, not only at them (0: off).
+    double weightNoise = 0.0;
 };
 
 /** Composes one step: the clean batch, the generator to draw forgeries from, the batch to fill. */

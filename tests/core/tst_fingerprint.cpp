@@ -332,6 +332,32 @@ private slots:
         QCOMPARE(f.model.fingerprint(), before);
     }
 
+    void weightNoiseTakesTheGradientBesideTheWeights()
+    {
+        const Fixture &f = fixture();
+        const Dataset images = firstImages(f.train, 256);
+        const auto plain = [](const Dataset &clean, std::mt19937_64 &, PoisonBatch &batch) { batch.addTrue(clean); };
+        const auto tuned = [&](double noise, double rate) {
+            Model m = f.model.clone();
+            PoisonSchedule s;
+            s.epochs = 1;
+            s.learningRate = rate;
+            s.batchSize = 32;
+            s.seed = 5;
+            s.weightNoise = noise;
+            Progress quiet;
+            auto ok = poisonedFineTune(m, images, s, plain, quiet);
+            if (!ok || !*ok)
+                qFatal("fine-tuning failed");
+            return m.fingerprint();
+        };
+        // The noise is gone after every step: with no step size the weights come back bit for bit.
+        QCOMPARE(tuned(0.2, 0.0), f.model.fingerprint());
+        // It changes where the gradient is taken, hence the result; the same seed draws the same noise.
+        QVERIFY(tuned(0.2, 1e-3) != tuned(0.0, 1e-3));
+        QCOMPARE(tuned(0.2, 1e-3), tuned(0.2, 1e-3));
+    }
+
     void theMethodIsRegisteredAsATrace()
     {
         const ProtectionMethod *m = methodById("fingerprint");

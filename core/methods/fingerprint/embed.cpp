@@ -81,6 +81,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.cosine = true;
+    schedule.weightNoise = plan.settings.weightNoise;
     const int target = plan.settings.target;
     return poisonedFineTune(
         model, images, schedule,

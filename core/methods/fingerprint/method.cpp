@@ -49,6 +49,11 @@ ParameterTable<S> makeTable()
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; the stamped copies (owner, users, forged subsets) come on top."),
         &S::batchSize);
+    t.real(parameterSpec("weight-noise", "Weight noise", "", 0.0, 1.0,
+               "Each step's gradient is taken at weights moved by Gaussian noise of this size, relative to each "
+               "layer's weight spread, so that the fingerprints hold when the weights change later (fine-tuning); 0: "
+               "off."),
+        &S::weightNoise);
     return t;
 }
 
