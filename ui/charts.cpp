@@ -303,7 +303,8 @@ void AnalysisChart::setAnalysis(const Analysis &analysis)
         for (size_t i = 0; i < analysis.categories.size(); ++i)
             ticker->addTick(double(i), QString::fromStdString(analysis.categories[i]));
         p->xAxis->setTicker(ticker);
-        p->xAxis->setTickLabelRotation(analysis.categories.size() > 6 ? 60 : 0);
+        const bool rotated = analysis.categories.size() > 6;
+        p->xAxis->setTickLabelRotation(rotated ? 60 : 0);
         auto *group = new QCPBarsGroup(p);
         for (size_t s = 0; s < analysis.series.size(); ++s) {
             auto *bars = new QCPBars(p->xAxis, p->yAxis);
@@ -317,7 +318,8 @@ void AnalysisChart::setAnalysis(const Analysis &analysis)
                 top = std::max(top, analysis.series[s].y[i] * scale);
             }
         }
-        p->xAxis->setRange(-0.6, double(analysis.categories.size()) - 0.4);
+        // QCustomPlot leaves out a tick label that would cross the widget's edge: room for the last rotated one.
+        p->xAxis->setRange(-0.6, double(analysis.categories.size()) - 0.4 + (rotated ? 0.8 : 0.0));
     } else {
         p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
         p->xAxis->setTickLabelRotation(0);
