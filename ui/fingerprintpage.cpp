@@ -20,7 +20,6 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QScreen>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -100,8 +99,10 @@ std::vector<PresentationSlide> fingerprintStory(const FingerprintDemo &demo)
                                                                       : QObject::tr("Users recognised"),
             QObject::tr("%1 of %2").arg(accepted).arg(demo.marked.users.size()), green,
             QObject::tr("users' fingerprints accepted: %1 of a user's fingerprint images or more answered \"%2\". "
-                        "Here %3's, five of the secret squares:")
-                .arg(pct(registry.settings.threshold), targetName, QString::fromStdString(first.id)),
+                        "Here %3's: %4 of the %5 secret squares.")
+                .arg(pct(registry.settings.threshold), targetName, QString::fromStdString(first.id))
+                .arg(first.subset.size())
+                .arg(registry.settings.signalCount),
             {}, {}, stampedCarriers(registry, first.subset), demo.userAnswers, expected});
     }
     if (!demo.marked.forged.empty()) {
@@ -304,12 +305,7 @@ void FingerprintPage::present(int firstPage)
 {
     if (!m_result)
         return;
-    PresentationView view(fingerprintStory(*m_result), this);
-    for (int i = 0; i < firstPage; ++i)
-        view.next();
-    view.setGeometry(screen()->geometry());
-    view.showFullScreen();
-    view.exec();
+    PresentationView::present(fingerprintStory(*m_result), firstPage, this);
 }
 
 void FingerprintPage::run()

@@ -16,7 +16,6 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QScreen>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -241,12 +240,7 @@ void LicencePage::present(int firstPage)
 {
     if (!m_result || !m_document->test())
         return;
-    PresentationView view(licenceStory(*m_result, *m_document->test()), this);
-    for (int i = 0; i < firstPage; ++i)
-        view.next();
-    view.setGeometry(screen()->geometry());
-    view.showFullScreen();
-    view.exec();
+    PresentationView::present(licenceStory(*m_result, *m_document->test()), firstPage, this);
 }
 
 void LicencePage::run()

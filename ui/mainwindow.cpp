@@ -31,7 +31,6 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QScreen>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -401,12 +400,9 @@ void MainWindow::present(int firstPage)
     const auto outcome = m_document->outcome();
     if (!outcome || !m_document->test())
         return;
-    PresentationView view(*outcome, *m_document->test(), outcome->accuracyBefore, m_document->protectionLevel(), this);
-    for (int i = 0; i < firstPage; ++i)
-        view.next();
-    view.setGeometry(screen()->geometry());
-    view.showFullScreen();
-    view.exec();
+    PresentationView::present(
+        lockStory(*outcome, *m_document->test(), outcome->accuracyBefore, m_document->protectionLevel()), firstPage,
+        this);
 }
 
 void MainWindow::checkKey(const QString &keyPath, const QString &password)

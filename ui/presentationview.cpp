@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLocale>
 #include <QPushButton>
+#include <QScreen>
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
@@ -146,6 +147,16 @@ QWidget *PresentationView::page(const PresentationSlide &slide)
     layout->addLayout(grid);
     layout->addStretch();
     return w;
+}
+
+void PresentationView::present(const std::vector<PresentationSlide> &slides, int firstPage, QWidget *parent)
+{
+    PresentationView view(slides, parent);
+    for (int i = 0; i < firstPage; ++i)
+        view.next();
+    view.setGeometry(parent->screen()->geometry());
+    view.showFullScreen();
+    view.exec();
 }
 
 int PresentationView::pageCount() const

@@ -49,6 +49,9 @@ public:
     /** Any story: the licence and fingerprint pages tell theirs. */
     explicit PresentationView(const std::vector<PresentationSlide> &slides, QWidget *parent = nullptr);
 
+    /** Tells `slides` full screen on `parent`'s screen from `firstPage` on, until the audience closes it. */
+    static void present(const std::vector<PresentationSlide> &slides, int firstPage, QWidget *parent);
+
     int pageCount() const;
     int currentPage() const;
     void next();
