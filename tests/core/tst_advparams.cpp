@@ -267,6 +267,43 @@ private slots:
         QCOMPARE(unlockModel(eight->locked, eight->key)->fingerprint(), model.fingerprint());
     }
 
+    void lookaheadSampleIsDrawnAmongTheSamplesInPlay()
+    {
+        const Dataset data = separableImages(150, 5);
+        const Model model = trainedLinear(data);
+        AdvParamsOptions o = strongLock(40);
+        o.settings.seed = 2;
+        const auto sampledNote = [](const AdvParamsLock &lock, int64_t size) {
+            const std::string wanted = "measured their candidates on " + std::to_string(size) + " samples";
+            for (const std::string &note : lock.notes)
+                if (note.find(wanted) != std::string::npos)
+                    return true;
+            return false;
+        };
+        Progress quiet;
+        // 30 of the 150 samples: every step while more than 30 are in play measures on a draw of 30.
+        o.settings.searchSample = 30;
+        auto sampled = lockModel(model, data, o, quiet);
+        QVERIFY2(sampled.ok(), sampled.ok() ? "" : sampled.error().c_str());
+        QVERIFY(sampled->reachedTarget);
+        QVERIFY(sampledNote(*sampled, 30));
+        QCOMPARE(reread(sampled->key).settings.searchSample, int64_t(30));
+        QCOMPARE(unlockModel(sampled->locked, sampled->key)->fingerprint(), model.fingerprint());
+        // The draw is the seed's: the same lock again is the same lock.
+        auto again = lockModel(model, data, o, quiet);
+        QVERIFY(again.ok());
+        QCOMPARE(again->locked.fingerprint(), sampled->locked.fingerprint());
+        // A sample larger than the set, or 0 (the whole set), never draws.
+        for (int64_t size : {int64_t(0), int64_t(1000)}) {
+            o.settings.searchSample = size;
+            auto whole = lockModel(model, data, o, quiet);
+            QVERIFY2(whole.ok(), whole.ok() ? "" : whole.error().c_str());
+            QVERIFY(whole->reachedTarget);
+            QVERIFY(!sampledNote(*whole, size));
+            QCOMPARE(reread(whole->key).settings.searchSample, size);
+        }
+    }
+
     void unlockIsBitExact()
     {
         const Model model = *Model::create("lenet5", imageMeta(1, 28, 10), 3);

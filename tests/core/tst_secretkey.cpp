@@ -97,6 +97,15 @@ private slots:
         QVERIFY(la != std::string::npos);
         old.erase(la, old.find(',', la) + 1 - la);
         QVERIFY(!readKey(old)->settings.lookahead);
+        // Keys of both versions made before the lookahead sample measured on the whole set.
+        QCOMPARE(current->settings.searchSample, int64_t(0));
+        QCOMPARE(secret->settings.searchSample, mine.settings.searchSample);
+        SecretKey before = k;
+        auto payload = nlohmann::json::parse(before.payload);
+        QVERIFY(payload.at("settings").contains("search_sample"));
+        payload["settings"].erase("search_sample");
+        before.payload = payload.dump();
+        QCOMPARE(AdvParamsKey::of(before)->settings.searchSample, int64_t(0));
     }
 
     void fileRoundTripAndNoOverwriteOfInputs()

@@ -51,6 +51,13 @@ struct AdvParamsSettings
     /** Measure each candidate's real gain with a forward pass before the draw (false in keys made before it). */
     bool lookahead = true;
     /**
+     * The lookahead measures each candidate on this many samples, drawn anew every step among those in play (right,
+     * or wrong by less than a unit beyond the margin cap), and the gradient pass leaves the others out; 0: the whole
+     * encryption set (and keys made before it). Off by default: on the DenseNet 100 made locks 1.2-1.6 x faster but
+     * the weight count swung with the draw, up to 1.5 x the whole set's (docs/findings.md).
+     */
+    int64_t searchSample = 0;
+    /**
      * Chunk size of the encryption-set passes, recorded in the key. Measured, not assumed: 50 is never slower than
      * 100 here and 1.4x faster on the DenseNet (cache effects of the activations). Sums in another chunking can
      * differ in the last bits of a float and, rarely, pick another weight: a lock is reproduced with the same size.

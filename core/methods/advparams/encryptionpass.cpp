@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 namespace paramlock::advparams {
 
@@ -52,18 +53,22 @@ torch::Tensor chunkLogits(LockRun &run, size_t chunk)
     return run.impl.forwardStages(run.cached[chunk], run.startStage, run.impl.stageCount());
 }
 
-/**
- * How far each sample is from being misclassified, capped: z_best_other - z_true, at most kMarginCap. Samples that
- * are already wrong by the cap add no gradient, so the search spends its steps on the samples the model still gets
- * right rather than making wrong answers more confident, as cross-entropy would.
- */
-constexpr double kMarginCap = 2.0;
-
-torch::Tensor cappedMargin(const torch::Tensor &logits, const torch::Tensor &labels)
+/** How far each sample is from being misclassified: z_best_other - z_true (positive: wrong). */
+torch::Tensor rawMargin(const torch::Tensor &logits, const torch::Tensor &labels)
 {
     const auto trueLogit = logits.gather(1, labels.unsqueeze(1)).squeeze(1);
     const auto others = logits.scatter(1, labels.unsqueeze(1), -std::numeric_limits<float>::infinity());
-    return (std::get<0>(others.max(1)) - trueLogit).clamp_max(kMarginCap);
+    return std::get<0>(others.max(1)) - trueLogit;
+}
+
+/**
+ * The margin, capped at kMarginCap. Samples that are already wrong by the cap add no gradient, so the search spends
+ * its steps on the samples the model still gets right rather than making wrong answers more confident, as
+ * cross-entropy would.
+ */
+torch::Tensor cappedMargin(const torch::Tensor &logits, const torch::Tensor &labels)
+{
+    return rawMargin(logits, labels).clamp_max(kMarginCap);
 }
 
 LockStep generic(const LockRun &run, const AdvParamsStep &step)
@@ -82,12 +87,12 @@ LockStep generic(const LockRun &run, const AdvParamsStep &step)
 
 } // namespace
 
-double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient, double *margin)
+double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient)
 {
     // Dropped rather than zeroed: the first chunk's backward then hands its gradient over without an addition.
     for (LayerState &l : run.layers)
         l.weight.mutable_grad() = torch::Tensor();
-    double loss = 0.0, marginSum = 0.0;
+    double loss = 0.0;
     int64_t right = 0;
     for (size_t i = 0; i < run.chunks.size(); ++i) {
         const Chunk &c = run.chunks[i];
@@ -95,21 +100,76 @@ double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient, d
         auto l = torch::nn::functional::cross_entropy(
                      logits, c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
             / double(run.total);
-        if (withGradient && run.marginObjective) {
-            const auto m = cappedMargin(logits, c.labels).sum() / double(run.total);
-            m.backward();
-            marginSum += m.item<double>();
-        } else if (withGradient) {
+        if (withGradient)
             l.backward();
-        }
         loss += l.item<double>();
         right += logits.argmax(1).eq(c.labels).sum().item<int64_t>();
     }
     if (correct)
         *correct = right;
-    if (margin)
-        *margin = marginSum;
     return loss;
+}
+
+SetScores scoreSet(LockRun &run, bool withGradient)
+{
+    // Dropped rather than zeroed: the first chunk's backward then hands its gradient over without an addition.
+    for (LayerState &l : run.layers)
+        l.weight.mutable_grad() = torch::Tensor();
+    std::optional<torch::NoGradGuard> noGrad;
+    if (!withGradient)
+        noGrad.emplace();
+    SetScores scores;
+    scores.rawMargins.reserve(size_t(run.total));
+    for (size_t i = 0; i < run.chunks.size(); ++i) {
+        const Chunk &c = run.chunks[i];
+        const auto logits = chunkLogits(run, i);
+        const auto raw = rawMargin(logits, c.labels);
+        const auto capped = raw.clamp_max(kMarginCap).sum() / double(run.total);
+        if (withGradient)
+            capped.backward();
+        scores.margin += capped.item<double>();
+        scores.loss += (torch::nn::functional::cross_entropy(
+                            logits, c.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            / double(run.total))
+                           .item<double>();
+        scores.correct += logits.argmax(1).eq(c.labels).sum().item<int64_t>();
+        const auto values = raw.detach().contiguous();
+        const float *v = values.data_ptr<float>();
+        scores.rawMargins.insert(scores.rawMargins.end(), v, v + values.numel());
+    }
+    return scores;
+}
+
+SampleScope::SampleScope(LockRun &run, const std::vector<int64_t> &positions)
+    : run_(run), chunks_(std::move(run.chunks)), cached_(std::move(run.cached)), total_(run.total)
+{
+    // Where each position lies: chunk and row.
+    const int64_t chunkSize = chunks_.empty() ? 1 : chunks_.front().labels.size(0);
+    const int64_t batch = std::max<int64_t>(1, chunkSize);
+    run.chunks.clear();
+    run.cached.clear();
+    run.total = int64_t(positions.size());
+    for (size_t begin = 0; begin < positions.size(); begin += size_t(batch)) {
+        const size_t end = std::min(positions.size(), begin + size_t(batch));
+        std::vector<torch::Tensor> inputs, labels, cached;
+        for (size_t k = begin; k < end; ++k) {
+            const int64_t chunk = positions[k] / chunkSize, row = positions[k] % chunkSize;
+            inputs.push_back(chunks_[size_t(chunk)].inputs.narrow(0, row, 1));
+            labels.push_back(chunks_[size_t(chunk)].labels.narrow(0, row, 1));
+            if (!cached_.empty())
+                cached.push_back(cached_[size_t(chunk)].narrow(0, row, 1));
+        }
+        run.chunks.push_back({torch::cat(inputs), torch::cat(labels)});
+        if (!cached.empty())
+            run.cached.push_back(torch::cat(cached));
+    }
+}
+
+SampleScope::~SampleScope()
+{
+    run_.chunks = std::move(chunks_);
+    run_.cached = std::move(cached_);
+    run_.total = total_;
 }
 
 double marginNow(LockRun &run)

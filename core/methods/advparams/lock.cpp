@@ -188,7 +188,7 @@ Expected<AdvParamsLock> lockWeights(
         GradientScope restoreFlags(impl);
 
         LockRun run{s, impl, makeChunks(result.locked, encryptionSet, chunkSizeOf(s)), encryptionSet.size(), {}, result,
-            progress, false, options.reuseActivations, 0, {}};
+            progress, options.reuseActivations, 0, {}};
         for (const std::string &name : *layerSet)
             run.layers.push_back(prepareLayer(impl, name, s));
         if (impl.isTorchScript() && options.reuseActivations)

@@ -49,8 +49,6 @@ struct LockRun
     std::vector<LayerState> layers;
     AdvParamsLock &result;
     Progress &progress;
-    /** Strong mode: the gradient of the clipped margin loss instead of cross-entropy. */
-    bool marginObjective = false;
     /** Reuse the activations below the changed layers (zoo models; TorchScript has one stage). */
     bool reuseActivations = true;
     int startStage = 0; ///< the stage the cached inputs enter
@@ -62,10 +60,9 @@ void startAt(LockRun &run, int stage);
 
 /**
  * Mean cross-entropy over the encryption set, its gradient for every weight that requires grad, and how many samples
- * the model still gets right, all from one forward pass. With the margin objective, the gradient is the capped
- * margin's and `margin` receives its mean.
+ * the model still gets right, all from one forward pass (the paper mode's pass).
  */
-double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = true, double *margin = nullptr);
+double lossGradientAccuracy(LockRun &run, int64_t *correct, bool withGradient = true);
 
 /** The mean capped margin of the encryption set as the weights stand now: forward passes only. */
 double marginNow(LockRun &run);
@@ -81,6 +78,43 @@ std::vector<torch::Tensor> activationsAt(
  * only weights at or above `stage` differ from when they were computed.
  */
 double marginFrom(LockRun &run, int stage, const std::vector<torch::Tensor> &inputs);
+
+/** The margin cap of the strong mode's objective: samples wrong by more add no gradient. */
+constexpr double kMarginCap = 2.0;
+
+/** The whole encryption set scored as the weights stand now. */
+struct SetScores
+{
+    double loss = 0.0; ///< mean cross-entropy
+    int64_t correct = 0;
+    double margin = 0.0; ///< mean capped margin
+    std::vector<float> rawMargins; ///< per sample, in set order: best other logit - true logit, not capped
+};
+/**
+ * Scores every sample with one forward pass; `withGradient`: and takes the gradient of the mean capped margin for
+ * every weight that requires grad.
+ */
+SetScores scoreSet(LockRun &run, bool withGradient);
+
+/**
+ * Narrows a run to some samples of its encryption set (positions in set order) while it lives: the passes above
+ * (gradient, marginNow, activationsAt, marginFrom) read only them, normalised by their count. The chunks keep the
+ * run's chunk size.
+ */
+class SampleScope
+{
+public:
+    SampleScope(LockRun &run, const std::vector<int64_t> &positions);
+    ~SampleScope();
+    SampleScope(const SampleScope &) = delete;
+    SampleScope &operator=(const SampleScope &) = delete;
+
+private:
+    LockRun &run_;
+    std::vector<Chunk> chunks_;
+    std::vector<torch::Tensor> cached_;
+    int64_t total_;
+};
 
 /** Records a step, tells the progress sink; false when the user cancelled. */
 bool report(LockRun &run, const AdvParamsStep &step, double fraction);

@@ -99,6 +99,12 @@ ParameterTable<S> makeTable()
                "alone, faster per step, more weights).",
                strong),
         &S::lookahead);
+    t.integer(parameterSpec("search-sample", "Lookahead sample", "images", 0, 1e6,
+                  "The lookahead measures each candidate on this many encryption-set images, drawn anew every step "
+                  "among those the lock has not yet pushed far past wrong, and the gradient skips the others: faster, "
+                  "but the weight count varies more (0: the whole set).",
+                  strong),
+        &S::searchSample);
     t.integer(parameterSpec("batch-size", "Chunk size", "images", 0, 1e6,
                   "Encryption-set chunk of the forward and backward passes; recorded in the key, since another "
                   "chunking can change the last bits of a sum.",

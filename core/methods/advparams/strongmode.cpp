@@ -9,6 +9,7 @@
 #include <QString>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 namespace paramlock::advparams {
@@ -86,6 +87,19 @@ std::vector<Swap> measureGains(LockRun &run, const std::vector<Swap> &candidates
     return nearBest;
 }
 
+/** `count` positions drawn without replacement from `from`, in ascending order. */
+std::vector<int64_t> drawSample(std::vector<int64_t> from, int64_t count, std::mt19937_64 &rng)
+{
+    for (size_t k = 0; k < size_t(count); ++k)
+        std::swap(from[k], from[k + size_t(rng() % uint64_t(from.size() - k))]);
+    from.resize(size_t(count));
+    std::sort(from.begin(), from.end());
+    return from;
+}
+
+/** How far beyond the cap a wrong sample stays in play. */
+constexpr double kInPlayBeyondCap = 1.0;
+
 } // namespace
 
 /**
@@ -104,7 +118,6 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
     const AdvParamsSettings &s = run.settings;
     AdvParamsLock &result = run.result;
     std::mt19937_64 rng(s.seed ^ 0x9e3779b97f4a7c15ULL);
-    run.marginObjective = true;
     const int64_t pool = std::max<int64_t>(1, s.candidates);
     int lowestStage = run.impl.stageCount();
     for (const LayerState &l : run.layers)
@@ -116,15 +129,20 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
     }
 
     int firstOrderFallbacks = 0;
+    // The lookahead's sample is drawn with a generator of its own, so that the draw of the swaps keeps its sequence.
+    std::mt19937_64 sampleRng(s.seed ^ 0x5851f42d4c957f2dULL);
+    int64_t sampledSteps = 0;
     for (int64_t changed = 0;;) {
         if (run.progress.cancelled())
             return Error{"locking cancelled"};
-        int64_t correct = 0;
-        double margin = 0.0;
         AdvParamsStep step;
         step.iteration = result.iterations;
-        step.loss = lossGradientAccuracy(run, &correct, true, &margin);
-        const double accuracy = double(correct) / double(run.total);
+        // With a lookahead sample the gradient comes from a second pass over the samples in play (below); without,
+        // from this one, over the whole set.
+        const bool sampling = s.lookahead && s.searchSample > 0;
+        const SetScores scores = scoreSet(run, !sampling);
+        step.loss = scores.loss;
+        const double accuracy = double(scores.correct) / double(run.total);
         if (result.iterations == 0)
             result.initialLoss = step.loss;
         result.finalLoss = step.loss;
@@ -144,12 +162,30 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
             break;
         }
 
+        // In play: the samples right, or wrong by less than a unit beyond the cap. The others add no gradient, and
+        // one swap rarely brings them back below the cap: the gradient pass leaves them out.
+        std::vector<int64_t> playing;
+        if (sampling) {
+            for (size_t i = 0; i < scores.rawMargins.size(); ++i)
+                if (scores.rawMargins[i] < kMarginCap + kInPlayBeyondCap)
+                    playing.push_back(int64_t(i));
+            SampleScope inPlay(run, playing);
+            scoreSet(run, true);
+        }
         std::vector<Swap> distinct = bestSwaps(run, pool);
         if (s.lookahead && !distinct.empty()) {
+            std::optional<SampleScope> sample;
+            if (sampling) {
+                if (int64_t(playing.size()) > s.searchSample) {
+                    playing = drawSample(playing, s.searchSample, sampleRng);
+                    ++sampledSteps;
+                }
+                sample.emplace(run, playing);
+            }
             // Where none of them really raises the capped margin (late in the lock, when swaps of far-apart values
             // bring back samples the cap had let go), fall back to the first-order draw: it may still lower the
             // accuracy, which is what the lock stops on.
-            std::vector<Swap> measured = measureGains(run, distinct, margin);
+            std::vector<Swap> measured = measureGains(run, distinct, sample ? marginNow(run) : scores.margin);
             if (measured.empty())
                 ++firstOrderFallbacks;
             else
@@ -192,6 +228,10 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         if (!report(run, step, double(changed) / double(budget)))
             return Error{"locking cancelled"};
     }
+    if (sampledSteps > 0)
+        result.notes.push_back(std::to_string(sampledSteps) + " of " + std::to_string(result.iterations)
+            + " steps measured their candidates on " + std::to_string(s.searchSample)
+            + " samples drawn among those in play");
     if (firstOrderFallbacks > 0)
         result.notes.push_back(std::to_string(firstOrderFallbacks) + " of " + std::to_string(result.iterations)
             + " steps drew by the first-order gain: none of the measured swaps raised the objective");
