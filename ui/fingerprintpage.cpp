@@ -440,6 +440,10 @@ void FingerprintPage::showReport(const FingerprintReport &report, const QString 
                        .arg(forgedAccepted);
     if (!report.matches.empty())
         text += tr(" The weights are bit for bit %1.").arg(QString::fromStdString(report.matches));
+    if (!report.identified.empty())
+        text += tr(" Traced to %1: a copy made for anyone else shows as many hits with a chance %2.")
+                    .arg(QString::fromStdString(report.identified),
+                        QString::fromStdString(chanceBelowText(report.falseAccusationLog10)));
     if (!text.isEmpty())
         text[0] = text[0].toUpper();
     m_summary->setText(text);

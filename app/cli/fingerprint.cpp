@@ -334,6 +334,7 @@ int checkCommand(const QStringList &args, Check check)
         j["traced"] = traced;
         j["identified"] = report->identified;
         j["margin"] = report->margin;
+        j["false_accusation_log10"] = report->falseAccusationLog10;
     }
     if (p.isSet(kJson)) {
         out() << QString::fromStdString(j.dump(2)) << Qt::endl;
@@ -369,7 +370,9 @@ int checkCommand(const QStringList &args, Check check)
                      "changed too much to tell.\n";
         else
             out() << "Identified: " << QString::fromStdString(report->identified) << " (margin "
-                  << QString::number(100.0 * report->margin, 'f', 0) << " points to the runner-up).\n";
+                  << QString::number(100.0 * report->margin, 'f', 0)
+                  << " points to the runner-up; a copy made for anyone else shows as many hits with a chance "
+                  << QString::fromStdString(chanceBelowText(report->falseAccusationLog10)) << ").\n";
     }
     out().flush();
     return Ok;

@@ -2,6 +2,8 @@
 
 #include <QString>
 
+#include <cmath>
+
 namespace paramlock {
 
 std::string percentText(double fraction, int decimals, bool spaced)
@@ -17,6 +19,21 @@ QString percentString(double fraction, int decimals, bool spaced)
 std::string fixedText(double value, int decimals)
 {
     return QString::number(value, 'f', decimals).toStdString();
+}
+
+std::string chanceBelowText(double log10Chance)
+{
+    if (log10Chance >= 0.0)
+        return "1";
+    if (log10Chance < -3.0) {
+        const double exponent = std::floor(-log10Chance);
+        return "below 1e-" + QString::number(exponent, 'f', 0).toStdString();
+    }
+    // Two significant digits, rounded up so that the text stays an upper bound.
+    const double value = std::pow(10.0, log10Chance);
+    const double scale = std::pow(10.0, 1.0 - std::floor(log10Chance));
+    const double up = std::ceil(value * scale - 1e-9) / scale;
+    return "below " + QString::number(up, 'g', 2).toStdString();
 }
 
 std::string hexText(const uint8_t *bytes, size_t size)

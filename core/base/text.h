@@ -19,6 +19,12 @@ QString percentString(double fraction, int decimals = 2, bool spaced = false);
 /** A number with a fixed count of decimals: fixedText(0.5, 2) is "0.50". */
 std::string fixedText(double value, int decimals);
 
+/**
+ * A probability given as its log10, as an upper bound: "below 1e-102" for -102.4, "below 0.029" for -1.55 (two
+ * significant digits, rounded up), "1" for 0.
+ */
+std::string chanceBelowText(double log10Chance);
+
 /** Bytes as lower-case hex digits (secrets in key files). */
 std::string hexText(const uint8_t *bytes, size_t size);
 

@@ -3,11 +3,13 @@
 #include "fingerprint.h"
 #include "sealedkey.h"
 #include "testmodels.h"
+#include "text.h"
 #include "unlock.h"
 
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 
@@ -277,6 +279,22 @@ private slots:
         QVERIFY(!updateFingerprints(updated->models.front(), updated->registry, f.train, {}, {"erin"}, quiet));
     }
 
+    void binomialTailsAreExact()
+    {
+        // Reference values from the sum of the binomial terms (Python's math.comb).
+        QVERIFY(std::abs(binomialTailLog10(100, 10, 0.05) - -1.5499312050021516) < 1e-9);
+        QVERIFY(std::abs(binomialTailLog10(20, 3, 0.1) - -0.490699073640653) < 1e-9);
+        QVERIFY(std::abs(binomialTailLog10(100, 85, 4.0 / 102.0) - -102.40972450268835) < 1e-6);
+        QCOMPARE(binomialTailLog10(10, 0, 0.3), 0.0);
+        QVERIFY(std::abs(binomialTailLog10(10, 10, 0.5) - 10.0 * std::log10(0.5)) < 1e-12);
+        QVERIFY(std::isinf(binomialTailLog10(10, 11, 0.5)));
+        // As the user reads it: an upper bound.
+        QCOMPARE(chanceBelowText(-102.40972450268835), std::string("below 1e-102"));
+        QCOMPARE(chanceBelowText(-1.5499312050021516), std::string("below 0.029"));
+        QCOMPARE(chanceBelowText(-0.490699073640653), std::string("below 0.33"));
+        QCOMPARE(chanceBelowText(0.0), std::string("1"));
+    }
+
     void aLeakedCopyNamesItsLicensee()
     {
         const Fixture &f = fixture();
@@ -298,6 +316,8 @@ private slots:
                                .arg(report->traced[1].rate)
                                .arg(report->traced[2].rate)));
             QVERIFY2(report->margin >= 0.5, qPrintable(QString::number(report->margin)));
+            // The evidence as a chance: far below one in a thousand for a clear margin on the carriers.
+            QVERIFY2(report->falseAccusationLog10 < -3.0, qPrintable(QString::number(report->falseAccusationLog10)));
             QCOMPARE(report->matches, ids[i] + "'s copy");
             QVERIFY(report->owner.accepted);
         }

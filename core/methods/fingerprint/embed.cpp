@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -345,6 +347,26 @@ Expected<Detection> detect(
     });
 }
 
+double binomialTailLog10(int64_t n, int64_t k, double p)
+{
+    if (k <= 0)
+        return 0.0;
+    if (k > n || p <= 0.0)
+        return -std::numeric_limits<double>::infinity();
+    if (p >= 1.0)
+        return 0.0;
+    // log of each term C(n, j) p^j (1-p)^(n-j), summed from the largest one.
+    std::vector<double> terms;
+    for (int64_t j = k; j <= n; ++j)
+        terms.push_back(std::lgamma(double(n + 1)) - std::lgamma(double(j + 1)) - std::lgamma(double(n - j + 1))
+            + double(j) * std::log(p) + double(n - j) * std::log1p(-p));
+    const double top = *std::max_element(terms.begin(), terms.end());
+    double sum = 0.0;
+    for (double t : terms)
+        sum += std::exp(t - top);
+    return std::min(0.0, (top + std::log(sum)) / std::log(10.0));
+}
+
 Expected<FingerprintReport> checkFingerprints(
     const Model &suspect, const SecretKey &registryKey, int forgeries, uint64_t seed)
 {
@@ -397,7 +419,13 @@ Expected<FingerprintReport> checkFingerprints(
         const double runnerUp = ranked.size() > 1 ? ranked[1].first : 0.0;
         if (!ranked.empty() && ranked.front().first >= threshold / 2.0 && ranked.front().first >= 2.0 * runnerUp) {
             report.identified = ranked.front().second;
-            report.margin = ranked.front().first - (ranked.size() > 1 ? ranked[1].first : 0.0);
+            report.margin = ranked.front().first - runnerUp;
+            // How surprising the evidence is if the copy were someone else's: as many hits at the runner-up's rate.
+            const int64_t n = r.carriers.size();
+            const auto hits = [n](double rate) { return int64_t(std::llround(rate * double(n))); };
+            const double nullRate = double(hits(runnerUp) + 1) / double(n + 2);
+            report.falseAccusationLog10 = std::min(
+                0.0, std::log10(double(ranked.size())) + binomialTailLog10(n, hits(ranked.front().first), nullRate));
         }
         std::mt19937_64 rng(seed);
         std::vector<std::vector<int>> issued;

@@ -139,7 +139,16 @@ struct FingerprintReport
     std::vector<Detection> traced; ///< each user still registered, on every carrier: what identification ranks
     std::string identified; ///< the highest user on every carrier, when at least threshold / 2 and twice the next
     double margin = 0.0; ///< the identified user's rate minus the runner-up's
+    /**
+     * Identified: log10 of an upper bound on the chance that a copy made for someone else shows as many hits of the
+     * identified user's fingerprint: the binomial tail at the runner-up's rate (Laplace-smoothed), times the number
+     * of users looked at. It treats the carriers as independent draws.
+     */
+    double falseAccusationLog10 = 0.0;
 };
+
+/** log10 of P(X >= k) for X ~ Binomial(n, p), exact in log space (no underflow for tiny tails). */
+double binomialTailLog10(int64_t n, int64_t k, double p);
 
 /**
  * Checks a suspect model: the owner's trigger on every carrier, each user's fingerprint, `forgeries` unissued subsets
