@@ -157,8 +157,7 @@ private slots:
             QStringLiteral("--registry"), registry, QStringLiteral("--json")});
         QVERIFY2(owner.exitCode == 0, owner.err.constData());
         const QJsonObject trigger = owner.json().value(QLatin1String("owner")).toObject();
-        // The owner's secret is drawn fresh from the system's random source on every run, so the rate varies with it
-        // (0.88 seen in CI): the promise is acceptance at the registry's threshold (80%).
+        // The owner's secret is fresh every run, so the rate varies (0.88 seen): the promise is the 80% threshold.
         QVERIFY2(trigger.value(QLatin1String("accepted")).toBool(), owner.out.constData());
         QVERIFY2(trigger.value(QLatin1String("detection_rate")).toDouble() >= 0.8, owner.out.constData());
         QCOMPARE(trigger.value(QLatin1String("images")).toInt(), 100);
@@ -464,9 +463,8 @@ private slots:
     {
         // The dense lock of the shipped LeNet-5 on real Fashion-MNIST: without data the locked model and a fresh
         // initialisation are both near random guess; with 300 images a thief gets no more from the locked model than
-        // from scratch. A small sweep keeps it short; the full measurement is in docs/findings.md. Its numbers move
-        // with the thread count (R 1.05 with two threads, 1.09 with one, here), which the programs otherwise choose
-        // from the machine's load: pinned, so that the check does not depend on what runs beside it.
+        // from scratch. A small sweep keeps it short (docs/findings.md has the full one). Threads pinned: R moved with
+        // the count the programs choose from the machine's load (1.05 with two, 1.09 with one).
         QTemporaryDir dir;
         const QString model = qEnvironmentVariable("PARAMLOCK_RESOURCES") + QStringLiteral("/models/lenet5-fmnist.pt");
         const QString locked = dir.filePath(QStringLiteral("l.pt")), key = dir.filePath(QStringLiteral("k.json"));
