@@ -18,9 +18,7 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
-#include <QProgressBar>
 #include <QPushButton>
-#include <QScrollArea>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -124,7 +122,7 @@ std::vector<PresentationSlide> fingerprintStory(const FingerprintDemo &demo)
 }
 
 FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
-    : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
+    : FineTunePage(document, FingerprintSettings{}.epochs, FingerprintSettings{}.trainImages, parent)
 {
     auto *intro = new QLabel(tr("<b>User fingerprints (TrustCom 2020).</b> Fine-tunes a copy of the open model so "
                                 "that each registered user's secret fingerprint (a few small black-and-white squares "
@@ -136,33 +134,14 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     intro->setWordWrap(true);
     m_users = new QLineEdit(QStringLiteral("alice; bob; carol; dave; erin"), this);
     m_users->setToolTip(tr("User names separated by ';'."));
-    m_epochs = new QSpinBox(this);
-    m_epochs->setRange(1, 1000);
-    m_epochs->setValue(FingerprintSettings{}.epochs);
-    m_epochs->setSuffix(tr(" epochs"));
-    m_trainImages = new QSpinBox(this);
-    m_trainImages->setRange(100, 1000000);
-    m_trainImages->setSingleStep(1000);
-    m_trainImages->setValue(int(FingerprintSettings{}.trainImages));
-    m_trainImages->setSuffix(tr(" images"));
-    m_trainImages->setToolTip(tr("Training images the fine-tuning uses, drawn with the seed."));
-    m_run = new QPushButton(tr("Embed Fingerprints"), this);
-    m_run->setDefault(true);
-    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_run->setText(tr("Embed Fingerprints"));
     m_verify = new QPushButton(tr("Verify a Suspect Model…"), this);
     m_verify->setToolTip(tr("Checks a model file against the registry: the owner's trigger, every user and forged "
                             "fingerprints."));
     m_openRegistry = new QPushButton(tr("Open Registry…"), this);
-    m_save = new QPushButton(tr("Save Model and Registry…"), this);
-    m_present = new QPushButton(tr("Present…"), this);
+    m_save->setText(tr("Save Model and Registry…"));
     m_present->setToolTip(
         tr("The fingerprints' story full screen, one step per page, for people who do not read code."));
-    m_progress = new QProgressBar(this);
-    m_status = new QLabel(this);
-    m_status->setWordWrap(true);
-    m_summary = new QLabel(this);
-    m_summary->setWordWrap(true);
-    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     m_table = new QTableWidget(0, 4, this);
     m_table->setHorizontalHeaderLabels({tr("User"), tr("Signals"), tr("Detection"), tr("Accepted")});
@@ -187,14 +166,6 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     form->addRow(tr("&Users:"), m_users);
     form->addRow(tr("&Fine-tuning:"), m_epochs);
     form->addRow(tr("&Training images:"), m_trainImages);
-    auto *buttons = new QHBoxLayout;
-    buttons->addWidget(m_run);
-    buttons->addWidget(m_cancel);
-    buttons->addWidget(m_progress, 1);
-    buttons->addWidget(m_verify);
-    buttons->addWidget(m_openRegistry);
-    buttons->addWidget(m_present);
-    buttons->addWidget(m_save);
 
     auto *usersBox = new QGroupBox(tr("Registered users"), this);
     (new QVBoxLayout(usersBox))->addWidget(m_table);
@@ -215,21 +186,12 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
     auto *layout = new QVBoxLayout(content);
     layout->addWidget(intro);
     layout->addLayout(form);
-    layout->addLayout(buttons);
+    layout->addLayout(buttonRow({m_verify, m_openRegistry}));
     layout->addWidget(m_status);
     layout->addWidget(m_summary);
     layout->addLayout(top, 1);
-    auto *scroll = new QScrollArea(this);
-    scroll->setWidget(content);
-    scroll->setWidgetResizable(true);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    outer->addWidget(scroll);
+    setContent(content);
 
-    connect(m_run, &QPushButton::clicked, this, &FingerprintPage::run);
-    connect(m_cancel, &QPushButton::clicked, this, &FingerprintPage::cancel);
-    connect(m_save, &QPushButton::clicked, this, &FingerprintPage::save);
-    connect(m_present, &QPushButton::clicked, this, &FingerprintPage::present);
     connect(m_openRegistry, &QPushButton::clicked, this, &FingerprintPage::openRegistry);
     connect(m_verify, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getOpenFileName(
@@ -237,29 +199,6 @@ FingerprintPage::FingerprintPage(LockDocument *document, QWidget *parent)
         if (!path.isEmpty())
             verify(path);
     });
-    showProgress(m_job, m_progress);
-    connect(m_job, &Job::failed, this, [this](const QString &message) {
-        m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
-        updateButtons();
-        emit failed(message);
-    });
-    connect(m_files, &Job::failed, this, [this](const QString &message) { m_status->setText(message); });
-    connect(m_files, &Job::ended, this, &FingerprintPage::updateButtons);
-    const auto reset = [this] {
-        cancel();
-        m_job->wait();
-        m_result.reset();
-        m_shown.reset();
-        m_table->setRowCount(0);
-        m_trigger->clear();
-        m_fingerprint->clear();
-        m_fingerprintCaption->clear();
-        m_summary->clear();
-        m_status->clear();
-        updateButtons();
-    };
-    connect(m_document, &LockDocument::modelChanged, this, reset);
-    connect(m_document, &LockDocument::datasetChanged, this, reset);
     updateButtons();
 }
 
@@ -270,35 +209,21 @@ void FingerprintPage::setUsers(const QString &text)
     m_users->setText(text);
 }
 
-void FingerprintPage::setEpochs(int epochs)
+void FingerprintPage::clearResult()
 {
-    m_epochs->setValue(epochs);
-}
-
-void FingerprintPage::setTrainImages(int images)
-{
-    m_trainImages->setValue(images);
-}
-
-bool FingerprintPage::isRunning() const
-{
-    return m_job->isRunning();
-}
-
-void FingerprintPage::cancel()
-{
-    m_job->cancel();
+    m_result.reset();
+    m_shown.reset();
+    m_table->setRowCount(0);
+    m_trigger->clear();
+    m_fingerprint->clear();
+    m_fingerprintCaption->clear();
 }
 
 void FingerprintPage::updateButtons()
 {
-    const bool ready = m_document->hasModel() && m_document->hasDataset();
-    m_run->setEnabled(ready && !isRunning());
-    m_cancel->setEnabled(isRunning());
+    FineTunePage::updateButtons();
     m_verify->setEnabled(m_registry.has_value() && !isRunning());
     m_openRegistry->setEnabled(!isRunning());
-    m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
-    m_present->setEnabled(m_result.has_value() && !isRunning());
 }
 
 void FingerprintPage::present(int firstPage)
@@ -322,10 +247,8 @@ void FingerprintPage::run()
     FingerprintSettings settings;
     settings.epochs = m_epochs->value();
     settings.trainImages = m_trainImages->value();
-    m_status->setText(tr("Fine-tuning a copy for %1 user(s): about a minute on LeNet-5, much longer on large "
-                         "networks.")
-                          .arg(users.size()));
-    m_progress->setValue(0);
+    starting(tr("Fine-tuning a copy for %1 user(s): about a minute on LeNet-5, much longer on large networks.")
+                 .arg(users.size()));
     m_job->start<FingerprintDemo>(
         [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, users](
             Progress &progress) -> Expected<FingerprintDemo> {
@@ -359,12 +282,10 @@ void FingerprintPage::run()
             return demo;
         },
         [this](FingerprintDemo demo) {
-            m_progress->setValue(1000);
-            m_progress->setFormat(QStringLiteral("%p%"));
-            m_status->setText(tr("Fingerprinted in %1 s (%2 epochs). Verify a suspect model, or save the model "
-                                 "and the registry.")
-                                  .arg(demo.embedding.seconds, 0, 'f', 0)
-                                  .arg(demo.embedding.decoded.settings.epochs));
+            ended(tr("Fingerprinted in %1 s (%2 epochs). Verify a suspect model, or save the model and the "
+                     "registry.")
+                      .arg(demo.embedding.seconds, 0, 'f', 0)
+                      .arg(demo.embedding.decoded.settings.epochs));
             m_registry = demo.embedding.registry;
             m_result = std::move(demo);
             showTriggers();

@@ -1,24 +1,19 @@
 #pragma once
 
+#include "finetunepage.h"
 #include "fingerprint.h"
 #include "presentationview.h"
-
-#include <QWidget>
 
 #include <optional>
 
 class QLabel;
 class QLineEdit;
-class QProgressBar;
 class QPushButton;
-class QSpinBox;
 class QTableWidget;
 
 namespace paramlock {
 
 class AnalysisChart;
-class Job;
-class LockDocument;
 
 /** A fingerprinted copy of the open model and what the checks say, for the page and its tests. */
 struct FingerprintDemo
@@ -43,61 +38,47 @@ std::vector<PresentationSlide> fingerprintStory(const FingerprintDemo &demo);
  * the owner's trigger, every user and forged fingerprints, shows the trigger images, verifies a suspect model file
  * against the registry, and saves the fingerprinted model with the owner's registry.
  */
-class FingerprintPage : public QWidget
+class FingerprintPage : public FineTunePage
 {
     Q_OBJECT
 public:
     explicit FingerprintPage(LockDocument *document, QWidget *parent = nullptr);
     ~FingerprintPage() override;
 
-    void run();
-    void cancel();
-    bool isRunning() const;
+    void run() override;
     /** The fingerprints' story full screen, for people who do not read code (after an embedding). */
-    void present(int firstPage = 0);
+    void present(int firstPage = 0) override;
     /** Checks a model file against the current registry (the page's embedding or an opened registry). */
     void verify(const QString &modelPath);
     void setUsers(const QString &text);
-    void setEpochs(int epochs);
-    void setTrainImages(int images);
     const FingerprintDemo *result() const { return m_result ? &*m_result : nullptr; }
     const FingerprintReport *shownReport() const { return m_shown ? &*m_shown : nullptr; }
 
 signals:
-    void finished();
     void verified();
-    void failed(const QString &message);
+
+protected:
+    bool hasResult() const override { return m_result.has_value(); }
+    void clearResult() override;
+    void save() override;
+    void updateButtons() override;
 
 private:
     void showReport(const FingerprintReport &report, const QString &who);
     void showTriggers();
     void openRegistry();
-    void save();
-    void updateButtons();
 
-    LockDocument *m_document;
     std::optional<FingerprintDemo> m_result;
     std::optional<SecretKey> m_registry; ///< what a verification checks against
     std::optional<FingerprintReport> m_shown;
     QLineEdit *m_users;
-    QSpinBox *m_epochs;
-    QSpinBox *m_trainImages;
-    QPushButton *m_run;
-    QPushButton *m_cancel;
     QPushButton *m_verify;
     QPushButton *m_openRegistry;
-    QPushButton *m_save;
-    QPushButton *m_present;
-    QProgressBar *m_progress;
-    QLabel *m_status;
-    QLabel *m_summary;
     QTableWidget *m_table;
     AnalysisChart *m_chart;
     QLabel *m_trigger;
     QLabel *m_fingerprint;
     QLabel *m_fingerprintCaption;
-    Job *m_job;
-    Job *m_files;
 };
 
 } // namespace paramlock

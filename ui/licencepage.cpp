@@ -14,9 +14,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QProgressBar>
 #include <QPushButton>
-#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -81,7 +79,7 @@ std::vector<PresentationSlide> licenceStory(const LicenceDemo &demo, const Datas
 }
 
 LicencePage::LicencePage(LockDocument *document, QWidget *parent)
-    : QWidget(parent), m_document(document), m_job(new Job(this)), m_files(new Job(this))
+    : FineTunePage(document, LicenceSettings{}.epochs, LicenceSettings{}.trainImages, parent)
 {
     auto *intro = new QLabel(tr("<b>Licences in the input (SecureNet).</b> Fine-tunes a copy of the open model so "
                                 "that it answers only images that carry a licence: a secret pattern stamped on every "
@@ -100,34 +98,15 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
                 m_pattern->addItem(QString::fromStdString(c.label), QString::fromStdString(c.id));
                 m_pattern->setItemData(m_pattern->count() - 1, QString::fromStdString(c.help), Qt::ToolTipRole);
             }
-    m_epochs = new QSpinBox(this);
-    m_epochs->setRange(1, 1000);
-    m_epochs->setValue(LicenceSettings{}.epochs);
-    m_epochs->setSuffix(tr(" epochs"));
-    m_trainImages = new QSpinBox(this);
-    m_trainImages->setRange(100, 1000000);
-    m_trainImages->setSingleStep(1000);
-    m_trainImages->setValue(int(LicenceSettings{}.trainImages));
-    m_trainImages->setSuffix(tr(" images"));
-    m_trainImages->setToolTip(tr("Training images the fine-tuning uses, drawn with the seed."));
     m_evalImages = new QSpinBox(this);
     m_evalImages->setRange(100, 1000000);
     m_evalImages->setSingleStep(1000);
     m_evalImages->setValue(2000);
     m_evalImages->setSuffix(tr(" images"));
     m_evalImages->setToolTip(tr("Test images the accuracies are measured on."));
-    m_run = new QPushButton(tr("License a Copy"), this);
-    m_run->setDefault(true);
-    m_cancel = new QPushButton(tr("Cancel"), this);
-    m_save = new QPushButton(tr("Save Licensed Model and Registry…"), this);
-    m_present = new QPushButton(tr("Present…"), this);
+    m_run->setText(tr("License a Copy"));
+    m_save->setText(tr("Save Licensed Model and Registry…"));
     m_present->setToolTip(tr("The licence's story full screen, one step per page, for people who do not read code."));
-    m_progress = new QProgressBar(this);
-    m_status = new QLabel(this);
-    m_status->setWordWrap(true);
-    m_summary = new QLabel(this);
-    m_summary->setWordWrap(true);
-    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_patternPicture = new QLabel(this);
     m_patternPicture->setAlignment(Qt::AlignCenter);
 
@@ -137,12 +116,6 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     form->addRow(tr("&Fine-tuning:"), m_epochs);
     form->addRow(tr("&Training images:"), m_trainImages);
     form->addRow(tr("T&est images:"), m_evalImages);
-    auto *buttons = new QHBoxLayout;
-    buttons->addWidget(m_run);
-    buttons->addWidget(m_cancel);
-    buttons->addWidget(m_progress, 1);
-    buttons->addWidget(m_present);
-    buttons->addWidget(m_save);
 
     auto *gridBox =
         new QGroupBox(tr("What the licensed model answers for test images (green: right, red: wrong)"), this);
@@ -158,45 +131,12 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     auto *layout = new QVBoxLayout(content);
     layout->addWidget(intro);
     layout->addLayout(form);
-    layout->addLayout(buttons);
+    layout->addLayout(buttonRow());
     layout->addWidget(m_status);
     layout->addWidget(m_summary);
     layout->addLayout(results);
     layout->addStretch(1);
-    auto *scroll = new QScrollArea(this);
-    scroll->setWidget(content);
-    scroll->setWidgetResizable(true);
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    outer->addWidget(scroll);
-
-    connect(m_run, &QPushButton::clicked, this, &LicencePage::run);
-    connect(m_cancel, &QPushButton::clicked, this, &LicencePage::cancel);
-    connect(m_save, &QPushButton::clicked, this, &LicencePage::save);
-    connect(m_present, &QPushButton::clicked, this, &LicencePage::present);
-    showProgress(m_job, m_progress);
-    connect(m_job, &Job::failed, this, [this](const QString &message) {
-        m_status->setText(message.contains(QLatin1String("cancelled")) ? tr("Cancelled; nothing changed.") : message);
-        updateButtons();
-        emit failed(message);
-    });
-    connect(m_files, &Job::failed, this, [this](const QString &message) { m_status->setText(message); });
-    connect(m_files, &Job::ended, this, &LicencePage::updateButtons);
-    const auto reset = [this] {
-        cancel();
-        m_job->wait();
-        m_result.reset();
-        while (QLayoutItem *item = m_grid->takeAt(0)) {
-            delete item->widget();
-            delete item;
-        }
-        m_patternPicture->clear();
-        m_summary->clear();
-        m_status->clear();
-        updateButtons();
-    };
-    connect(m_document, &LockDocument::modelChanged, this, reset);
-    connect(m_document, &LockDocument::datasetChanged, this, reset);
+    setContent(content);
     updateButtons();
 }
 
@@ -207,33 +147,14 @@ void LicencePage::setLicensees(const QString &text)
     m_licensees->setText(text);
 }
 
-void LicencePage::setEpochs(int epochs)
+void LicencePage::clearResult()
 {
-    m_epochs->setValue(epochs);
-}
-
-void LicencePage::setTrainImages(int images)
-{
-    m_trainImages->setValue(images);
-}
-
-bool LicencePage::isRunning() const
-{
-    return m_job->isRunning();
-}
-
-void LicencePage::cancel()
-{
-    m_job->cancel();
-}
-
-void LicencePage::updateButtons()
-{
-    const bool ready = m_document->hasModel() && m_document->hasDataset();
-    m_run->setEnabled(ready && !isRunning());
-    m_cancel->setEnabled(isRunning());
-    m_save->setEnabled(m_result.has_value() && !isRunning() && !m_files->isRunning());
-    m_present->setEnabled(m_result.has_value() && !isRunning() && m_document->test());
+    m_result.reset();
+    while (QLayoutItem *item = m_grid->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    m_patternPicture->clear();
 }
 
 void LicencePage::present(int firstPage)
@@ -266,10 +187,8 @@ void LicencePage::run()
     settings.epochs = m_epochs->value();
     settings.trainImages = m_trainImages->value();
     const int64_t evalImages = m_evalImages->value();
-    m_status->setText(tr("Fine-tuning a copy for %1 licensee(s): about a minute on LeNet-5, much longer on large "
-                         "networks.")
-                          .arg(licensees.size()));
-    m_progress->setValue(0);
+    starting(tr("Fine-tuning a copy for %1 licensee(s): about a minute on LeNet-5, much longer on large networks.")
+                 .arg(licensees.size()));
     m_job->start<LicenceDemo>(
         [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, licensees,
             evalImages, secretSeed = m_secretSeed](Progress &progress) -> Expected<LicenceDemo> {
@@ -314,12 +233,10 @@ void LicencePage::run()
             return demo;
         },
         [this](LicenceDemo demo) {
-            m_progress->setValue(1000);
-            m_progress->setFormat(QStringLiteral("%p%"));
-            m_status->setText(tr("Licensed in %1 s (%2 epochs over %3 training images).")
-                                  .arg(demo.lock.seconds, 0, 'f', 0)
-                                  .arg(demo.lock.epochs)
-                                  .arg(demo.lock.images));
+            ended(tr("Licensed in %1 s (%2 epochs over %3 training images).")
+                      .arg(demo.lock.seconds, 0, 'f', 0)
+                      .arg(demo.lock.epochs)
+                      .arg(demo.lock.images));
             show(demo);
             m_result = std::move(demo);
             updateButtons();

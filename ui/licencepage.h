@@ -1,9 +1,8 @@
 #pragma once
 
+#include "finetunepage.h"
 #include "presentationview.h"
 #include "securenet.h"
-
-#include <QWidget>
 
 #include <cstdint>
 #include <optional>
@@ -12,14 +11,9 @@ class QComboBox;
 class QGridLayout;
 class QLabel;
 class QLineEdit;
-class QProgressBar;
-class QPushButton;
 class QSpinBox;
 
 namespace paramlock {
-
-class Job;
-class LockDocument;
 
 /** A licensed copy of the open model and what it answers, for the page and its tests. */
 struct LicenceDemo
@@ -43,21 +37,17 @@ std::vector<PresentationSlide> licenceStory(const LicenceDemo &demo, const Datas
  * licensee's licence and with a forged one, the licence pattern (amplified), and saves the licensed model with the
  * owner's registry.
  */
-class LicencePage : public QWidget
+class LicencePage : public FineTunePage
 {
     Q_OBJECT
 public:
     explicit LicencePage(LockDocument *document, QWidget *parent = nullptr);
     ~LicencePage() override;
 
-    void run();
-    void cancel();
-    bool isRunning() const;
+    void run() override;
     /** The licence's story full screen, for people who do not read code (after a licence has been made). */
-    void present(int firstPage = 0);
+    void present(int firstPage = 0) override;
     void setLicensees(const QString &text);
-    void setEpochs(int epochs);
-    void setTrainImages(int images);
     /**
      * Draws the owner's secret and the forged licence's from `seed` instead of the system's random source, so that a
      * demonstration (or a test) licenses the same way every time. A licence meant for use keeps the default (none).
@@ -65,34 +55,21 @@ public:
     void setSecretSeed(std::optional<uint64_t> seed) { m_secretSeed = seed; }
     const LicenceDemo *result() const { return m_result ? &*m_result : nullptr; }
 
-signals:
-    void finished();
-    void failed(const QString &message);
+protected:
+    bool hasResult() const override { return m_result.has_value(); }
+    void clearResult() override;
+    void save() override;
 
 private:
     void show(const LicenceDemo &demo);
-    void save();
-    void updateButtons();
 
-    LockDocument *m_document;
     std::optional<LicenceDemo> m_result;
     std::optional<uint64_t> m_secretSeed;
     QLineEdit *m_licensees;
     QComboBox *m_pattern;
-    QSpinBox *m_epochs;
-    QSpinBox *m_trainImages;
     QSpinBox *m_evalImages;
-    QPushButton *m_run;
-    QPushButton *m_cancel;
-    QPushButton *m_save;
-    QPushButton *m_present;
-    QProgressBar *m_progress;
-    QLabel *m_status;
-    QLabel *m_summary;
     QLabel *m_patternPicture;
     QGridLayout *m_grid;
-    Job *m_job;
-    Job *m_files;
 };
 
 } // namespace paramlock

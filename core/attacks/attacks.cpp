@@ -178,7 +178,7 @@ Expected<AttackCurve> normClipAttack(const Model &locked, const Dataset &test, c
             auto acc = accuracyOn(model, test, evalLimit);
             if (!acc)
                 return Error{acc.error()};
-            curve.points.push_back({percentiles[i], *acc});
+            curve.points.push_back({percentiles[i], *acc, {}});
             if (!progress.advance(double(i + 1) / double(percentiles.size()), "clipping"))
                 return Error{"attack cancelled"};
         }
