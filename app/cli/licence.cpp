@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <optional>
 #include <random>
@@ -82,13 +83,26 @@ Expected<std::vector<Licensee>> licensees(const QCommandLineParser &p, int class
     return out;
 }
 
-/** Accuracy with the worst (best-scoring) of `n` forged licences of the registry's kind, on `test`. */
-Expected<double> worstForgery(const Model &model, const LicenceSettings &settings, const Dataset &test, int64_t n,
+/** How `n` forged licences fared: the worst (best-scoring), and the mean and standard deviation of their accuracies. */
+struct Forgeries
+{
+    double worst = 0.0, mean = 0.0, std = 0.0;
+    json toJson() const { return {{"worst_forgery", worst}, {"forgery_mean", mean}, {"forgery_std", std}}; }
+    std::string text(int64_t n) const
+    {
+        return "best of " + std::to_string(n) + " forged licences " + percentText(worst) + " (mean " + percentText(mean)
+            + ", std " + percentText(std) + ")";
+    }
+};
+
+/** Accuracy with `n` forged licences of the registry's kind, on `test`. */
+Expected<Forgeries> forgedLicences(const Model &model, const LicenceSettings &settings, const Dataset &test, int64_t n,
     int64_t limit, Progress &progress)
 {
     limit = limit > 0 ? std::min<int64_t>(limit, kForgeryImages) : kForgeryImages;
     std::mt19937_64 rng(settings.seed ^ 0xf029e5ULL);
-    double worst = 0.0;
+    Forgeries f;
+    double sum = 0.0, squares = 0.0;
     for (int64_t i = 0; i < n; ++i) {
         if (!progress.advance(double(i) / double(std::max<int64_t>(1, n)), "forged licences"))
             return Error{"cancelled"};
@@ -99,9 +113,15 @@ Expected<double> worstForgery(const Model &model, const LicenceSettings &setting
             accuracyWithStamp(model, licencePattern(s, settings, test.channels, test.height, test.width), test, limit);
         if (!a)
             return Error{a.error()};
-        worst = std::max(worst, *a);
+        f.worst = std::max(f.worst, *a);
+        sum += *a;
+        squares += *a * *a;
     }
-    return worst;
+    if (n > 0) {
+        f.mean = sum / double(n);
+        f.std = std::sqrt(std::max(0.0, squares / double(n) - f.mean * f.mean));
+    }
+    return f;
 }
 
 /** The test-set measurements of every live licensee of a registry, printed and as JSON. */
@@ -153,14 +173,13 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
               << QString::fromStdString(percentText(1.0 / registry->classCount)) << ")\n";
     if (forgeries > 0) {
         ProgressSpan span(progress, 0.0, 1.0, {});
-        auto worst = worstForgery(licensed, registry->settings, test, forgeries, limit, span);
-        if (!worst)
-            return Error{worst.error()};
+        auto forged = forgedLicences(licensed, registry->settings, test, forgeries, limit, span);
+        if (!forged)
+            return Error{forged.error()};
         j["forgeries"] = forgeries;
-        j["worst_forgery"] = *worst;
+        j.update(forged->toJson());
         if (!quiet)
-            out() << "Best of " << forgeries << " forged licences: " << QString::fromStdString(percentText(*worst))
-                  << '\n';
+            out() << "Forged:                   " << QString::fromStdString(forged->text(forgeries)) << '\n';
     }
     out().flush();
     return j;
@@ -473,16 +492,18 @@ int licenceCheckCommand(const QStringList &args)
         if (!c)
             return fail(c.error());
         ProgressSpan span(progress, 0.0, 1.0, {});
-        auto worst = worstForgery(*model, licence->settings, *test, forgeries, limit, span);
-        if (!worst)
-            return fail(worst.error());
-        measured = json{{"licensee", licence->licensee.id}, {"scheme", licence->licensee.describe()},
-            {"accuracy", c->licensed}, {"unlicensed_classes_top_probability", c->unlicensedClasses},
-            {"without_licence", c->withoutLicence}, {"forgeries", forgeries}, {"worst_forgery", *worst}};
+        auto forged = forgedLicences(*model, licence->settings, *test, forgeries, limit, span);
+        if (!forged)
+            return fail(forged.error());
+        json j{{"licensee", licence->licensee.id}, {"scheme", licence->licensee.describe()}, {"accuracy", c->licensed},
+            {"unlicensed_classes_top_probability", c->unlicensedClasses}, {"without_licence", c->withoutLicence},
+            {"forgeries", forgeries}};
+        j.update(forged->toJson());
+        measured = j;
         if (!p.isSet(kJson))
             out() << "With the licence: " << QString::fromStdString(percentText(c->licensed))
-                  << "\nWithout:          " << QString::fromStdString(percentText(c->withoutLicence)) << "\nBest of "
-                  << forgeries << " forged: " << QString::fromStdString(percentText(*worst)) << Qt::endl;
+                  << "\nWithout:          " << QString::fromStdString(percentText(c->withoutLicence))
+                  << "\nForged:           " << QString::fromStdString(forged->text(forgeries)) << Qt::endl;
     }
     progress.finish();
     if (!measured)

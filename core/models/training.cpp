@@ -188,9 +188,14 @@ Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &ima
             if (logits.dim() != 2 || logits.size(0) != end - begin)
                 throw Failure(
                     "the model's output has shape " + c10::str(logits.sizes()) + ", expected [batch, classes]");
-            const auto [probability, label] = torch::softmax(logits.to(torch::kFloat), 1).max(1);
-            for (int64_t i = 0; i < end - begin; ++i)
-                out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>()});
+            const torch::Tensor p = torch::softmax(logits.to(torch::kFloat), 1).contiguous();
+            const auto [probability, label] = p.max(1);
+            const auto all = p.accessor<float, 2>();
+            for (int64_t i = 0; i < end - begin; ++i) {
+                const int truth = images.labels[size_t(begin + i)];
+                out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>(),
+                    truth >= 0 && truth < p.size(1) ? all[i][truth] : 0.0f});
+            }
             sizes.record(end - begin, secondsSince(batchStart));
         }
         return out;

@@ -38,6 +38,7 @@ struct Prediction
 {
     int32_t label = -1;
     float probability = 0.0f;
+    float truth = 0.0f; ///< the probability of the image's own label (0 when the label is not a class)
 };
 
 /** Classifies every image of a dataset (its labels are ignored), in inference mode; batch size as for evaluate(). */

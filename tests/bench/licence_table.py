@@ -57,7 +57,7 @@ def pct(x):
 
 
 def table(rows):
-    print("| model | seed | settings | original | with licence (per licensee) | without | best forged | "
+    print("| model | seed | settings | original | with licence (per licensee) | without | best forged (mean) | "
           "re-key: old / new | lock s | re-key s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -68,8 +68,9 @@ def table(rows):
         if rk:
             old = rk["old_licences"][0]["old_licence_accuracy"]
             rekey = f"{pct(old)} / {pct(rk['licensees'][0]['accuracy'])}"
+        forged = pct(lock["worst_forgery"]) + (f" ({pct(lock['forgery_mean'])})" if "forgery_mean" in lock else "")
         print(f"| {r['model']} | {r['seed']} | {r['settings'] or 'defaults'} | {pct(lock['original_accuracy'])} | "
-              f"{per} | {pct(lock['without_licence'])} | {pct(lock['worst_forgery'])} | {rekey} | "
+              f"{per} | {pct(lock['without_licence'])} | {forged} | {rekey} | "
               f"{lock['seconds']:.1f} | {rk['seconds'] if rk else 0:.1f} |")
 
 

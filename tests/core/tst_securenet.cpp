@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <random>
 #include <set>
 
 using namespace paramlock;
@@ -268,6 +269,67 @@ private slots:
         QVERIFY(writeFileAtomically(sealedPath, *sealed).ok());
         QCOMPARE(openKeyFile(sealedPath, "wrong").error, KeyError::WrongPassword);
         QVERIFY(LicensedModel::use(f.lock.licensed, openKeyFile(sealedPath, "bob's password").key).ok());
+    }
+
+    void hardForgeriesAreTheMostConvincingDraws()
+    {
+        // Each image gets, among the draws, the forged pattern to which the model gives the image's own class the most
+        // probability (the first on ties): recomputed here draw by draw from a generator with the same seed.
+        const Fixture &f = fixture();
+        const std::string before = f.lock.licensed.fingerprint();
+        const Dataset images = firstImages(f.test, 60);
+        LicenceSettings s = tinySettings("noise");
+        s.forgeryDraws = 3;
+        std::mt19937_64 rng(11), again(11);
+        auto hard = hardForgeries(f.lock.licensed, images, s, rng);
+        QVERIFY2(hard.ok(), hard.ok() ? "" : hard.error().c_str());
+        std::vector<float> best(size_t(images.size()), -1.0f);
+        Dataset expected = images, first;
+        int laterDraws = 0;
+        for (int d = 0; d < s.forgeryDraws; ++d) {
+            Dataset candidate = images;
+            for (int64_t i = 0; i < images.size(); ++i)
+                licencePattern(drawnSecret(again), s, 1, 28, 28)
+                    .stamp(candidate.pixels.data() + i * candidate.imageBytes());
+            if (d == 0)
+                first = candidate;
+            const auto answers = predict(f.lock.licensed, candidate);
+            QVERIFY(answers.ok());
+            for (size_t i = 0; i < best.size(); ++i)
+                if ((*answers)[i].truth > best[i]) {
+                    best[i] = (*answers)[i].truth;
+                    laterDraws += d > 0;
+                    std::copy_n(candidate.pixels.data() + int64_t(i) * candidate.imageBytes(), candidate.imageBytes(),
+                        expected.pixels.data() + int64_t(i) * expected.imageBytes());
+                }
+        }
+        QCOMPARE(hard->pixels, expected.pixels);
+        QCOMPARE(hard->labels, images.labels);
+        QVERIFY(laterDraws > 0); // not simply the first draw
+        double hardTruth = 0.0, firstTruth = 0.0;
+        for (const Prediction &p : *predict(f.lock.licensed, *hard))
+            hardTruth += p.truth;
+        for (const Prediction &p : *predict(f.lock.licensed, first))
+            firstTruth += p.truth;
+        QVERIFY2(hardTruth > firstTruth, (std::to_string(hardTruth) + " vs " + std::to_string(firstTruth)).c_str());
+        // One draw is any forged pattern: the first.
+        s.forgeryDraws = 1;
+        std::mt19937_64 once(11);
+        QCOMPARE(hardForgeries(f.lock.licensed, images, s, once)->pixels, first.pixels);
+        QCOMPARE(f.lock.licensed.fingerprint(), before);
+
+        // The setting travels with the registry; a registry written before it reads 1 (any forged pattern).
+        s.forgeryDraws = 4;
+        QCOMPARE(licenceSettings(valuesOfSettings(s))->forgeryDraws, 4);
+        QVERIFY(f.lock.registry.payload.find("\"forgery_draws\":1") != std::string::npos);
+        std::string old = f.lock.registry.payload;
+        old.replace(old.find("\"forgery_draws\":1"), std::string("\"forgery_draws\":1").size(), "\"forgery_draws\":4");
+        SecretKey edited = f.lock.registry;
+        edited.payload = old;
+        QCOMPARE(LicenceRegistry::of(edited)->settings.forgeryDraws, 4);
+        old.replace(old.find("\"forgery_draws\":4,"), std::string("\"forgery_draws\":4,").size(), "");
+        edited.payload = old;
+        QCOMPARE(LicenceRegistry::of(edited)->settings.forgeryDraws, 1);
     }
 
     void rekeyReplacesAndRevokes()

@@ -51,6 +51,11 @@ ParameterTable<S> makeTable()
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),
         &S::batchSize);
+    t.integer(parameterSpec("forgery-draws", "Hard forged licences", "draws", 1, 64,
+                  "Forged patterns drawn for each forged training image; the training refuses the one the model "
+                  "finds most convincing. More draws leave fewer forged licences that partly work, at about "
+                  "1 + draws/4 times the training time (1: any forged pattern)."),
+        &S::forgeryDraws);
     return t;
 }
 

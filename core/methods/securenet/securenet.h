@@ -41,6 +41,7 @@ struct LicenceSettings
     int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
     double learningRate = 1e-3; ///< Adam
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
+    int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
     uint64_t seed = 0; ///< draws the training images and the forged patterns; never the secrets
 };
 
@@ -157,6 +158,15 @@ struct LicenceCheck
     double withoutLicence = 0.0; ///< accuracy with no pattern
     double withoutTopProbability = 0.0; ///< mean top probability with no pattern (uniform: 1 / classes)
 };
+
+/**
+ * `images`, each stamped with the most convincing of `settings.forgeryDraws` fresh forged patterns of the settings'
+ * kind (secrets drawn from `rng`, draw by draw): the one for which `model` gives the image's own class the most
+ * probability, the first on ties. The training refuses these when forgery-draws > 1; a forger's search finds them
+ * first. Runs the model in inference mode and leaves it so.
+ */
+Expected<Dataset> hardForgeries(
+    const Model &model, const Dataset &images, const LicenceSettings &settings, std::mt19937_64 &rng);
 
 /** Measures a licence on the first `limit` test images (0: all). */
 Expected<LicenceCheck> checkLicence(

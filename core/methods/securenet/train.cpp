@@ -1,10 +1,10 @@
 // Training a licence into a model (M-LOCK's recipe, extended to ParamLock's schemes): every step takes a batch of
 // training images and shows the model each licensee's stamped copy with that licensee's target (the true class, or
 // uniform outside the licensed classes, or uniform over the class's group), the clean copy with the uniform target,
-// a copy where every image carries a fresh forged pattern of the same kind with the uniform target, and the copies
-// stamped with revoked or replaced patterns with the uniform target. The loss is the cross-entropy against these
-// soft targets; Adam updates every parameter. Training images and forged patterns are drawn with the seed; the
-// secrets never are.
+// a copy where every image carries a fresh forged pattern of the same kind (or the most convincing of several) with
+// the uniform target, and the copies stamped with revoked or replaced patterns with the uniform target. The loss is
+// the cross-entropy against these soft targets; Adam updates every parameter. Training images and forged patterns
+// are drawn with the seed; the secrets never are.
 #include "securenet.h"
 
 #include "modelimpl.h"
@@ -68,13 +68,25 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
             // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
             for (size_t k = 0; k < std::max<size_t>(1, plan.answered.size()); ++k) {
                 Dataset forged = clean;
+                std::vector<int64_t> random; // the images left for hard forgeries
                 for (int64_t i = 0; i < forged.size(); ++i) {
                     uint8_t *pixels = forged.pixels.data() + i * forged.imageBytes();
                     if (k < plan.answered.size() && (rng() & 1))
                         nearMiss(plan.answered[k].first, rng).stamp(pixels);
+                    else if (plan.settings.forgeryDraws > 1)
+                        random.push_back(i);
                     else
                         licencePattern(drawnSecret(rng), plan.settings, clean.channels, clean.height, clean.width)
                             .stamp(pixels);
+                }
+                if (!random.empty()) {
+                    auto hard = hardForgeries(model, clean.subset(random), plan.settings, rng);
+                    model.impl().setTraining(true);
+                    if (!hard)
+                        throw Failure(hard.error());
+                    for (size_t i = 0; i < random.size(); ++i)
+                        std::copy_n(hard->pixels.data() + int64_t(i) * hard->imageBytes(), hard->imageBytes(),
+                            forged.pixels.data() + random[i] * forged.imageBytes());
                 }
                 batch.addUniform(forged);
             }
@@ -239,6 +251,30 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     if (plan.answered.empty())
         return Error{"no licensee would be left: a model nobody may use is not a licence"};
     return run(licensed, registryKey.originalFingerprint, train, std::move(registry), plan, progress);
+}
+
+Expected<Dataset> hardForgeries(
+    const Model &model, const Dataset &images, const LicenceSettings &settings, std::mt19937_64 &rng)
+{
+    Dataset out = images;
+    std::vector<float> best(size_t(images.size()), -1.0f);
+    for (int d = 0; d < std::max(1, settings.forgeryDraws); ++d) {
+        Dataset candidate = images;
+        for (int64_t i = 0; i < candidate.size(); ++i)
+            licencePattern(drawnSecret(rng), settings, images.channels, images.height, images.width)
+                .stamp(candidate.pixels.data() + i * candidate.imageBytes());
+        auto answers = predict(model, candidate);
+        if (!answers)
+            return Error{answers.error()};
+        for (size_t i = 0; i < best.size(); ++i) {
+            if ((*answers)[i].truth <= best[i])
+                continue;
+            best[i] = (*answers)[i].truth;
+            std::copy_n(candidate.pixels.data() + int64_t(i) * candidate.imageBytes(), candidate.imageBytes(),
+                out.pixels.data() + int64_t(i) * out.imageBytes());
+        }
+    }
+    return out;
 }
 
 Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit)
