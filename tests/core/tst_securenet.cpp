@@ -307,9 +307,11 @@ private slots:
         QCOMPARE(hard->labels, images.labels);
         QVERIFY(laterDraws > 0); // not simply the first draw
         double hardTruth = 0.0, firstTruth = 0.0;
-        for (const Prediction &p : *predict(f.lock.licensed, *hard))
+        const auto onHard = predict(f.lock.licensed, *hard), onFirst = predict(f.lock.licensed, first);
+        QVERIFY(onHard.ok() && onFirst.ok());
+        for (const Prediction &p : *onHard)
             hardTruth += p.truth;
-        for (const Prediction &p : *predict(f.lock.licensed, first))
+        for (const Prediction &p : *onFirst)
             firstTruth += p.truth;
         QVERIFY2(hardTruth > firstTruth, (std::to_string(hardTruth) + " vs " + std::to_string(firstTruth)).c_str());
         // One draw is any forged pattern: the first.
