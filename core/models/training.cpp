@@ -192,7 +192,8 @@ Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &ima
             const auto [probability, label] = p.max(1);
             const auto all = p.accessor<float, 2>();
             for (int64_t i = 0; i < end - begin; ++i) {
-                const int truth = images.labels[size_t(begin + i)];
+                const size_t at = size_t(begin + i);
+                const int truth = at < images.labels.size() ? images.labels[at] : -1;
                 out.push_back({int32_t(label[i].item<int64_t>()), probability[i].item<float>(),
                     truth >= 0 && truth < p.size(1) ? all[i][truth] : 0.0f});
             }

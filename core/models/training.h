@@ -41,7 +41,10 @@ struct Prediction
     float truth = 0.0f; ///< the probability of the image's own label (0 when the label is not a class)
 };
 
-/** Classifies every image of a dataset (its labels are ignored), in inference mode; batch size as for evaluate(). */
+/**
+ * Classifies every image of a dataset in inference mode; batch size as for evaluate(). The labels, where the dataset
+ * has them, only give each prediction's `truth`.
+ */
 Expected<std::vector<Prediction>> predict(const Model &model, const Dataset &images, int batchSize = 0);
 
 /**
