@@ -308,12 +308,17 @@ int licenceRekeyCommand(const QStringList &args)
         QStringLiteral("Fine-tuning epochs of this re-key (default: the registry's, 3 unless set at licence lock). "
                        "More epochs silence an old licence more surely (docs/licences.md)."),
         QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption original(QStringLiteral("original"),
+        QStringLiteral("Start from the original model the licences were first trained into (the model given to "
+                       "licence lock) instead of the licensed one: the first lock's cost, for models where a short "
+                       "re-key does not teach the new licence (docs/findings.md)."),
+        QStringLiteral("FILE"));
     const PasswordFlags owner(QString(), QStringLiteral("the registry"));
     const PasswordFlags fresh(QStringLiteral("new-"), QStringLiteral("the new registry"));
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kRegistry, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, rekey, revoke, add, epochs, kForgeries, kOutModel, kOutRegistry, kKdf};
+        kThreads, kQuiet, kJson, rekey, revoke, add, epochs, original, kForgeries, kOutModel, kOutRegistry, kKdf};
     options += owner.all();
     options += fresh.all();
     if (!parse(p, args,
@@ -329,8 +334,10 @@ int licenceRekeyCommand(const QStringList &args)
         return fail("--rekey-epochs must be between 1 and 1000", Usage);
     if (!p.isSet(kRegistry))
         return fail("--registry is required", Usage);
-    const std::vector<std::string> inputs = {
+    std::vector<std::string> inputs = {
         p.value(kModel).toStdString(), p.value(kData).toStdString(), p.value(kRegistry).toStdString()};
+    if (p.isSet(original))
+        inputs.push_back(p.value(original).toStdString());
     if (auto ok = checkOutputs(p, inputs); !ok)
         return fail(ok.error(), Usage);
     auto registry = openKeyFromCli(p.value(kRegistry).toStdString(), p, owner);
@@ -358,11 +365,19 @@ int licenceRekeyCommand(const QStringList &args)
             out.push_back(v.toStdString());
         return out;
     };
+    std::optional<Model> start;
+    if (p.isSet(original)) {
+        auto loaded = Model::load(p.value(original).toStdString());
+        if (!loaded)
+            return fail(loaded.error());
+        start = std::move(*loaded);
+        start->setMetadata(in->model.metadata());
+    }
     LicenceLock lock;
     {
         ProgressScope scope(progress);
-        auto made = licenceRekey(
-            in->model, *registry, in->train, names(rekey), names(revoke), *added, progress, int(epochCount));
+        auto made = licenceRekey(in->model, *registry, in->train, names(rekey), names(revoke), *added, progress,
+            int(epochCount), start ? &*start : nullptr);
         if (!made)
             return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
         lock = std::move(*made);

@@ -359,6 +359,29 @@ private slots:
         QVERIFY(!checkLicenceFits(rekeyed->licensed, *issueLicence(f.lock.registry, "alice")).ok());
     }
 
+    void rekeyFromTheOriginalIsAFreshLockWithTheOldLicenceRefused()
+    {
+        const Fixture &f = fixture();
+        Progress quiet;
+        // Only the model the registry's licences were trained from is accepted as the starting point.
+        auto wrong =
+            licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, 0, &f.lock.licensed);
+        QVERIFY(!wrong.ok());
+        QVERIFY2(wrong.error().find("original model") != std::string::npos, wrong.error().c_str());
+
+        const Licence oldAlice = licenceOf(f.lock.registry, "alice");
+        auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, 0, &f.model);
+        QVERIFY2(rekeyed.ok(), rekeyed.ok() ? "" : rekeyed.error().c_str());
+        QCOMPARE(rekeyed->epochs, tinySettings("noise").epochs); // the first lock's epochs, not the re-key's (10)
+        QCOMPARE(rekeyed->registry.originalFingerprint, f.model.fingerprint());
+        const double fresh = checkLicence(rekeyed->licensed, licenceOf(rekeyed->registry, "alice"), f.test)->licensed;
+        const double old = *accuracyWithStamp(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
+        const double bob = checkLicence(rekeyed->licensed, licenceOf(rekeyed->registry, "bob"), f.test)->licensed;
+        QVERIFY2(fresh > 0.7, std::to_string(fresh).c_str());
+        QVERIFY2(bob > 0.7, std::to_string(bob).c_str()); // bob keeps his licence (same generation)
+        QVERIFY2(old < 0.3, std::to_string(old).c_str());
+    }
+
     void thePatternSearchFindsWhatTheModelAnswersTo()
     {
         // The adaptive attacker's search, on the tiny licensed model: with labelled images it finds an input change

@@ -202,10 +202,13 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
 
 Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registryKey, const Dataset &train,
     const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
-    Progress &progress, int epochs)
+    Progress &progress, int epochs, const Model *original)
 {
     if (auto fits = checkLicenceFits(licensed, registryKey); !fits)
         return Error{fits.error()};
+    if (original && original->fingerprint() != registryKey.originalFingerprint)
+        return Error{"the original model is not the one this registry's licences were trained from; give the model "
+                     "that licence lock started from"};
     auto decoded = LicenceRegistry::of(registryKey);
     if (!decoded)
         return Error{decoded.error()};
@@ -218,7 +221,7 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
         return Error{"say what changes: --rekey NAME, --revoke NAME or --add NAME"};
     Plan plan;
     plan.settings = registry.settings;
-    plan.epochs = registry.settings.rekeyEpochs;
+    plan.epochs = original && epochs == 0 ? registry.settings.epochs : registry.settings.rekeyEpochs;
     plan.classCount = registry.classCount;
     auto change = [&](const std::string &id, bool revoking) -> Expected<void> {
         for (Licensee &l : registry.licensees)
@@ -250,7 +253,8 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
             plan.answered.emplace_back(registry.patternOf(l, licensed), l);
     if (plan.answered.empty())
         return Error{"no licensee would be left: a model nobody may use is not a licence"};
-    return run(licensed, registryKey.originalFingerprint, train, std::move(registry), plan, progress);
+    return run(
+        original ? *original : licensed, registryKey.originalFingerprint, train, std::move(registry), plan, progress);
 }
 
 Expected<Dataset> hardForgeries(
