@@ -4,6 +4,7 @@
 #include "password.h"
 
 #include "advparamsattacks.h"
+#include "atomicfile.h"
 #include "analysis.h"
 #include "attacks.h"
 #include "fingerprint.h"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <memory>
 
 namespace paramlock::cli {
 
@@ -70,6 +72,54 @@ double orNull(double x)
     return std::isnan(x) ? -1.0 : x;
 }
 
+/** What makes two advantage runs' scratch and original curves the same measurement (their --json "sweep"). */
+json sweepJson(const AdvantageOptions &o, const Model &original, int64_t testImages)
+{
+    json settings = json::array();
+    for (const TrainSetting &s : o.settings)
+        settings.push_back(s.text());
+    return {{"original_fingerprint", original.fingerprint()}, {"seed", o.seed}, {"grid", o.grid},
+        {"search_size", o.searchSize}, {"settings", settings}, {"steps", o.steps}, {"batch_size", o.batchSize},
+        {"epochs", {o.minEpochs, o.maxEpochs}}, {"checkpoints", o.checkpoints}, {"test_images", testImages},
+        {"original_curve", o.includeOriginal}};
+}
+
+/**
+ * --baseline: the scratch and original curves of an earlier `--json` run on another lock of the same original, with
+ * the same sweep; refused with the first difference otherwise.
+ */
+Expected<std::shared_ptr<const AdvantageResult>> readBaseline(const QString &path, const json &sweep)
+{
+    const std::string file = path.toStdString();
+    auto text = readWholeFile(file);
+    if (!text)
+        return Error{text.error()};
+    json j = json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("attack", "") != "advantage" || !j.contains("rows"))
+        return Error{file + " is not the --json output of `attack --kind advantage`; pass the file one such run wrote"};
+    if (!j.contains("sweep"))
+        return Error{file + " was written by an older ParamLock that did not record its sweep; run the analysis again"};
+    for (auto it = sweep.begin(); it != sweep.end(); ++it)
+        if (j["sweep"].value(it.key(), json()) != it.value())
+            return Error{"the baseline " + file + " was measured with another " + it.key() + " ("
+                + j["sweep"].value(it.key(), json()).dump() + ", here " + it.value().dump()
+                + "): use the same original model and the same sweep options"};
+    auto r = std::make_shared<AdvantageResult>();
+    r->victimAccuracy = j.value("victim_accuracy", 0.0);
+    r->testImages = j.value("test_images", int64_t(0));
+    const auto point = [](const json &p) {
+        return CurvePoint{p.value("accuracy", -1.0), p.value("setting", ""), p.value("epoch", 0)};
+    };
+    for (const json &row : j["rows"]) {
+        AdvantageRow a;
+        a.size = row.value("k", int64_t(-1));
+        a.scratch = point(row.value("scratch", json::object()));
+        a.original = point(row.value("original", json::object()));
+        r->rows.push_back(a);
+    }
+    return std::shared_ptr<const AdvantageResult>(r);
+}
+
 /** --kind advantage: A_att, A_scr and A_orig for each k, R, the advantage and the plain-words level. */
 int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std::optional<SecretKey> &key,
     const Dataset &test, AdvantageOptions o, CliProgress &progress)
@@ -99,6 +149,14 @@ int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std:
     if (original.fingerprint() == locked.fingerprint())
         return fail("the model given is not locked (its weights are the original's); pass the locked model with "
                     "--model");
+    const int64_t testImages = o.evalLimit > 0 ? std::min(o.evalLimit, test.size()) : test.size();
+    const json sweep = sweepJson(o, original, testImages);
+    if (p.isSet(QStringLiteral("baseline"))) {
+        auto baseline = readBaseline(p.value(QStringLiteral("baseline")), sweep);
+        if (!baseline)
+            return fail(baseline.error(), Usage);
+        o.baseline = *baseline;
+    }
     if (key)
         if (const ProtectionMethod *method = methodById(key->method))
             addMethodRepair(o, *method, test, o.evalLimit);
@@ -118,7 +176,7 @@ int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std:
                 {"advantage", orNull(row.advantage)}});
         out() << QString::fromStdString(json{{"attack", "advantage"}, {"victim_accuracy", r->victimAccuracy},
             {"locked_accuracy", r->lockedAccuracy}, {"random_guess", r->randomGuess}, {"test_images", r->testImages},
-            {"grid", r->grid}, {"runs", r->runs}, {"seconds", r->seconds}, {"rows", rows},
+            {"grid", r->grid}, {"sweep", sweep}, {"runs", r->runs}, {"seconds", r->seconds}, {"rows", rows},
             {"protection_level", level}}.dump(2))
               << Qt::endl;
         return Ok;
@@ -212,6 +270,10 @@ int cmdAttack(const QStringList &args)
         QStringLiteral("N"), QString::number(adv.searchSize));
     const QCommandLineOption originalModel(QStringLiteral("original"),
         QStringLiteral("Advantage: the unlocked original model (instead of --key)."), QStringLiteral("FILE"));
+    const QCommandLineOption baselineFile(QStringLiteral("baseline"),
+        QStringLiteral("Advantage: reuse the scratch and original curves of an earlier --json run on another lock of "
+                       "the same original model with the same sweep (only A_att is trained)."),
+        QStringLiteral("FILE"));
     const QCommandLineOption fingerprints(QStringLiteral("fingerprints"),
         QStringLiteral(
             "finetune and prune: a fingerprint registry; after every step the owner's trigger and the users' "
@@ -230,8 +292,8 @@ int cmdAttack(const QStringList &args)
                            "back (the key, if given, only scores which secret weights an attack found)."),
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
                 rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kWithoutOriginal,
-                searchSize, kSteps, originalModel, kSeed, kInputMean, kInputStd, kNumClasses, kEvalSamples, kThreads,
-                kQuiet, kJson, kCsv, fingerprints, outModel}
+                searchSize, kSteps, originalModel, baselineFile, kSeed, kInputMean, kInputStd, kNumClasses,
+                kEvalSamples, kThreads, kQuiet, kJson, kCsv, fingerprints, outModel}
                 + keyPassword.all() + registryPassword.all(),
             code))
         return code;

@@ -54,10 +54,19 @@ struct AdvantageOptions
     bool includeOriginal = true; ///< A_orig, the ceiling (one more curve)
     /**
      * A method's own repair (e.g. AdvParams' gradient-guided adaptive attack), tried beside the fine-tuning sweep for
-     * A_att: given the locked model and the thief's k images, the accuracy it reaches on the test set. Empty: none.
+     * A_att: given the locked model, the thief's images and a budget of single-image forward-backward passes per
+     * variant (one training run's: steps x batch), the accuracy it reaches on the test set. Empty: none.
      */
-    std::function<Expected<double>(const Model &locked, const Dataset &attackerImages, Progress &progress)> repair;
+    std::function<Expected<double>(
+        const Model &locked, const Dataset &attackerImages, int64_t passBudget, Progress &progress)>
+        repair;
     std::string repairName;
+    /**
+     * The repair is given the first min(k, repairImages) of the thief's images (a gradient over 300 images points
+     * where one over 3,000 does; the paper's adaptive attack uses its encryption set's 300); its result there is
+     * reused for every larger k. 0: all k.
+     */
+    int64_t repairImages = 300;
     /**
      * The scratch and original curves, already measured on the same model, data and options for another lock of it
      * (the frontier compares many): reused instead of trained again, so only A_att is trained. Every k asked must be

@@ -136,8 +136,8 @@ void addMethodRepair(AdvantageOptions &o, const ProtectionMethod &method, const 
     o.repairName = method.repairName();
     const ProtectionMethod *m = &method;
     const Dataset *t = &test;
-    o.repair = [m, t, evalLimit](const Model &locked, const Dataset &images, Progress &p) {
-        return m->repair(locked, images, *t, evalLimit, p);
+    o.repair = [m, t, evalLimit](const Model &locked, const Dataset &images, int64_t passBudget, Progress &p) {
+        return m->repair(locked, images, *t, evalLimit, passBudget, p);
     };
 }
 

@@ -156,14 +156,19 @@ public:
      * attack), which the advantage analysis tries beside fine-tuning; empty when the method has none.
      */
     virtual std::string repairName() const { return {}; }
-    /** Runs that repair on `locked` with the attacker's `images`; the accuracy it reaches on `test`. */
-    virtual Expected<double> repair(
-        const Model &locked, const Dataset &images, const Dataset &test, int64_t evalLimit, Progress &progress) const
+    /**
+     * Runs that repair on `locked` with the attacker's `images`; the accuracy it reaches on `test`. `passBudget`, when
+     * positive, bounds each of its variants to about that many single-image forward-backward passes (the advantage
+     * analysis gives it one training run's worth); 0: the method's own defaults.
+     */
+    virtual Expected<double> repair(const Model &locked, const Dataset &images, const Dataset &test, int64_t evalLimit,
+        int64_t passBudget, Progress &progress) const
     {
         (void)locked;
         (void)images;
         (void)test;
         (void)evalLimit;
+        (void)passBudget;
         (void)progress;
         return Error{"the method " + name() + " has no repair attack"};
     }

@@ -253,19 +253,35 @@ private slots:
     {
         AdvantageOptions o = tinySweep();
         o.repairName = "oracle";
-        int calls = 0;
-        o.repair = [&calls](const Model &, const Dataset &, Progress &) -> Expected<double> {
-            ++calls;
+        o.repairImages = 10;
+        std::vector<int64_t> given, budgets;
+        o.repair = [&given, &budgets](
+                       const Model &, const Dataset &images, int64_t budget, Progress &) -> Expected<double> {
+            given.push_back(images.size());
+            budgets.push_back(budget);
             return 1.0;
         };
         const Model lock = *victim().reinitialised(99);
         Progress quiet;
         auto r = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
         QVERIFY(r);
-        QCOMPARE(calls, 2); // k = 6 and 30, never without data
+        // k = 30 (the search size, first) gets its first 10 images, k = 6 all 6; never without data.
+        QCOMPARE(given, (std::vector<int64_t>{10, 6}));
+        QCOMPARE(budgets, (std::vector<int64_t>{20 * 8, 20 * 8})); // one run's passes: steps x batch
         QCOMPARE(r->rows[1].attacker.accuracy, 1.0);
         QCOMPARE(r->rows[1].attacker.setting, std::string("oracle"));
         QVERIFY(r->rows[0].attacker.setting != "oracle");
+        QVERIFY2(r->grid.find("oracle on at most 10 of the thief's images") != std::string::npos, r->grid.c_str());
+
+        // With a cap below every k, the repair runs once and its result stands for both.
+        o.repairImages = 5;
+        given.clear();
+        auto capped = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(capped);
+        QCOMPARE(given, (std::vector<int64_t>{5}));
+        QCOMPARE(capped->rows[1].attacker.accuracy, 1.0);
+        QCOMPARE(capped->rows[1].attacker.setting, std::string("oracle"));
+        QCOMPARE(capped->rows[2].attacker.accuracy, 1.0);
     }
 
     void theProtectionLevelSaysWhatWasMeasured()

@@ -121,6 +121,31 @@ private slots:
         QVERIFY(!adaptiveAttack(locked->locked, {data, data}, AdaptiveOptions{"magic"}, nullptr, quiet).ok());
     }
 
+    void aPassBoundLimitsEveryVariant()
+    {
+        const Dataset data = separableImages(150, 5);
+        const Model model = trainedLinear(data);
+        AdvParamsOptions lock = strongLock(6);
+        Progress quiet;
+        auto locked = lockModel(model, data, lock, quiet);
+        QVERIFY2(locked.ok(), locked.ok() ? "" : locked.error().c_str());
+        AdaptiveOptions attack;
+        attack.variant = "swap";
+        auto free = adaptiveAttack(locked->locked, {data, data}, attack, &locked->key, quiet);
+        QVERIFY(free.ok());
+        QVERIFY(free->weightsChanged >= 4); // the unbounded search goes on past one swap
+        attack.maxPasses = 1; // one gradient pass: one swap
+        auto bounded = adaptiveAttack(locked->locked, {data, data}, attack, &locked->key, quiet);
+        QVERIFY(bounded.ok());
+        QCOMPARE(bounded->weightsChanged, int64_t(2));
+        attack.variant = "global";
+        attack.iterations = 6;
+        attack.maxPasses = 3; // at most three steps of one weight each
+        auto global = adaptiveAttack(locked->locked, {data, data}, attack, nullptr, quiet);
+        QVERIFY(global.ok());
+        QVERIFY(global->weightsChanged >= 1 && global->weightsChanged <= 3);
+    }
+
     void paperAttackStepsAndCountsWhatItChanged()
     {
         const Dataset data = separableImages(90, 6);

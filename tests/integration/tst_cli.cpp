@@ -501,6 +501,28 @@ private slots:
         QVERIFY2(accuracy(1, "original") > accuracy(1, "attacker"), r.out.constData());
         QVERIFY2(j.value(QLatin1String("protection_level")).toString().contains(QLatin1String("With 300 labelled")),
             r.out.constData());
+        // A second lock of the same original reuses the scratch and original curves: only the attacker is trained.
+        const QString baseline = dir.filePath(QStringLiteral("baseline.json"));
+        {
+            QFile f(baseline);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(r.out);
+        }
+        const QStringList again = common
+            + QStringList{QStringLiteral("--key"), key, QStringLiteral("--sizes"), QStringLiteral("0,300"),
+                QStringLiteral("--baseline"), baseline, QStringLiteral("--json")};
+        Run reused = cli(again + QStringList{QStringLiteral("--steps"), QStringLiteral("60")});
+        QVERIFY2(reused.exitCode == 0, reused.err.constData());
+        const QJsonObject k = reused.json();
+        QCOMPARE(k.value(QLatin1String("runs")).toInt(), 6); // the attacker's six settings
+        const QJsonArray reusedRows = k.value(QLatin1String("rows")).toArray();
+        QCOMPARE(reusedRows[1].toObject().value(QLatin1String("scratch")).toObject().value(QLatin1String("accuracy")),
+            rows[1].toObject().value(QLatin1String("scratch")).toObject().value(QLatin1String("accuracy")));
+        QCOMPARE(k.value(QLatin1String("victim_accuracy")), j.value(QLatin1String("victim_accuracy")));
+        // Another sweep is another measurement: refused, naming the difference.
+        reused = cli(again + QStringList{QStringLiteral("--steps"), QStringLiteral("40")});
+        QCOMPARE(reused.exitCode, 2);
+        QVERIFY2(reused.err.contains("another steps (60, here 40)"), reused.err.constData());
         // Without the key or the original there is no ceiling and no victim: refused, naming both.
         r = cli(common);
         QCOMPARE(r.exitCode, 2);

@@ -121,12 +121,16 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
             changed.insert({li, t});
         };
 
+        const int64_t layerCount = std::max<int64_t>(1, int64_t(weights.size()));
         if (options.variant == "paper") {
-            const int total = int(weights.size()) * options.iterations;
+            const int perLayer = options.maxPasses > 0
+                ? int(std::clamp<int64_t>(options.maxPasses / layerCount, 1, options.iterations))
+                : options.iterations;
+            const int total = int(weights.size()) * perLayer;
             int done = 0;
             for (size_t li = 0; li < weights.size(); ++li) {
                 gradientsOnlyFor(impl, {weights[li].tensor});
-                for (int it = 0; it < options.iterations; ++it, ++done) {
+                for (int it = 0; it < perLayer; ++it, ++done) {
                     zeroGradients(weights);
                     crossEntropyBackward(impl, data.attacker, norm, kBatch);
                     const Steepest s = steepestIn(li);
@@ -142,8 +146,10 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
             for (const auto &w : weights)
                 all.push_back(w.tensor);
             gradientsOnlyFor(impl, all);
-            const int total = int(weights.size()) * options.iterations;
-            for (int it = 0; it < total; ++it) {
+            int64_t total = layerCount * options.iterations;
+            if (options.maxPasses > 0)
+                total = std::min(total, options.maxPasses);
+            for (int64_t it = 0; it < total; ++it) {
                 zeroGradients(weights);
                 crossEntropyBackward(impl, data.attacker, norm, kBatch);
                 double best = 0.0;
@@ -173,7 +179,10 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                 all.push_back(w.tensor);
             gradientsOnlyFor(impl, all);
             constexpr int64_t kPool = 8;
-            for (int64_t swapped = 0; swapped + 2 <= options.budget; swapped += 2) {
+            int64_t budget = options.budget;
+            if (options.maxPasses > 0)
+                budget = std::min(budget, 2 * options.maxPasses);
+            for (int64_t swapped = 0; swapped + 2 <= budget; swapped += 2) {
                 zeroGradients(weights);
                 crossEntropyBackward(impl, data.attacker, norm, kBatch);
                 double best = 0.0;
@@ -208,7 +217,7 @@ Expected<AdaptiveResult> adaptiveAttack(const Model &locked, const AttackerSplit
                 excludePosition(excluded[bestLayer], bj);
                 changed.insert({bestLayer, bi});
                 changed.insert({bestLayer, bj});
-                if (!progress.advance(double(swapped + 2) / double(options.budget), "adaptive attack"))
+                if (!progress.advance(double(swapped + 2) / double(budget), "adaptive attack"))
                     return Error{"attack cancelled"};
             }
         }

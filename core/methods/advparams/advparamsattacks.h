@@ -27,6 +27,12 @@ struct AdaptiveOptions
     double alpha = AdvParamsSettings{}.alpha;
     int iterations = AdvParamsSettings{}.maxIterations; ///< per layer for "paper"; x layers in total for "global"
     int64_t budget = 64; ///< weights, for "swap"
+    /**
+     * Gradient passes over the attacker's images the variant may make (0: no bound): "paper" then takes
+     * min(iterations, maxPasses / layers) steps per layer, at least one; "global" at most maxPasses steps; "swap" at
+     * most maxPasses swaps.
+     */
+    int64_t maxPasses = 0;
 };
 
 /** The adaptive attack's variants, in the order the analysis runs them. */

@@ -215,7 +215,7 @@ public:
     std::string repairName() const override { return "adaptive attack"; }
     /** Every variant of the adaptive attack (Table V's and the swap undoing); the best counts. */
     Expected<double> repair(const Model &locked, const Dataset &images, const Dataset &test, int64_t evalLimit,
-        Progress &progress) const override
+        int64_t passBudget, Progress &progress) const override
     {
         const AttackerSplit split{images, test};
         const auto variants = adaptiveVariants();
@@ -223,6 +223,8 @@ public:
         for (size_t i = 0; i < variants.size(); ++i) {
             AdaptiveOptions o;
             o.variant = variants[i];
+            if (passBudget > 0 && images.size() > 0)
+                o.maxPasses = std::max<int64_t>(1, passBudget / images.size());
             auto r = adaptiveAttack(locked, split, o, nullptr, progress, evalLimit);
             if (!r)
                 return Error{r.error()};
