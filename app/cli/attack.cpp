@@ -81,7 +81,8 @@ json sweepJson(const AdvantageOptions &o, const Model &original, int64_t testIma
     return {{"original_fingerprint", original.fingerprint()}, {"seed", o.seed}, {"grid", o.grid},
         {"search_size", o.searchSize}, {"settings", settings}, {"steps", o.steps}, {"batch_size", o.batchSize},
         {"epochs", {o.minEpochs, o.maxEpochs}}, {"checkpoints", o.checkpoints}, {"test_images", testImages},
-        {"original_curve", o.includeOriginal}};
+        {"original_curve", o.includeOriginal},
+        {"selection_images", o.selectionImages > 0 ? std::min(o.selectionImages, testImages) : testImages}};
 }
 
 /**
@@ -176,7 +177,8 @@ int attackAdvantage(const QCommandLineParser &p, const Model &locked, const std:
                 {"advantage", orNull(row.advantage)}});
         out() << QString::fromStdString(json{{"attack", "advantage"}, {"victim_accuracy", r->victimAccuracy},
             {"locked_accuracy", r->lockedAccuracy}, {"random_guess", r->randomGuess}, {"test_images", r->testImages},
-            {"grid", r->grid}, {"sweep", sweep}, {"runs", r->runs}, {"seconds", r->seconds}, {"rows", rows},
+            {"grid", r->grid}, {"sweep", sweep}, {"runs", r->runs}, {"trained_images", r->trainedImages},
+            {"selection_images", r->selectionImages}, {"seconds", r->seconds}, {"rows", rows},
             {"protection_level", level}}.dump(2))
               << Qt::endl;
         return Ok;
@@ -265,7 +267,7 @@ int cmdAttack(const QStringList &args)
         QStringLiteral("Advantage: the thief's labelled training images, k (default 0,100,300,1000,3000)."),
         QStringLiteral("LIST"), QStringLiteral("0,100,300,1000,3000"));
     const QCommandLineOption searchSize(QStringLiteral("search-size"),
-        QStringLiteral("Advantage: the k where the quick grid searches the learning rate (default %1).")
+        QStringLiteral("Advantage: the k where the halving and quick grids search the learning rate (default %1).")
             .arg(adv.searchSize),
         QStringLiteral("N"), QString::number(adv.searchSize));
     const QCommandLineOption originalModel(QStringLiteral("original"),
@@ -291,9 +293,9 @@ int cmdAttack(const QStringList &args)
             QStringLiteral("Attacks a locked model as someone without the key would, and reports the accuracy it gets "
                            "back (the key, if given, only scores which secret weights an attack found)."),
             QList<QCommandLineOption>{kModel, kKey, kData, kind, variant, fraction, epochs, every, lr, optimizer, batch,
-                rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kWithoutOriginal,
-                searchSize, kSteps, originalModel, baselineFile, kSeed, kInputMean, kInputStd, kNumClasses,
-                kEvalSamples, kThreads, kQuiet, kJson, kCsv, fingerprints, outModel}
+                rates, layerwise, percentiles, iterations, budget, sizes, kGrid, kSettings, kSelectionImages,
+                kWithoutOriginal, searchSize, kSteps, originalModel, baselineFile, kSeed, kInputMean, kInputStd,
+                kNumClasses, kEvalSamples, kThreads, kQuiet, kJson, kCsv, fingerprints, outModel}
                 + keyPassword.all() + registryPassword.all(),
             code))
         return code;

@@ -265,8 +265,14 @@ Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options)
     options.grid = p.value(kGrid).toStdString();
     if (options.grid == "full")
         options.settings = AdvantageOptions::fineSettings();
-    else if (options.grid != "quick")
-        return Error{"--grid must be quick or full"};
+    else if (options.grid != "quick" && options.grid != "halving")
+        return Error{"--grid must be halving, quick or full"};
+    int64_t selection = 0;
+    if (auto e = integer(p, kSelectionImages, selection))
+        return Error{*e};
+    if (selection < 0)
+        return Error{"--selection-images must be 0 (compare on every scored image) or more"};
+    options.selectionImages = selection;
     if (p.isSet(kSettings)) {
         options.settings.clear();
         for (const QString &item : p.value(kSettings).split(QLatin1Char(','), Qt::SkipEmptyParts)) {

@@ -168,11 +168,18 @@ struct ParameterFlags
     const ProtectionMethod &method;
 };
 
-/** The advantage analysis's sweep: --grid quick|full and --steps N (attack --kind advantage, frontier). */
+/** The advantage analysis's sweep: --grid halving|quick|full, --steps N, --selection-images N (attack --kind
+ * advantage, frontier). */
 inline const QCommandLineOption kGrid(QStringLiteral("grid"),
-    QStringLiteral("Advantage: quick (every learning rate at one k, each curve's best reused at the other k) or full "
-                   "(the finer grid at every k). Default quick."),
-    QStringLiteral("NAME"), QStringLiteral("quick"));
+    QStringLiteral("Advantage: halving (every learning rate at one k by successive halving, each curve's best reused "
+                   "at the other k), quick (every learning rate trained to the end at that k) or full (the finer grid "
+                   "at every k). Default halving."),
+    QStringLiteral("NAME"), QStringLiteral("halving"));
+inline const QCommandLineOption kSelectionImages(QStringLiteral("selection-images"),
+    QStringLiteral("Advantage: compare checkpoints and settings on the first N scored test images, then score each "
+                   "curve's winner on all of them (default %1; 0: compare on all).")
+        .arg(AdvantageOptions{}.selectionImages),
+    QStringLiteral("N"), QString::number(AdvantageOptions{}.selectionImages));
 inline const QCommandLineOption kSteps(QStringLiteral("steps"),
     QStringLiteral("Advantage: optimiser steps per training run (default %1; epochs = steps x batch / k, %2-%3).")
         .arg(AdvantageOptions{}.steps)
@@ -186,7 +193,7 @@ inline const QCommandLineOption kSettings(QStringLiteral("settings"),
 inline const QCommandLineOption kWithoutOriginal(QStringLiteral("without-original"),
     QStringLiteral("Advantage: do not fine-tune the unlocked original (A_orig, the ceiling): a third less work; the "
                    "original's own accuracy stays the reference."));
-/** Sets the sweep from --grid, --settings and --without-original. */
+/** Sets the sweep from --grid, --settings, --selection-images and --without-original. */
 Expected<void> applyGrid(const QCommandLineParser &p, AdvantageOptions &options);
 
 /** A comma-separated list of numbers, e.g. --rates 0,0.1,0.5. */

@@ -52,8 +52,8 @@ int cmdFrontier(const QStringList &args)
                            "weights changed and key size, what it is worth to a thief with k labelled images (the "
                            "advantage analysis), and how visible it is (the stealth score). The model is not changed "
                            "and nothing is written."),
-            {kModel, kData, kInputMean, kInputStd, kNumClasses, k, only, kGrid, kSettings, kWithoutOriginal, kSteps,
-                kSeed, kEvalSamples, kThreads, kQuiet, kJson, kCsv},
+            {kModel, kData, kInputMean, kInputStd, kNumClasses, k, only, kGrid, kSettings, kSelectionImages,
+                kWithoutOriginal, kSteps, kSeed, kEvalSamples, kThreads, kQuiet, kJson, kCsv},
             code))
         return code;
     applyThreads(p);

@@ -4,12 +4,15 @@
 #include "text.h"
 #include "training.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 
 namespace paramlock {
@@ -40,18 +43,19 @@ std::vector<int> checkpointsOf(int epochs, int count)
     return at;
 }
 
-/** The starting point of a curve and its untrained score. */
+/** The starting point of a curve and its untrained scores. */
 struct Curve
 {
     std::string name;
     Model start;
-    double untrained = 0.0;
+    double untrained = 0.0; ///< on the scored test images
+    double untrainedSelection = 0.0; ///< on the selection sample
 };
 
-Expected<double> score(const Model &model, const Dataset &test, const AdvantageOptions &o)
+Expected<double> score(const Model &model, const Dataset &test, int64_t limit, const AdvantageOptions &o)
 {
     EvaluationOptions e;
-    e.limit = o.evalLimit;
+    e.limit = limit;
     e.batchSize = std::max(0, o.evalBatch);
     auto eval = evaluate(model, test, e);
     if (!eval)
@@ -60,47 +64,99 @@ Expected<double> score(const Model &model, const Dataset &test, const AdvantageO
 }
 
 /**
- * Fine-tunes a copy of `start` on `images` with one setting; the best score over the checkpoints (epoch 0, the
- * untrained score, included). The batch order and dropout depend on `runSeed` only, so two curves trained from the
- * same weights give the same numbers.
+ * One fine-tuning run of a copy of a curve's start with one setting, trained checkpoint by checkpoint so that the
+ * successive-halving search can stop it between two. Each checkpoint is scored on the selection sample; the best one
+ * (the untrained start, epoch 0, included) is kept. The batch order and the dropout stream depend on `runSeed` only
+ * (the runtime's generator state is saved and restored around each stretch), so a run gives the same numbers whether
+ * it runs alone or interleaved with others, and two curves trained from the same weights give the same numbers.
  */
-Expected<CurvePoint> trainAndScore(const Curve &curve, const Dataset &images, const Dataset &test,
-    const TrainSetting &setting, const AdvantageOptions &o, uint64_t runSeed, Progress &progress)
+class TrainingRun
 {
-    return guarded("the advantage analysis failed", [&]() -> Expected<CurvePoint> {
-        CurvePoint best{curve.untrained, "no training", 0};
-        Model model = curve.start.clone();
-        ModelImpl &impl = model.impl();
-        auto optimizer = makeOptimizer(impl, setting.optimizer, setting.learningRate, 0.0);
-        if (!optimizer)
-            return Error{"unknown optimizer \"" + setting.optimizer + "\" (use sgd or adam)"};
-        const int epochs = epochsFor(images.size(), o);
-        const std::vector<int> scoreAt = checkpointsOf(epochs, o.checkpoints);
-        std::mt19937_64 rng(runSeed);
+public:
+    TrainingRun(const Curve &curve, const Dataset &images, const TrainSetting &setting, const AdvantageOptions &o,
+        uint64_t runSeed)
+        : m_setting(setting), m_images(images), m_options(o), m_model(curve.start.clone()), m_rng(runSeed),
+          m_scoreAt(checkpointsOf(epochsFor(images.size(), o), o.checkpoints)),
+          m_bestSelection(curve.untrainedSelection), m_order(static_cast<size_t>(images.size()))
+    {
+        std::iota(m_order.begin(), m_order.end(), 0);
+        m_optimizer = makeOptimizer(m_model.impl(), setting.optimizer, setting.learningRate, 0.0);
+        at::Generator generator = at::detail::getDefaultCPUGenerator();
+        const at::Tensor saved = generator.get_state();
         torch::manual_seed(runSeed);
-        std::vector<int64_t> order(static_cast<size_t>(images.size()));
-        std::iota(order.begin(), order.end(), 0);
-        const Normalization &norm = model.metadata().normalization;
-        for (int epoch = 1; epoch <= epochs; ++epoch) {
-            std::shuffle(order.begin(), order.end(), rng);
+        m_generatorState = generator.get_state();
+        generator.set_state(saved);
+    }
+
+    bool valid() const { return m_optimizer != nullptr; }
+    size_t checkpointCount() const { return m_scoreAt.size(); }
+    int epochsTrained() const { return m_epoch; }
+    const TrainSetting &setting() const { return m_setting; }
+    double bestSelection() const { return m_bestSelection; }
+    int bestEpoch() const { return m_bestEpoch; }
+    /** The weights of the best checkpoint (empty while the untrained start is the best). */
+    const std::optional<Model> &bestModel() const { return m_bestModel; }
+
+    /** Trains up to checkpoint `j` (0-based) and scores it on the first `selection` test images. */
+    Expected<void> advanceTo(size_t j, const Dataset &test, int64_t selection, bool keepBest, Progress &progress)
+    {
+        const int target = m_scoreAt.at(j);
+        const int from = m_epoch;
+        ModelImpl &impl = m_model.impl();
+        const Normalization &norm = m_model.metadata().normalization;
+        at::Generator generator = at::detail::getDefaultCPUGenerator();
+        generator.set_state(m_generatorState);
+        while (m_epoch < target) {
+            ++m_epoch;
+            std::shuffle(m_order.begin(), m_order.end(), m_rng);
             // A cancel stops within a batch, not an epoch (an epoch of 3,000 images is long on a DenseNet).
-            trainEpoch(impl, *optimizer, images, order, o.batchSize, norm,
+            trainEpoch(impl, *m_optimizer, m_images, m_order, m_options.batchSize, norm,
                 [&progress](int64_t) { return !progress.cancelled(); });
             if (progress.cancelled())
                 return Error{"analysis cancelled"};
-            if (std::find(scoreAt.begin(), scoreAt.end(), epoch) != scoreAt.end()) {
-                auto acc = score(model, test, o);
-                if (!acc)
-                    return Error{acc.error()};
-                // A NaN (a diverged run) never wins.
-                if (*acc > best.accuracy)
-                    best = {*acc, setting.text(), epoch};
-            }
-            if (!progress.advance(double(epoch) / double(epochs), setting.text()))
+            if (!progress.advance(double(m_epoch - from) / double(std::max(1, target - from)), m_setting.text()))
                 return Error{"analysis cancelled"};
         }
-        return best;
-    });
+        m_generatorState = generator.get_state();
+        auto acc = score(m_model, test, selection, m_options);
+        if (!acc)
+            return Error{acc.error()};
+        // A NaN (a diverged run) never wins.
+        if (*acc > m_bestSelection) {
+            m_bestSelection = *acc;
+            m_bestEpoch = m_epoch;
+            if (keepBest)
+                m_bestModel = m_model.clone();
+        }
+        return {};
+    }
+
+private:
+    TrainSetting m_setting;
+    const Dataset &m_images;
+    const AdvantageOptions &m_options;
+    Model m_model;
+    std::unique_ptr<torch::optim::Optimizer> m_optimizer;
+    std::mt19937_64 m_rng;
+    std::vector<int> m_scoreAt;
+    double m_bestSelection = 0.0;
+    int m_bestEpoch = 0;
+    std::optional<Model> m_bestModel;
+    std::vector<int64_t> m_order;
+    at::Tensor m_generatorState;
+    int m_epoch = 0;
+};
+
+/** The stretches (run x checkpoint) that successive halving trains: all runs to the first checkpoint, then the
+ * best third (rounded up) to each next one. */
+size_t halvingStretches(size_t runs, size_t checkpoints)
+{
+    size_t total = 0;
+    for (size_t j = 0; j < checkpoints; ++j) {
+        total += runs;
+        runs = (runs + 2) / 3;
+    }
+    return total;
 }
 
 /** 1000 -> "1,000". */
@@ -110,11 +166,6 @@ std::string grouped(int64_t n)
     for (int i = int(digits.size()) - 3; i > 0; i -= 3)
         digits.insert(size_t(i), ",");
     return digits;
-}
-
-bool better(const CurvePoint &a, const CurvePoint &b)
-{
-    return a.accuracy > b.accuracy;
 }
 
 } // namespace
@@ -151,10 +202,12 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
                 + std::to_string(train.size()) + " (got " + std::to_string(k) + ")"};
     if (o.settings.empty())
         return Error{"the advantage analysis needs at least one training setting"};
-    if (o.grid != "quick" && o.grid != "full")
-        return Error{"the grid must be quick or full (got \"" + o.grid + "\")"};
+    if (o.grid != "halving" && o.grid != "quick" && o.grid != "full")
+        return Error{"the grid must be halving, quick or full (got \"" + o.grid + "\")"};
     if (o.steps < 1 || o.batchSize < 1 || o.checkpoints < 1)
         return Error{"steps, batch size and checkpoints must be positive"};
+    if (o.selectionImages < 0)
+        return Error{"the selection sample cannot be negative (0 selects on every scored image)"};
     if (test.size() == 0)
         return Error{"the advantage analysis needs a test set to score on"};
     if (auto ok = checkCompatible(locked, test); !ok)
@@ -165,6 +218,11 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     const int classes = original.metadata().classCount > 0 ? original.metadata().classCount : test.classCount;
     result.randomGuess = 1.0 / double(std::max(2, classes));
     result.testImages = o.evalLimit > 0 ? std::min(o.evalLimit, test.size()) : test.size();
+    // Checkpoints are compared on the first `selection` scored images; each curve's winner at each k is scored on all.
+    const int64_t selection =
+        o.selectionImages > 0 ? std::min(o.selectionImages, result.testImages) : result.testImages;
+    result.selectionImages = selection;
+    const bool sampled = selection < result.testImages;
 
     // A baseline brings the scratch and original curves measured before: only the attacker's is trained here.
     const AdvantageResult *baseline = o.baseline.get();
@@ -180,27 +238,34 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     }
 
     // One re-initialisation and one shuffle of the training split; the thief's k images are its first k.
-    std::vector<Curve> curves{{"attacker", locked, 0.0}};
+    std::vector<Curve> curves{{"attacker", locked}};
     if (!baseline) {
         auto scratch = original.reinitialised(o.seed);
         if (!scratch)
             return Error{scratch.error()};
-        curves.push_back({"scratch", *scratch, 0.0});
+        curves.push_back({"scratch", *scratch});
         if (o.includeOriginal)
-            curves.push_back({"original", original, 0.0});
+            curves.push_back({"original", original});
     }
     for (Curve &c : curves) {
-        auto acc = score(c.start, test, o);
+        auto acc = score(c.start, test, result.testImages, o);
         if (!acc)
             return Error{acc.error()};
         c.untrained = *acc;
+        c.untrainedSelection = c.untrained;
+        if (sampled) {
+            auto sample = score(c.start, test, selection, o);
+            if (!sample)
+                return Error{sample.error()};
+            c.untrainedSelection = *sample;
+        }
     }
     result.lockedAccuracy = curves[0].untrained;
     if (baseline)
         result.victimAccuracy = baseline->victimAccuracy;
     else if (o.includeOriginal)
         result.victimAccuracy = curves[2].untrained;
-    else if (auto acc = score(original, test, o))
+    else if (auto acc = score(original, test, result.testImages, o))
         result.victimAccuracy = *acc;
     else
         return Error{acc.error()};
@@ -213,10 +278,11 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     std::vector<int64_t> sizes = o.sizes;
     std::sort(sizes.begin(), sizes.end());
     sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-    const bool quick = o.grid == "quick";
-    // Quick: the search size first (every setting), then the others with each curve's best setting there.
+    const bool searched = o.grid != "full";
+    const bool halving = o.grid == "halving";
+    // Quick and halving: the search size first (every setting), then the others with each curve's best setting there.
     int64_t search = -1;
-    if (quick) {
+    if (searched) {
         for (int64_t k : sizes)
             if (k > 0 && (search < 0 || std::llabs(k - o.searchSize) < std::llabs(search - o.searchSize)))
                 search = k;
@@ -228,16 +294,22 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
         if (k != search)
             schedule.push_back(k);
 
-    // Work units for the progress bar: one per (curve, setting, k) run, weighted by its epochs x k.
+    // Work units for the progress bar: one per stretch between two checkpoints of a run, weighted by its epochs x k.
     const size_t curveCount = curves.size();
-    auto runsAt = [&](int64_t k) -> size_t {
+    const auto stretchesAt = [&](int64_t k) -> size_t {
         if (k == 0)
             return 0;
-        return (!quick || k == search) ? o.settings.size() : 1;
+        const size_t count = checkpointsOf(epochsFor(k, o), o.checkpoints).size();
+        if (searched && k != search)
+            return count;
+        return halving ? halvingStretches(o.settings.size(), count) : o.settings.size() * count;
+    };
+    const auto stretchWork = [&](int64_t k) {
+        return double(epochsFor(k, o)) * double(k) / double(checkpointsOf(epochsFor(k, o), o.checkpoints).size());
     };
     double totalWork = 0.0;
     for (int64_t k : schedule)
-        totalWork += double(runsAt(k) * curveCount) * double(epochsFor(k, o)) * double(k);
+        totalWork += double(stretchesAt(k) * curveCount) * stretchWork(k);
     totalWork = std::max(totalWork, 1.0);
     double doneWork = 0.0;
 
@@ -247,7 +319,7 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
         std::iota(first.begin(), first.end(), 0);
         return first;
     };
-    std::vector<TrainSetting> chosen(curveCount); // quick grid: each curve's best setting at the search size
+    std::vector<TrainSetting> chosen(curveCount); // quick and halving: each curve's best setting at the search size
     std::vector<bool> haveChosen(curveCount, false);
     std::vector<AdvantageRow> rows;
     for (int64_t k : schedule) {
@@ -259,34 +331,85 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
         if (k > 0) {
             const Dataset images = train.subset(std::vector<int64_t>(order.begin(), order.begin() + long(k)));
             const uint64_t runSeed = o.seed * 0x9e3779b97f4a7c15ULL + uint64_t(k);
-            const double unit = double(epochsFor(k, o)) * double(k) / totalWork;
+            const double unit = stretchWork(k) / totalWork;
             for (size_t c = 0; c < curveCount; ++c) {
                 std::vector<TrainSetting> settings = o.settings;
-                if (quick && k != search && haveChosen[c])
+                if (searched && k != search && haveChosen[c])
                     settings = {chosen[c]};
-                CurvePoint bestHere = best[c];
-                TrainSetting bestSetting = settings.front();
-                double bestTrained = -1.0;
-                for (const TrainSetting &s : settings) {
+                const auto startRun = [&](const TrainSetting &s) -> Expected<std::unique_ptr<TrainingRun>> {
+                    auto run = std::make_unique<TrainingRun>(curves[c], images, s, o, runSeed);
+                    if (!run->valid())
+                        return Error{"unknown optimizer \"" + s.optimizer + "\" (use sgd or adam)"};
+                    ++result.runs;
+                    return run;
+                };
+                const auto stretch = [&](TrainingRun &run, size_t j) -> Expected<void> {
                     ProgressSpan sub(progress, doneWork / totalWork, doneWork / totalWork + unit,
                         "k = " + std::to_string(k) + ", " + curves[c].name);
-                    auto point = trainAndScore(curves[c], images, test, s, o, runSeed, sub);
-                    if (!point)
-                        return Error{point.error()};
-                    ++result.runs;
+                    const int before = run.epochsTrained();
+                    auto done = run.advanceTo(j, test, selection, sampled, sub);
                     doneWork += unit * totalWork;
-                    if (better(*point, bestHere))
-                        bestHere = *point;
-                    if (point->accuracy > bestTrained) {
-                        bestTrained = point->accuracy;
-                        bestSetting = s;
+                    result.trainedImages += int64_t(run.epochsTrained() - before) * k;
+                    return done;
+                };
+                // The winner: the best checkpoint of any run on the selection sample (ties: the earlier setting);
+                // none while the untrained start is the best.
+                std::unique_ptr<TrainingRun> winner;
+                double bestSelection = curves[c].untrainedSelection;
+                const auto offer = [&](std::unique_ptr<TrainingRun> run) {
+                    if (run->bestSelection() > bestSelection) {
+                        bestSelection = run->bestSelection();
+                        winner = std::move(run);
+                    }
+                };
+                if (halving && k == search && settings.size() > 1) {
+                    // Successive halving: every setting to the first checkpoint, then the best third (rounded up,
+                    // by the best checkpoint so far; ties to the earlier setting) on to each next one.
+                    std::vector<std::unique_ptr<TrainingRun>> all;
+                    for (const TrainSetting &s : settings) {
+                        auto run = startRun(s);
+                        if (!run)
+                            return Error{run.error()};
+                        all.push_back(std::move(*run));
+                    }
+                    std::vector<size_t> alive(all.size());
+                    std::iota(alive.begin(), alive.end(), 0);
+                    for (size_t j = 0; j < all.front()->checkpointCount(); ++j) {
+                        for (size_t i : alive)
+                            if (auto done = stretch(*all[i], j); !done)
+                                return Error{done.error()};
+                        std::stable_sort(alive.begin(), alive.end(),
+                            [&all](size_t a, size_t b) { return all[a]->bestSelection() > all[b]->bestSelection(); });
+                        alive.resize((alive.size() + 2) / 3);
+                    }
+                    for (auto &run : all)
+                        offer(std::move(run));
+                } else {
+                    // One run after the other: one set of weights and optimiser state training at a time.
+                    for (const TrainSetting &s : settings) {
+                        auto run = startRun(s);
+                        if (!run)
+                            return Error{run.error()};
+                        for (size_t j = 0; j < (*run)->checkpointCount(); ++j)
+                            if (auto done = stretch(**run, j); !done)
+                                return Error{done.error()};
+                        offer(std::move(*run));
                     }
                 }
-                if (quick && k == search) {
-                    chosen[c] = bestSetting;
+                if (winner) {
+                    double accuracy = winner->bestSelection();
+                    if (sampled) {
+                        auto full = score(*winner->bestModel(), test, result.testImages, o);
+                        if (!full)
+                            return Error{full.error()};
+                        accuracy = *full;
+                    }
+                    best[c] = {accuracy, winner->setting().text(), winner->bestEpoch()};
+                }
+                if (searched && k == search) {
+                    chosen[c] = winner ? winner->setting() : settings.front();
                     haveChosen[c] = true;
                 }
-                best[c] = bestHere;
             }
             if (o.repair) {
                 const int64_t m = o.repairImages > 0 ? std::min(k, o.repairImages) : k;
@@ -329,13 +452,19 @@ Expected<AdvantageResult> advantageAnalysis(const Model &original, const Model &
     std::string settingsText;
     for (const TrainSetting &s : o.settings)
         settingsText += (settingsText.empty() ? "" : ", ") + s.text();
+    const std::string at = " at k = " + std::to_string(search);
     result.grid = settingsText
-        + (quick && search < 0 ? std::string(" (no k > 0 asked: nothing trained)")
-                : quick        ? " at k = " + std::to_string(search) + ", each curve's best there reused at the other k"
-                               : std::string(" at every k"))
+        + (searched && search < 0 ? std::string(" (no k > 0 asked: nothing trained)")
+                : halving ? at + " by successive halving (all to the first checkpoint, the best third on to each next)"
+                    + ", each curve's best there reused at the other k"
+                : searched ? at + ", each curve's best there reused at the other k"
+                           : std::string(" at every k"))
         + "; " + std::to_string(o.steps) + " steps of batch " + std::to_string(o.batchSize) + " ("
         + std::to_string(o.minEpochs) + "-" + std::to_string(o.maxEpochs) + " epochs), scored at "
         + std::to_string(o.checkpoints) + " checkpoints"
+        + (sampled ? " on the first " + grouped(selection) + " test images (each curve's winner scored on all "
+                    + grouped(result.testImages) + ")"
+                   : std::string())
         + (o.repair ? "; the " + o.repairName + " on at most "
                     + (o.repairImages > 0 ? grouped(o.repairImages) : std::string("all")) + " of the thief's images, "
                     + "one run's passes per variant"

@@ -33,22 +33,30 @@ struct AdvantageOptions
 {
     std::vector<int64_t> sizes = {0, 100, 300, 1000, 3000}; ///< k: the thief's labelled training images
     /**
-     * "quick": every setting of the grid at `searchSize` only, then each curve's best setting there at the other
-     * sizes; "full": every setting at every size (3 x the work on the default grid; the quick grid's cost to the
-     * attacker is measured against it in docs/findings.md).
+     * "halving" (the default): every setting of the grid at `searchSize` trained to its first checkpoint, then the
+     * best third (rounded up) on to each next checkpoint (successive halving with Hyperband's reduction factor 3: 6
+     * settings cost 2.5 runs at 4 checkpoints), and each curve's best setting there at the other sizes; "quick": every
+     * setting trained to the end at `searchSize`, then the same; "full": every setting at every size (what the smaller
+     * grids cost the attacker is measured against it in docs/findings.md).
      */
-    std::string grid = "quick";
+    std::string grid = "halving";
     int64_t searchSize = 1000;
     std::vector<TrainSetting> settings = defaultSettings();
     /** Optimiser steps per run (epochs = steps x batch / k, between minEpochs and maxEpochs). */
     int64_t steps = 400;
     int batchSize = 64;
     int minEpochs = 5;
-    int maxEpochs = 200;
+    int maxEpochs = 100;
     /** Each run is scored at this many evenly spaced epochs (and before training); the best counts. */
     int checkpoints = 4;
     uint64_t seed = 0; ///< the thief's draw of images, the scratch initialisation and the batch order
     int64_t evalLimit = 0; ///< score on the first N test images (0: all)
+    /**
+     * Checkpoints and settings are compared on the first N scored test images; each curve's winner at each k is then
+     * scored on all of them (0: compare on all). Scoring every checkpoint of every run on 10,000 images was a third
+     * of a DenseNet analysis.
+     */
+    int64_t selectionImages = 1000;
     /** Scoring batch; 0: the fastest for the architecture here, measured on the first scoring (ForwardBatches). */
     int evalBatch = 0;
     bool includeOriginal = true; ///< A_orig, the ceiling (one more curve)
@@ -105,8 +113,10 @@ struct AdvantageResult
     double lockedAccuracy = 0.0;
     double randomGuess = 0.0;
     int64_t testImages = 0;
+    int64_t selectionImages = 0; ///< the test images that chose the checkpoints and settings (a prefix of them)
     std::string grid; ///< what was swept, in words
-    int runs = 0; ///< training runs made
+    int runs = 0; ///< training runs made (a run stopped by successive halving counts)
+    int64_t trainedImages = 0; ///< training images passed forward and backward, over every run (the sweep's work)
     double seconds = 0.0;
 };
 

@@ -226,6 +226,7 @@ private slots:
     void theQuickGridSearchesOnceAndTheFullGridEverywhere()
     {
         AdvantageOptions o = tinySweep();
+        o.grid = "quick";
         o.includeOriginal = false;
         const Model lock = *victim().reinitialised(99);
         Progress quiet;
@@ -247,6 +248,81 @@ private slots:
         QVERIFY(again);
         for (size_t i = 0; i < again->rows.size(); ++i)
             QCOMPARE(again->rows[i].attacker.accuracy, quick->rows[i].attacker.accuracy);
+    }
+
+    void successiveHalvingStopsTheWorseHalfAndKeepsTheWinnersRun()
+    {
+        AdvantageOptions o = tinySweep();
+        o.includeOriginal = false;
+        o.sizes = {0, 30};
+        // A learning rate that cannot learn beside one that does: halving stops the first at its first checkpoint.
+        o.settings = {{"sgd", 1e-9}, {"adam", 0.01}};
+        const Model lock = *victim().reinitialised(99);
+        Progress quiet;
+        o.grid = "quick";
+        auto quick = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(quick);
+        QCOMPARE(AdvantageOptions{}.grid, std::string("halving"));
+        o.grid = "halving";
+        auto halving = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(halving);
+        // k = 30: 20 steps of 8 are 6 epochs, scored at epochs 3 and 6; two curves (attacker, scratch).
+        QCOMPARE(quick->trainedImages, int64_t(2 * (6 + 6) * 30));
+        QCOMPARE(halving->trainedImages, int64_t(2 * (3 + 6) * 30));
+        QCOMPARE(halving->runs, quick->runs);
+        // The surviving run is the quick grid's winner, bit for bit: interleaving it with the stopped one changed
+        // nothing in its batches or its random stream.
+        QCOMPARE(halving->rows.size(), size_t(2));
+        for (size_t i = 0; i < 2; ++i) {
+            QCOMPARE(halving->rows[i].attacker.accuracy, quick->rows[i].attacker.accuracy);
+            QCOMPARE(halving->rows[i].attacker.epoch, quick->rows[i].attacker.epoch);
+            QCOMPARE(halving->rows[i].scratch.accuracy, quick->rows[i].scratch.accuracy);
+        }
+        QCOMPARE(halving->rows[1].attacker.setting, std::string("Adam 0.01"));
+        QVERIFY(halving->rows[1].attacker.accuracy > halving->rows[0].attacker.accuracy);
+        QVERIFY2(halving->grid.find("successive halving") != std::string::npos, halving->grid.c_str());
+    }
+
+    void checkpointsAreChosenOnTheSampleAndReportedOnEveryImage()
+    {
+        AdvantageOptions o = tinySweep();
+        o.includeOriginal = false;
+        const Model lock = *victim().reinitialised(99);
+        Progress quiet;
+        const int64_t n = testSet().size();
+        o.selectionImages = 0;
+        auto all = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(all);
+        QCOMPARE(all->selectionImages, n);
+        // A sample as large as the scored set is that set: the same numbers.
+        o.selectionImages = n + 100;
+        auto same = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(same);
+        for (size_t i = 0; i < all->rows.size(); ++i)
+            QCOMPARE(same->rows[i].attacker.accuracy, all->rows[i].attacker.accuracy);
+        QVERIFY(all->grid.find("on the first") == std::string::npos);
+
+        o.selectionImages = 20;
+        auto sampled = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(sampled);
+        QCOMPARE(sampled->selectionImages, int64_t(20));
+        QCOMPARE(sampled->testImages, n);
+        QVERIFY2(sampled->grid.find("on the first 20 test images (each curve's winner scored on all 150)")
+                != std::string::npos,
+            sampled->grid.c_str());
+        // Untrained points are the same full-set scores; trained ones are scores on all 150 images too.
+        QCOMPARE(sampled->rows[0].attacker.accuracy, all->rows[0].attacker.accuracy);
+        QCOMPARE(sampled->lockedAccuracy, all->lockedAccuracy);
+        for (const AdvantageRow &row : sampled->rows)
+            for (const CurvePoint &p : {row.attacker, row.scratch}) {
+                const double correct = p.accuracy * double(n);
+                QVERIFY2(std::abs(correct - std::round(correct)) < 1e-6, std::to_string(p.accuracy).c_str());
+            }
+
+        o.selectionImages = -1;
+        auto refused = advantageAnalysis(victim(), lock, trainSet(), testSet(), o, quiet);
+        QVERIFY(!refused);
+        QVERIFY2(refused.error().find("selection sample") != std::string::npos, refused.error().c_str());
     }
 
     void aRepairCountsForTheAttackerWhenItDoesBetter()

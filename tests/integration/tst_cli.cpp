@@ -486,6 +486,8 @@ private slots:
         const QJsonArray rows = j.value(QLatin1String("rows")).toArray();
         QCOMPARE(rows.size(), 2);
         QCOMPARE(j.value(QLatin1String("runs")).toInt(), 3 * 6); // three curves, six settings at the only k > 0
+        // Successive halving: 13 epochs scored at 3, 7, 10 and 13; six settings, then the best two, then one.
+        QCOMPARE(j.value(QLatin1String("trained_images")).toInt(), 3 * (6 * 3 + 2 * 4 + 3 + 3) * 300);
         const auto accuracy = [&](int row, const char *curve) {
             return rows[row]
                 .toObject()
