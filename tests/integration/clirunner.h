@@ -1,6 +1,8 @@
 #pragma once
 
 // Runs paramlock-cli and Debian's PyTorch the way a user's shell would.
+#include <QCryptographicHash>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -41,4 +43,13 @@ inline Run pythonUser(const QStringList &args)
 {
     return run(QStringLiteral("/usr/bin/python3"),
         QStringList{qEnvironmentVariable("PARAMLOCK_TESTS") + QStringLiteral("/integration/pytorch_user.py")} + args);
+}
+
+/** SHA-256 of a file's bytes (empty when it cannot be read): inputs must come out of a run untouched. */
+inline QByteArray digest(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
 }
