@@ -3,6 +3,7 @@
 // Runs paramlock-cli and Debian's PyTorch the way a user's shell would.
 #include <QCryptographicHash>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -52,4 +53,14 @@ inline QByteArray digest(const QString &path)
     if (!f.open(QIODevice::ReadOnly))
         return {};
     return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+/** Why the CLI tests cannot run here (empty: they can): the CLI binary and Debian's Fashion-MNIST package. */
+inline QString cliEnvironmentProblem()
+{
+    if (!QFileInfo::exists(qEnvironmentVariable("PARAMLOCK_CLI")))
+        return QStringLiteral("PARAMLOCK_CLI must name paramlock-cli");
+    if (!QFileInfo::exists(QStringLiteral("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")))
+        return QStringLiteral("install the Debian package dataset-fashion-mnist");
+    return {};
 }

@@ -18,9 +18,8 @@ class TestCli : public QObject
 private slots:
     void initTestCase()
     {
-        QVERIFY2(QFileInfo::exists(qEnvironmentVariable("PARAMLOCK_CLI")), "PARAMLOCK_CLI must name paramlock-cli");
-        QVERIFY2(QFileInfo::exists(QStringLiteral("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")),
-            "install the Debian package dataset-fashion-mnist");
+        const QString problem = cliEnvironmentProblem();
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
     void demoOnRealFashionMnist()
