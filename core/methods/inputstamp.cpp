@@ -7,7 +7,10 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 
@@ -149,6 +152,13 @@ HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int
     return split;
 }
 
+std::string MicroBatch::describe(bool fixed) const
+{
+    const std::string how = fixed ? "as set" : measured ? "the fastest, measured" : "the fastest measured earlier";
+    return "each step's " + std::to_string(step) + " images in "
+        + (size >= step ? "one pass" : "passes of " + std::to_string(size)) + " (" + how + ")";
+}
+
 PoisonBatch::PoisonBatch(int classCount) : m_classCount(classCount)
 { }
 
@@ -183,8 +193,58 @@ void PoisonBatch::addLabel(const Dataset &images, int label)
     add(images, [&](int) { return t; });
 }
 
+namespace {
+
+std::mutex g_microBatchMutex;
+std::map<std::string, int64_t> g_microBatches; ///< measured choices, by architecture and thread count
+
+/**
+ * The micro-batch that trains `model` fastest per image here: forward and backward passes over the first images of
+ * a step (`x`, soft targets `t`) at 32, 64, 128, ... images, on a copy (the model's BatchNorm statistics and its
+ * gradients stay as they are), the fastest of two passes a size (three at the first, which carries one-time costs),
+ * climbing while the time per image falls, stopping once a size is a quarter slower than the best. The whole step
+ * when no smaller pass is faster per image.
+ */
+int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torch::Tensor &t)
+{
+    const int64_t total = x.size(0);
+    Model copy = model.clone();
+    ModelImpl &impl = copy.impl();
+    for (auto &p : impl.parameters())
+        p.second.set_requires_grad(true);
+    impl.setTraining(true);
+    int64_t best = total;
+    double bestPerImage = 0.0;
+    for (int64_t size = 32;; size *= 2) {
+        const int64_t n = std::min(size, total);
+        double fastest = 0.0;
+        for (int pass = 0; pass < (size == 32 ? 3 : 2); ++pass) {
+            const auto start = std::chrono::steady_clock::now();
+            const torch::Tensor logits = impl.forward(x.slice(0, 0, n)).to(torch::kFloat32);
+            (-(t.slice(0, 0, n) * torch::log_softmax(logits, 1)).sum(1).mean()).backward();
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            fastest = pass == 0 ? seconds : std::min(fastest, seconds);
+            for (auto &p : impl.parameters())
+                if (p.second.grad().defined())
+                    p.second.mutable_grad().zero_();
+        }
+        const double perImage = fastest / double(n);
+        if (bestPerImage == 0.0 || perImage < bestPerImage) {
+            bestPerImage = perImage;
+            best = n;
+        } else if (perImage > 1.25 * bestPerImage) {
+            break;
+        }
+        if (n == total)
+            break;
+    }
+    return best;
+}
+
+} // namespace
+
 Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
-    const ComposeBatch &compose, Progress &progress)
+    const ComposeBatch &compose, Progress &progress, MicroBatch *used)
 {
     return guarded("the fine-tuning failed", [&]() -> Expected<bool> {
         ModelImpl &impl = model.impl();
@@ -197,6 +257,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
         torch::optim::Adam adam(params, torch::optim::AdamOptions(schedule.learningRate));
         torch::manual_seed(schedule.seed);
         std::mt19937_64 rng(schedule.seed ^ 0xf0a9edULL);
+        std::mt19937_64 mixer(schedule.seed ^ 0x3d1c5ULL); // its own: micro-batches leave every other draw alone
         const Normalization &norm = model.metadata().normalization;
         const int classCount = model.metadata().classCount;
         const int64_t batch = std::max(1, schedule.batchSize);
@@ -244,9 +305,47 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                             p.add_(torch::randn_like(p) * (schedule.weightNoise * p.std().item<double>()));
                     }
                 }
-                const torch::Tensor logits = impl.forward(x).to(torch::kFloat32);
-                const torch::Tensor loss = -(t * torch::log_softmax(logits, 1)).sum(1).mean();
-                loss.backward();
+                const int64_t total = x.size(0);
+                int64_t chunk = schedule.chunk > 0 ? std::min<int64_t>(schedule.chunk, total) : total;
+                if (schedule.chunk == 0) { // measured once per architecture and thread count
+                    const std::string key = forwardBatchKey(model);
+                    std::unique_lock<std::mutex> lock(g_microBatchMutex);
+                    const auto known = g_microBatches.find(key);
+                    if (known != g_microBatches.end()) {
+                        chunk = std::min(known->second, total);
+                    } else {
+                        lock.unlock();
+                        chunk = fastestMicroBatch(model, x, t);
+                        torch::manual_seed(schedule.seed); // the probe's passes leave Dropout's draws alone
+                        lock.lock();
+                        g_microBatches[key] = chunk;
+                        if (used)
+                            used->measured = true;
+                    }
+                }
+                if (used && used->size == 0) {
+                    used->size = chunk;
+                    used->step = total;
+                }
+                torch::Tensor xs = x, ts = t;
+                if (chunk < total) { // every chunk a random mix of the copies, as one pass would see them
+                    std::vector<int64_t> mix(static_cast<size_t>(total));
+                    std::iota(mix.begin(), mix.end(), int64_t(0));
+                    std::shuffle(mix.begin(), mix.end(), mixer);
+                    const torch::Tensor index = torch::tensor(mix, torch::kLong);
+                    xs = x.index_select(0, index);
+                    ts = t.index_select(0, index);
+                }
+                double lossSum = 0.0;
+                for (int64_t begin = 0; begin < total; begin += chunk) {
+                    const int64_t end = std::min(total, begin + chunk);
+                    const torch::Tensor logits = impl.forward(xs.slice(0, begin, end)).to(torch::kFloat32);
+                    torch::Tensor loss = -(ts.slice(0, begin, end) * torch::log_softmax(logits, 1)).sum(1).mean();
+                    if (end - begin < total) // the chunk's share of the composed batch's mean
+                        loss = loss * (double(end - begin) / double(total));
+                    loss.backward();
+                    lossSum += loss.item<double>();
+                }
                 if (!kept.empty()) {
                     torch::NoGradGuard off;
                     for (size_t i = 0; i < params.size(); ++i)
@@ -257,7 +356,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                 record.iteration = int(epoch * steps + step);
                 record.stageIndex = epoch;
                 record.stage = stage;
-                record.loss = loss.item<double>();
+                record.loss = lossSum;
                 if (!progress.lockStep(record))
                     return false;
             }

@@ -106,6 +106,26 @@ struct PoisonSchedule
     /// tensor's standard deviation, and applied to the weights without it: what is learnt holds in a neighbourhood
     /// of the weights, not only at them (0: off).
     double weightNoise = 0.0;
+    /// Images per forward and backward pass (the micro-batch). A step's composed batch (the clean images and every
+    /// stamped copy: 448 images for 64 clean ones and three licensees) larger than this is put in a random order
+    /// (from a generator of its own) and run in passes of this size, the gradients summed, one optimiser step per
+    /// composed batch as before; BatchNorm then sees batches of this size, each a mix of every copy. A DenseNet's
+    /// training pass costs about 5 x more per image in one pass of 192 images than in passes of 64 (its
+    /// concatenations leave the cache); a small CNN's costs less in one pass. 0: the size that is fastest for the
+    /// model here, measured on the first step (the whole step when no smaller pass is faster per image) and kept
+    /// for the process.
+    int chunk = 0;
+};
+
+/** The micro-batch a fine-tuning ran with. */
+struct MicroBatch
+{
+    int64_t size = 0; ///< images per pass
+    int64_t step = 0; ///< images per step (one pass when equal)
+    bool measured = false; ///< chosen by timing passes on this run (not fixed, not known from an earlier run)
+
+    /** In words, for a lock's notes: "each step's 192 images in passes of 64 (the fastest, measured)". */
+    std::string describe(bool fixed) const;
 };
 
 /** Composes one step: the clean batch, the generator to draw forgeries from, the batch to fill. */
@@ -114,9 +134,10 @@ using ComposeBatch = std::function<void(const Dataset &clean, std::mt19937_64 &r
 /**
  * Fine-tunes every parameter of `model` in place by Adam on the cross-entropy against the soft targets `compose`
  * gives each step; BatchNorm and Dropout in training mode, the model back in inference mode after. Returns false
- * when cancelled (the model is then part-trained: callers work on a copy).
+ * when cancelled (the model is then part-trained: callers work on a copy). `used`, when given, receives the
+ * micro-batch of the first step.
  */
 Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
-    const ComposeBatch &compose, Progress &progress);
+    const ComposeBatch &compose, Progress &progress, MicroBatch *used = nullptr);
 
 } // namespace paramlock

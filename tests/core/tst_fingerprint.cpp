@@ -378,6 +378,82 @@ private slots:
         QCOMPARE(tuned(0.2, 1e-3), tuned(0.2, 1e-3));
     }
 
+    void microBatchesSumToTheStepOfOnePass()
+    {
+        // LeNet-5 has no BatchNorm, so a step run in micro-batches is the same step as one pass, up to rounding; the
+        // 30 images of a step (10 clean, 20 stamped) do not divide into passes of 8, so the last pass is smaller.
+        // Passes mix the step's images with a generator of their own: the image order and every draw stay the same.
+        const Fixture &f = fixture();
+        const Dataset images = firstImages(f.train, 40);
+        InputStamp stamp = InputStamp::none(images.channels, images.height, images.width);
+        std::fill(stamp.add.begin(), stamp.add.begin() + images.width, int16_t(60)); // the first row, brighter
+        const auto compose = [&](const Dataset &clean, std::mt19937_64 &, PoisonBatch &batch) {
+            batch.addTrue(clean);
+            batch.addLabel(stamped(clean, stamp), 0);
+            batch.addUniform(stamped(clean, stamp));
+        };
+        struct Losses : Progress
+        {
+            std::vector<double> seen;
+            bool lockStep(const LockStep &step) override
+            {
+                seen.push_back(step.loss);
+                return true;
+            }
+        };
+        const auto flat = [](const Model &m) {
+            std::vector<float> all;
+            for (const std::string &name : m.parameterNames()) {
+                const std::vector<float> v = *m.values(name);
+                all.insert(all.end(), v.begin(), v.end());
+            }
+            return all;
+        };
+        const auto tuned = [&](int chunk, Losses &losses, MicroBatch *used = nullptr) {
+            Model m = f.model.clone();
+            PoisonSchedule s;
+            s.epochs = 2;
+            s.batchSize = 10;
+            s.seed = 5;
+            s.chunk = chunk;
+            auto ok = poisonedFineTune(m, images, s, compose, losses, used);
+            if (!ok || !*ok)
+                qFatal("fine-tuning failed");
+            return flat(m);
+        };
+        Losses whole, chunked, single, measured;
+        MicroBatch chosen;
+        const std::vector<float> a = tuned(30, whole), b = tuned(8, chunked), c = tuned(4096, single),
+                                 d = tuned(0, measured, &chosen);
+        QCOMPARE(whole.seen.size(), size_t(8));
+        QCOMPARE(chunked.seen.size(), whole.seen.size());
+        for (size_t i = 0; i < whole.seen.size(); ++i)
+            QVERIFY2(std::abs(whole.seen[i] - chunked.seen[i]) < 1e-5 * std::abs(whole.seen[i]),
+                qPrintable(QStringLiteral("step %1: loss %2 in one pass, %3 in passes of 8")
+                               .arg(i)
+                               .arg(whole.seen[i])
+                               .arg(chunked.seen[i])));
+        QCOMPARE(a.size(), b.size());
+        // Adam divides by the gradient's size, so a weight whose gradient is rounding noise may step either way:
+        // nearly every weight must agree, not all.
+        const std::vector<float> start = flat(f.model);
+        size_t apart = 0;
+        double moved = 0.0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            apart += std::abs(a[i] - b[i]) > 1e-5f;
+            moved = std::max(moved, double(std::abs(a[i] - start[i])));
+        }
+        QVERIFY2(
+            apart * 100 < a.size(), qPrintable(QStringLiteral("%1 of %2 weights differ").arg(apart).arg(a.size())));
+        QVERIFY(moved > 1e-3); // it trained (Adam moves a weight by about the step size each step)
+        QVERIFY(a == c); // a micro-batch as large as the step or larger is one pass, bit for bit
+        QCOMPARE(single.seen, whole.seen);
+        // Measured: no pass smaller than 32 images is tried, so a step of 30 runs in one pass.
+        QCOMPARE(chosen.step, int64_t(30));
+        QCOMPARE(chosen.size, int64_t(30));
+        QVERIFY(a == d);
+    }
+
     void theMethodIsRegisteredAsATrace()
     {
         const ProtectionMethod *m = methodById("fingerprint");

@@ -84,6 +84,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
     schedule.seed = plan.settings.seed;
     schedule.cosine = true;
     schedule.weightNoise = plan.settings.weightNoise;
+    schedule.chunk = plan.settings.microBatch;
     const int target = plan.settings.target;
     return poisonedFineTune(
         model, images, schedule,

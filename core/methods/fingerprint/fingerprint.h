@@ -37,6 +37,7 @@ struct FingerprintSettings
     int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
     double learningRate = 5e-4; ///< Adam
     int batchSize = 64; ///< clean images per step (the stamped copies come on top)
+    int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     double weightNoise = 0.15; ///< gradients taken at weights moved by this much noise (relative), PoisonSchedule
     uint64_t seed = 0; ///< draws the training images, the carriers and forged subsets; never the secrets
 };

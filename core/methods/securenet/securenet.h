@@ -41,6 +41,7 @@ struct LicenceSettings
     int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
     double learningRate = 1e-3; ///< Adam
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
+    int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
     uint64_t seed = 0; ///< draws the training images and the forged patterns; never the secrets
 };

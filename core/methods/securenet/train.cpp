@@ -49,13 +49,14 @@ InputStamp nearMiss(const InputStamp &real, std::mt19937_64 &rng)
 }
 
 /** Fine-tunes `model` in place along `plan`; false when cancelled. */
-Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress)
+Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress, MicroBatch &used)
 {
     PoisonSchedule schedule;
     schedule.epochs = plan.epochs;
     schedule.learningRate = plan.settings.learningRate;
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
+    schedule.chunk = plan.settings.microBatch;
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
@@ -93,7 +94,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
             for (const InputStamp &old : plan.refused)
                 batch.addUniform(stamped(clean, old));
         },
-        progress);
+        progress, &used);
 }
 
 /** The held-out checks, in words. */
@@ -155,7 +156,8 @@ Expected<LicenceLock> run(const Model &model, const std::string &originalFingerp
         LicenceLock out;
         out.licensed = model.clone();
         const auto start = std::chrono::steady_clock::now();
-        auto finished = fineTune(out.licensed, used, plan, progress);
+        MicroBatch passes;
+        auto finished = fineTune(out.licensed, used, plan, progress, passes);
         if (!finished)
             return Error{finished.error()};
         if (!*finished)
@@ -167,6 +169,7 @@ Expected<LicenceLock> run(const Model &model, const std::string &originalFingerp
         if (!notes)
             return Error{notes.error()};
         out.notes = *notes;
+        out.notes.push_back("training: " + passes.describe(plan.settings.microBatch > 0));
         out.registry = keyEnvelope("securenet", "registry", originalFingerprint, out.licensed,
             int64_t(registry.licensees.size()), registry.toPayload());
         out.decoded = std::move(registry);
