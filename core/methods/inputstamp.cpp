@@ -152,6 +152,15 @@ HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int
     return split;
 }
 
+ParameterSpec microBatchSpec()
+{
+    return parameterSpec("micro-batch", "Micro-batch", "images", 0, 4096,
+        "Images per forward and backward pass: a step's images (the clean ones and every stamped copy) are mixed and "
+        "run in passes of this size, the gradients summed into one step. A DenseNet trains several times slower per "
+        "image in large passes, a small CNN faster; 0: the fastest for the model here, measured on the first step.",
+        {}, "measured");
+}
+
 std::string MicroBatch::describe(bool fixed) const
 {
     const std::string how = fixed ? "as set" : measured ? "the fastest, measured" : "the fastest measured earlier";
@@ -202,8 +211,8 @@ std::map<std::string, int64_t> g_microBatches; ///< measured choices, by archite
  * The micro-batch that trains `model` fastest per image here: forward and backward passes over the first images of
  * a step (`x`, soft targets `t`) at 32, 64, 128, ... images, on a copy (the model's BatchNorm statistics and its
  * gradients stay as they are), the fastest of two passes a size (three at the first, which carries one-time costs),
- * climbing while the time per image falls, stopping once a size is a quarter slower than the best. The whole step
- * when no smaller pass is faster per image.
+ * climbing until a size is a quarter slower per image than the best or the whole step is reached. The whole step
+ * unless a smaller pass is 1.5 x faster per image; then the largest size within a tenth of the best.
  */
 int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torch::Tensor &t)
 {
@@ -213,7 +222,7 @@ int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torc
     for (auto &p : impl.parameters())
         p.second.set_requires_grad(true);
     impl.setTraining(true);
-    int64_t best = total;
+    std::vector<std::pair<int64_t, double>> tried; // images per pass, seconds per image
     double bestPerImage = 0.0;
     for (int64_t size = 32;; size *= 2) {
         const int64_t n = std::min(size, total);
@@ -229,15 +238,23 @@ int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torc
                     p.second.mutable_grad().zero_();
         }
         const double perImage = fastest / double(n);
-        if (bestPerImage == 0.0 || perImage < bestPerImage) {
+        tried.emplace_back(n, perImage);
+        if (bestPerImage == 0.0 || perImage < bestPerImage)
             bestPerImage = perImage;
-            best = n;
-        } else if (perImage > 1.25 * bestPerImage) {
+        else if (perImage > 1.25 * bestPerImage)
             break;
-        }
         if (n == total)
             break;
     }
+    // Every pass costs a call, a mix and a sync that these timings leave out (the exported CNN's licence trains 1.2-1.4
+    // x slower in passes of 128 that timed over a tenth faster here): one pass unless a smaller one is clearly faster,
+    // then the largest within a tenth of the best.
+    if (tried.back().first == total && tried.back().second <= 1.5 * bestPerImage)
+        return total;
+    int64_t best = 0;
+    for (const auto &[n, perImage] : tried)
+        if (perImage <= 1.1 * bestPerImage)
+            best = std::max(best, n);
     return best;
 }
 

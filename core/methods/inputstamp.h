@@ -7,6 +7,7 @@
 #include "dataset.h"
 #include "expected.h"
 #include "model.h"
+#include "parameters.h"
 #include "progress.h"
 
 #include <array>
@@ -127,6 +128,9 @@ struct MicroBatch
     /** In words, for a lock's notes: "each step's 192 images in passes of 64 (the fastest, measured)". */
     std::string describe(bool fixed) const;
 };
+
+/** The input-side methods' micro-batch parameter ("micro-batch", PoisonSchedule::chunk; 0: measured). */
+ParameterSpec microBatchSpec();
 
 /** Composes one step: the clean batch, the generator to draw forgeries from, the batch to fill. */
 using ComposeBatch = std::function<void(const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch)>;

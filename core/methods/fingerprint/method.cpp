@@ -49,13 +49,7 @@ ParameterTable<S> makeTable()
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; the stamped copies (owner, users, forged subsets) come on top."),
         &S::batchSize);
-    t.integer(parameterSpec("micro-batch", "Micro-batch", "images", 0, 4096,
-                  "Images per forward and backward pass: a step's images (the clean ones and every stamped copy) "
-                  "are mixed and run in passes of this size, the gradients summed into one step. A DenseNet trains "
-                  "several times slower per image in large passes, a small CNN faster; 0: the fastest for the model "
-                  "here, measured on the first step.",
-                  {}, "measured"),
-        &S::microBatch);
+    t.integer(microBatchSpec(), &S::microBatch);
     t.real(parameterSpec("weight-noise", "Weight noise", "", 0.0, 1.0,
                "Each step's gradient is taken at weights moved by Gaussian noise of this size, relative to each "
                "layer's weight spread, so that the fingerprints hold when the weights change later (fine-tuning); 0: "

@@ -51,13 +51,7 @@ ParameterTable<S> makeTable()
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),
         &S::batchSize);
-    t.integer(parameterSpec("micro-batch", "Micro-batch", "images", 0, 4096,
-                  "Images per forward and backward pass: a step's images (the clean ones and every stamped copy) "
-                  "are mixed and run in passes of this size, the gradients summed into one step. A DenseNet trains "
-                  "several times slower per image in large passes, a small CNN faster; 0: the fastest for the model "
-                  "here, measured on the first step.",
-                  {}, "measured"),
-        &S::microBatch);
+    t.integer(microBatchSpec(), &S::microBatch);
     t.integer(parameterSpec("forgery-draws", "Hard forged licences", "draws", 1, 64,
                   "Forged patterns drawn for each forged training image; the training refuses the one the model "
                   "finds most convincing. More draws leave fewer forged licences that partly work, at about "
