@@ -4,6 +4,8 @@
 #include "modelimpl.h"
 #include "training.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -216,6 +218,21 @@ std::map<std::string, int64_t> g_microBatches; ///< measured choices, by archite
  */
 int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torch::Tensor &t)
 {
+    // Dropout's draws in the probe come back: the training draws what it would have drawn without it.
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    struct Restore
+    {
+        at::Generator &generator;
+        torch::Tensor state;
+        ~Restore()
+        {
+            std::lock_guard<std::mutex> lock(generator.mutex());
+            generator.set_state(state);
+        }
+    } restore{generator, [&] {
+                  std::lock_guard<std::mutex> lock(generator.mutex());
+                  return generator.get_state();
+              }()};
     const int64_t total = x.size(0);
     Model copy = model.clone();
     ModelImpl &impl = copy.impl();
@@ -259,6 +276,12 @@ int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torc
 }
 
 } // namespace
+
+void forgetMeasuredMicroBatches()
+{
+    std::lock_guard<std::mutex> lock(g_microBatchMutex);
+    g_microBatches.clear();
+}
 
 Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
     const ComposeBatch &compose, Progress &progress, MicroBatch *used)
@@ -333,7 +356,6 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                     } else {
                         lock.unlock();
                         chunk = fastestMicroBatch(model, x, t);
-                        torch::manual_seed(schedule.seed); // the probe's passes leave Dropout's draws alone
                         lock.lock();
                         g_microBatches[key] = chunk;
                         if (used)

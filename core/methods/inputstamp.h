@@ -129,6 +129,9 @@ struct MicroBatch
     std::string describe(bool fixed) const;
 };
 
+/** Forgets the micro-batches measured so far in this process (tests). */
+void forgetMeasuredMicroBatches();
+
 /** The input-side methods' micro-batch parameter ("micro-batch", PoisonSchedule::chunk; 0: measured). */
 ParameterSpec microBatchSpec();
 
