@@ -79,7 +79,9 @@ private slots:
             QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--json"), QStringLiteral("-q")};
         const QStringList shortRun = {QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
             QStringLiteral("--train-images"), QStringLiteral("3000"), QStringLiteral("--epochs"), QStringLiteral("6"),
-            QStringLiteral("--json"), QStringLiteral("-q")};
+            // One pass per step: a measured micro-batch follows the machine's load, and this short embedding's
+            // thresholds were set on one pass.
+            QStringLiteral("--micro-batch"), QStringLiteral("4096"), QStringLiteral("--json"), QStringLiteral("-q")};
         const Run embed =
             cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("embed"), QStringLiteral("-m"), model,
                     QStringLiteral("--user"), QStringLiteral("alice"), QStringLiteral("--user"), QStringLiteral("bob"),
