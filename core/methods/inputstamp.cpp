@@ -208,13 +208,15 @@ namespace {
 
 std::mutex g_microBatchMutex;
 std::map<std::string, int64_t> g_microBatches; ///< measured choices, by architecture and thread count
+constexpr double kSmallStepSeconds = 0.25; ///< a step that trains in one pass this fast is not split
 
 /**
- * The micro-batch that trains `model` fastest per image here: forward and backward passes over the first images of
- * a step (`x`, soft targets `t`) at 32, 64, 128, ... images, on a copy (the model's BatchNorm statistics and its
- * gradients stay as they are), the fastest of two passes a size (three at the first, which carries one-time costs),
- * climbing until a size is a quarter slower per image than the best or the whole step is reached. The whole step
- * unless a smaller pass is 1.5 x faster per image; then the largest size within a tenth of the best.
+ * The micro-batch that trains `model` fastest per image here: forward and backward passes on a copy (the model's
+ * BatchNorm statistics and its gradients stay as they are) of the whole step (`x`, soft targets `t`) first, then of
+ * its first 32, 64, 128, ... images, the fastest of two passes a size (three at the first, which carries one-time
+ * costs), climbing until a size is a quarter slower per image than the best or the whole step is reached. A step
+ * that trains in one pass of under kSmallStepSeconds stays one pass without the ladder; otherwise the whole step
+ * unless a smaller pass is 1.5 x faster per image, then the largest size within a tenth of the best.
  */
 int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torch::Tensor &t)
 {
@@ -239,12 +241,11 @@ int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torc
     for (auto &p : impl.parameters())
         p.second.set_requires_grad(true);
     impl.setTraining(true);
-    std::vector<std::pair<int64_t, double>> tried; // images per pass, seconds per image
-    double bestPerImage = 0.0;
-    for (int64_t size = 32;; size *= 2) {
-        const int64_t n = std::min(size, total);
+    // The fastest of `passes` forward and backward passes over the step's first n images, in seconds; a pass slower
+    // than `enough` ends the timing (one more would only confirm it).
+    const auto time = [&](int64_t n, int passes, double enough) {
         double fastest = 0.0;
-        for (int pass = 0; pass < (size == 32 ? 3 : 2); ++pass) {
+        for (int pass = 0; pass < passes; ++pass) {
             const auto start = std::chrono::steady_clock::now();
             const torch::Tensor logits = impl.forward(x.slice(0, 0, n)).to(torch::kFloat32);
             (-(t.slice(0, 0, n) * torch::log_softmax(logits, 1)).sum(1).mean()).backward();
@@ -253,8 +254,21 @@ int64_t fastestMicroBatch(const Model &model, const torch::Tensor &x, const torc
             for (auto &p : impl.parameters())
                 if (p.second.grad().defined())
                     p.second.mutable_grad().zero_();
+            if (seconds > enough)
+                break;
         }
-        const double perImage = fastest / double(n);
+        return fastest;
+    };
+    // A step this quick keeps its one pass: passes could save a fraction of it at most, and a choice among timings
+    // that close would follow the machine's load (LeNet-5's and the exported CNN's steps take 20-60 ms).
+    const double whole = time(total, 3, 4.0 * kSmallStepSeconds);
+    if (whole < kSmallStepSeconds)
+        return total;
+    std::vector<std::pair<int64_t, double>> tried; // images per pass, seconds per image
+    double bestPerImage = 0.0;
+    for (int64_t size = 32;; size *= 2) {
+        const int64_t n = std::min(size, total);
+        const double perImage = (n == total ? whole : time(n, size == 32 ? 3 : 2, 1e30)) / double(n);
         tried.emplace_back(n, perImage);
         if (bestPerImage == 0.0 || perImage < bestPerImage)
             bestPerImage = perImage;

@@ -75,7 +75,7 @@ Dataset slice(const Dataset &clean, int64_t from, int64_t count)
     return clean.subset(idx);
 }
 
-Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress)
+Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress, MicroBatch &used)
 {
     PoisonSchedule schedule;
     schedule.epochs = plan.epochs;
@@ -113,7 +113,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
                 batch.addTrue(forged);
             }
         },
-        progress);
+        progress, &used);
 }
 
 /** The carriers: held-out images outside the target class, in the held-out order. */
@@ -148,11 +148,12 @@ std::string modeOf(const FingerprintRegistry &r)
     return r.copies ? "copies" : "shared";
 }
 
-/** Fine-tunes a copy of `model` along `plan`; the copy, or an error when cancelled. */
-Expected<Model> fingerprinted(const Model &model, const Dataset &used, const Plan &plan, Progress &progress)
+/** Fine-tunes a copy of `model` along `plan`; the copy, or an error when cancelled. `passes` says how steps ran. */
+Expected<Model> fingerprinted(
+    const Model &model, const Dataset &used, const Plan &plan, Progress &progress, MicroBatch &passes)
 {
     Model copy = model.clone();
-    auto finished = fineTune(copy, used, plan, progress);
+    auto finished = fineTune(copy, used, plan, progress, passes);
     if (!finished)
         return Error{finished.error()};
     if (!*finished)
@@ -160,7 +161,8 @@ Expected<Model> fingerprinted(const Model &model, const Dataset &used, const Pla
     return copy;
 }
 
-Expected<std::vector<std::string>> notesOf(const Model &original, const FingerprintEmbedding &out, const Dataset &held)
+Expected<std::vector<std::string>> notesOf(
+    const Model &original, const FingerprintEmbedding &out, const Dataset &held, const MicroBatch &passes)
 {
     std::vector<std::string> notes;
     auto before = accuracyOn(original, held);
@@ -186,6 +188,7 @@ Expected<std::vector<std::string>> notesOf(const Model &original, const Fingerpr
             + percentText(report->owner.confidence, 1) + "); users " + users + "; the best of 20 forged subsets "
             + percentText(forged, 0));
     }
+    notes.push_back("training: " + passes.describe(out.decoded.settings.microBatch > 0));
     return notes;
 }
 
@@ -224,11 +227,12 @@ Expected<FingerprintEmbedding> embedFingerprints(const Model &model, const Datas
         std::iota(all.begin(), all.end(), 0);
         plan.owner = subsetStamp(plan.stamps, all);
         FingerprintEmbedding out;
+        MicroBatch passes;
         const auto start = std::chrono::steady_clock::now();
         if (!copies) {
             for (const FingerprintUser &u : registry.users)
                 plan.answered.push_back(u.subset);
-            auto m = fingerprinted(model, used, plan, progress);
+            auto m = fingerprinted(model, used, plan, progress, passes);
             if (!m)
                 return Error{m.error()};
             out.models.push_back(std::move(*m));
@@ -239,7 +243,7 @@ Expected<FingerprintEmbedding> embedFingerprints(const Model &model, const Datas
                 for (size_t j = 0; j < registry.users.size(); ++j)
                     (i == j ? own.answered : own.refused).push_back(registry.users[j].subset);
                 ProgressSpan span(progress, double(i) / n, double(i + 1) / n, registry.users[i].id + "'s copy");
-                auto m = fingerprinted(model, used, own, span);
+                auto m = fingerprinted(model, used, own, span, passes);
                 if (!m)
                     return Error{m.error()};
                 registry.users[i].copyFingerprint = m->fingerprint();
@@ -250,7 +254,7 @@ Expected<FingerprintEmbedding> embedFingerprints(const Model &model, const Datas
         out.registry = keyEnvelope("fingerprint", modeOf(registry), model.fingerprint(),
             copies ? model : out.models.front(), int64_t(registry.users.size()), registry.toPayload());
         out.decoded = std::move(registry);
-        auto notes = notesOf(model, out, held);
+        auto notes = notesOf(model, out, held, passes);
         if (!notes)
             return Error{notes.error()};
         out.notes = *notes;
@@ -310,8 +314,9 @@ Expected<FingerprintEmbedding> updateFingerprints(const Model &model, const Secr
         std::iota(all.begin(), all.end(), 0);
         plan.owner = subsetStamp(plan.stamps, all);
         FingerprintEmbedding out;
+        MicroBatch passes;
         const auto start = std::chrono::steady_clock::now();
-        auto m = fingerprinted(model, used, plan, progress);
+        auto m = fingerprinted(model, used, plan, progress, passes);
         if (!m)
             return Error{m.error()};
         out.models.push_back(std::move(*m));
@@ -319,7 +324,7 @@ Expected<FingerprintEmbedding> updateFingerprints(const Model &model, const Secr
         out.registry = keyEnvelope("fingerprint", "shared", registryKey.originalFingerprint, out.models.front(),
             int64_t(registry.users.size()), registry.toPayload());
         out.decoded = std::move(registry);
-        auto notes = notesOf(model, out, held);
+        auto notes = notesOf(model, out, held, passes);
         if (!notes)
             return Error{notes.error()};
         out.notes = *notes;
