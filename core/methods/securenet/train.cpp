@@ -168,7 +168,11 @@ Expected<LicenceLock> run(const Model &model, const std::string &originalFingerp
         auto notes = checkNotes(out.licensed, registry, held, plan);
         if (!notes)
             return Error{notes.error()};
-        out.notes = *notes;
+        auto before = accuracyOn(model, held); // what the licence costs, on the same images
+        if (!before)
+            return Error{before.error()};
+        out.notes = {"the model before: " + percentText(*before, 1) + " on the held-out training images, every class"};
+        out.notes.insert(out.notes.end(), notes->begin(), notes->end());
         out.notes.push_back("training: " + passes.describe(plan.settings.microBatch > 0));
         out.registry = keyEnvelope("securenet", "registry", originalFingerprint, out.licensed,
             int64_t(registry.licensees.size()), registry.toPayload());
