@@ -21,21 +21,16 @@ Usage: /usr/bin/python3 licence_cost.py MODEL.pt [--recipe full] [--pattern nois
 MODEL is a TorchScript export taking normalised 1x28x28 images (tests/bench/train_pytorch_cnn.py).
 """
 import argparse
-import gzip
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-DATA = "/usr/share/datasets/fashion-mnist"
-MEAN, STD = 0.2860, 0.3530
-
-
-def idx(name, offset):
-    with gzip.open(os.path.join(DATA, name)) as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_pytorch_cnn import MEAN, STD, idx  # noqa: E402
 
 
 def load(prefix):
