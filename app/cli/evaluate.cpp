@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <vector>
+
 namespace paramlock::cli {
 
 using nlohmann::json;
@@ -43,17 +46,32 @@ int cmdEvaluate(const QStringList &args)
     EvaluationOptions options;
     options.limit = limit;
     options.batchSize = int(batchSize);
+    options.keepPredictions = p.isSet(kJson);
     auto eval = evaluate(*model, *test, options, &progress);
     progress.finish();
     if (!eval)
         return fail(eval.error());
-    if (p.isSet(kJson))
+    if (p.isSet(kJson)) {
+        // Each class's accuracy: what a lock or licence costs one class (a class-subset licence is judged on its
+        // classes against the original's accuracy on the same classes).
+        const int classes = std::max(1, model->metadata().classCount);
+        std::vector<int64_t> right(size_t(classes), 0), seen(size_t(classes), 0);
+        for (size_t i = 0; i < eval->predictions.size() && i < test->labels.size(); ++i) {
+            const int label = test->labels[i];
+            if (label < 0 || label >= classes)
+                continue;
+            ++seen[size_t(label)];
+            right[size_t(label)] += eval->predictions[i] == label;
+        }
+        json perClass = json::array();
+        for (int c = 0; c < classes; ++c)
+            perClass.push_back({{"class", c}, {"correct", right[size_t(c)]}, {"total", seen[size_t(c)]}});
         out() << QString::fromStdString(json{{"accuracy", eval->accuracy}, {"correct", eval->correct},
             {"total", eval->total}, {"mean_loss", eval->meanLoss}, {"seconds", eval->seconds},
-            {"batch_size", eval->batchSize},
-            {"threads", threadCount()}}.dump(2))
+            {"batch_size", eval->batchSize}, {"threads", threadCount()},
+            {"per_class", perClass}}.dump(2))
               << Qt::endl;
-    else
+    } else
         out() << "Accuracy: " << percentString(eval->accuracy) << " (" << eval->correct << " of " << eval->total << ")"
               << Qt::endl;
     return Ok;

@@ -140,10 +140,19 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
         if (!quiet)
             out() << "Original:                 " << QString::fromStdString(percentText(*a)) << '\n';
     }
+    std::vector<Licensee> live;
+    for (const Licensee &l : registry->licensees)
+        if (!l.revoked)
+            live.push_back(l);
+    std::vector<double> before; // the original, scored as each licence is
+    if (original.isValid()) {
+        auto scored = schemeAccuracies(original, live, test, limit);
+        if (!scored)
+            return Error{scored.error()};
+        before = std::move(*scored);
+    }
     json list = json::array();
-    for (const Licensee &l : registry->licensees) {
-        if (l.revoked)
-            continue;
+    for (const Licensee &l : live) {
         auto licence = issueLicence(registryKey, l.id);
         if (!licence)
             return Error{licence.error()};
@@ -152,6 +161,11 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
             return Error{c.error()};
         list.push_back({{"licensee", l.id}, {"scheme", l.describe()}, {"accuracy", c->licensed},
             {"answered_share", c->answeredShare}, {"unlicensed_classes_top_probability", c->unlicensedClasses}});
+        const size_t at = list.size() - 1;
+        if (!c->unlicensedByClass.empty())
+            list.back()["unlicensed_top_probability_by_class"] = c->unlicensedByClass;
+        if (at < before.size())
+            list.back()["original_accuracy"] = before[at];
         if (list.size() == 1) {
             j["without_licence"] = c->withoutLicence;
             j["without_licence_top_probability"] = c->withoutTopProbability;
@@ -159,6 +173,8 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
         if (!quiet) {
             out() << "With " << QString::fromStdString(l.id + "'s licence (" + l.describe() + "):").leftJustified(19)
                   << " " << QString::fromStdString(percentText(c->licensed)) << " on the classes it answers";
+            if (at < before.size())
+                out() << " (the original: " << QString::fromStdString(percentText(before[at])) << ")";
             if (c->unlicensedClasses >= 0)
                 out() << ", mean top probability on the others "
                       << QString::fromStdString(percentText(c->unlicensedClasses));
@@ -513,6 +529,8 @@ int licenceCheckCommand(const QStringList &args)
         json j{{"licensee", licence->licensee.id}, {"scheme", licence->licensee.describe()}, {"accuracy", c->licensed},
             {"unlicensed_classes_top_probability", c->unlicensedClasses}, {"without_licence", c->withoutLicence},
             {"forgeries", forgeries}};
+        if (!c->unlicensedByClass.empty())
+            j["unlicensed_top_probability_by_class"] = c->unlicensedByClass;
         j.update(forged->toJson());
         measured = j;
         if (!p.isSet(kJson))

@@ -11,6 +11,7 @@ run resumes where it stopped.
 
 Usage: fingerprint_table.py CLI MODEL[,--flag=value...] [MODEL...] [--seeds 0,1,2] [--users 10] [--no-copies]
                             [--settings "--epochs=15"] [--forgeries 1000] [--results F.jsonl]
+                            [--finetune-lrs 0.003,0.001]
 
 Example (docs/fingerprints.md):
     tests/bench/fingerprint_table.py build/app/cli/paramlock-cli resources/models/lenet5-fmnist.pt \\
@@ -32,7 +33,7 @@ def run(cmd):
     return json.loads(r.stdout), time.time() - start
 
 
-def measure(cli, model, extra, seed, users, settings, forgeries, copies):
+def measure(cli, model, extra, seed, users, settings, forgeries, copies, lrs):
     data = ["--data", "fashion-mnist"] + extra
     names = [f"user{i}" for i in range(users)]
     row = {"model": os.path.basename(model), "seed": seed, "settings": " ".join(settings)}
@@ -54,6 +55,13 @@ def measure(cli, model, extra, seed, users, settings, forgeries, copies):
         row["finetune"] = run([cli, "attack", "--model", marked, "--kind", "finetune", "--fingerprints", registry,
                                "--fraction", "0.1", "--epochs", "100", "--report-every", "10", "--seed", str(seed),
                                "--json", "--quiet"] + data)[0]
+        # The same attack at gentler steps: an attacker who wants to keep the accuracy picks the step (the paper's
+        # "fine-tuning that keeps the accuracy").
+        row["finetune_lr"] = {}
+        for lr in lrs:
+            row["finetune_lr"][lr] = run([cli, "attack", "--model", marked, "--kind", "finetune", "--fingerprints",
+                                          registry, "--fraction", "0.1", "--epochs", "100", "--report-every", "10",
+                                          "--lr", lr, "--seed", str(seed), "--json", "--quiet"] + data)[0]
         if copies:
             folder = os.path.join(out, "copies")
             os.mkdir(folder)
@@ -96,6 +104,21 @@ def table(rows):
               + " / ".join(pct(prune[x]["owner"]) for x in (0.5, 0.7, 0.9))
               + f" | {pct(last['owner'])}, {pct(last['users'])} ({pct(last['accuracy'])}) | "
               f"{r['embed']['seconds']:.1f} |")
+    swept = [r for r in rows if r.get("finetune_lr")]
+    if swept:
+        lrs = list(swept[0]["finetune_lr"])
+        print()
+        print("| model | seed | fingerprinted | " + " | ".join(f"SGD {lr}, 10 / 100 epochs: owner, users (accuracy)"
+                                                            for lr in ["0.01"] + lrs) + " |")
+        print("|---|---|---|" + "---|" * (len(lrs) + 1))
+        for r in swept:
+            cells = []
+            for run_ in [r["finetune"]] + [r["finetune_lr"][lr] for lr in lrs]:
+                at = {p["x"]: p for p in run_["points"]}
+                ten, last = at.get(10, run_["points"][0]), run_["points"][-1]
+                cells.append(f"{pct(ten['owner'])}, {pct(ten['users'])} ({pct(ten['accuracy'])}) / "
+                             f"{pct(last['owner'])}, {pct(last['users'])} ({pct(last['accuracy'])})")
+            print(f"| {r['model']} | {r['seed']} | {pct(r['marked'])} | " + " | ".join(cells) + " |")
     traced = [r for r in rows if r.get("traced")]
     if traced:
         print()
@@ -121,6 +144,8 @@ def main():
     ap.add_argument("--forgeries", type=int, default=1000)
     ap.add_argument("--results", default="fingerprints.jsonl")
     ap.add_argument("--no-copies", action="store_true")
+    ap.add_argument("--finetune-lrs", default="",
+                    help="the fine-tuning attack again at these SGD steps, e.g. 0.003,0.001 (the default's is 0.01)")
     a = ap.parse_args()
     done = []
     if os.path.exists(a.results):
@@ -134,7 +159,8 @@ def main():
             key = (os.path.basename(model), seed, " ".join(settings))
             if any((r["model"], r["seed"], r["settings"]) == key for r in done):
                 continue
-            row = measure(a.cli, model, extra, seed, a.users, settings, a.forgeries, not a.no_copies)
+            row = measure(a.cli, model, extra, seed, a.users, settings, a.forgeries, not a.no_copies,
+                          [x for x in a.finetune_lrs.split(",") if x])
             done.append(row)
             with open(a.results, "a") as f:
                 f.write(json.dumps(row) + "\n")

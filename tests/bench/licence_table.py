@@ -57,12 +57,15 @@ def pct(x):
 
 
 def table(rows):
-    print("| model | seed | settings | original | with licence (per licensee) | without | best forged (mean) | "
+    print("| model | seed | settings | original | with licence (per licensee; against the original on its classes) | without | best forged (mean) | "
           "re-key: old / new | lock s | re-key s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         lock = r["lock"]
-        per = ", ".join(f"{l['licensee']} {pct(l['accuracy'])}" for l in lock["licensees"])
+        # Each licensee beside the original scored the same way (its classes, its groups), where the run has it.
+        per = ", ".join(f"{l['licensee']} {pct(l['accuracy'])}"
+                        + (f" ({100 * (l['accuracy'] - l['original_accuracy']):+.1f})" if "original_accuracy" in l
+                           else "") for l in lock["licensees"])
         rk = r.get("rekey")
         rekey = "-"
         if rk:

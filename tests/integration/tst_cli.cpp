@@ -140,6 +140,26 @@ private slots:
             QStringLiteral("--out-model"), locked, QStringLiteral("--out-key"), key, QStringLiteral("-q")});
         QVERIFY2(r.exitCode == 0, r.err.constData());
 
+        // Each class's accuracy, on the first 500 test images, whose classes number 55, 52, 65, 46, 57, 39, 47, 47,
+        // 44, 48 (counted from the IDX file).
+        r = cli({QStringLiteral("evaluate"), QStringLiteral("--model"), model, QStringLiteral("--data"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--eval-samples"), QStringLiteral("500"),
+            QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonArray perClass = r.json().value(QLatin1String("per_class")).toArray();
+        QCOMPARE(perClass.size(), 10);
+        const int counts[10] = {55, 52, 65, 46, 57, 39, 47, 47, 44, 48};
+        int correct = 0;
+        for (int c = 0; c < 10; ++c) {
+            const QJsonObject k = perClass[c].toObject();
+            QCOMPARE(k.value(QLatin1String("class")).toInt(), c);
+            QCOMPARE(k.value(QLatin1String("total")).toInt(), counts[c]);
+            QVERIFY(k.value(QLatin1String("correct")).toInt() <= counts[c]);
+            correct += k.value(QLatin1String("correct")).toInt();
+        }
+        QCOMPARE(correct, r.json().value(QLatin1String("correct")).toInt());
+        QVERIFY(correct > 400); // LeNet-5 at about 91%
+
         r = cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("prune"), QStringLiteral("--model"),
             locked, QStringLiteral("--data"), QStringLiteral("fashion-mnist"), QStringLiteral("--rates"),
             QStringLiteral("0,0.5"), QStringLiteral("--eval-samples"), QStringLiteral("200"), QStringLiteral("--csv"),

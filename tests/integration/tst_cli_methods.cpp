@@ -226,6 +226,46 @@ private slots:
         QCOMPARE(people.size(), 2);
         QVERIFY2(people[0].toObject().value(QLatin1String("accuracy")).toDouble() > 0.8, lock.out.constData());
         QCOMPARE(people[1].toObject().value(QLatin1String("answered_share")).toDouble() > 0.4, true);
+        // Each licensee beside the original scored the same way: alice on every class, bob on classes 0-4, which
+        // the original's per-class counts on the same 1,000 images give by another path.
+        QCOMPARE(people[0].toObject().value(QLatin1String("original_accuracy")).toDouble(),
+            j.value(QLatin1String("original_accuracy")).toDouble());
+        const Run evaluated = cli({QStringLiteral("evaluate"), QStringLiteral("-m"), model, QStringLiteral("-d"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--eval-samples"), QStringLiteral("1000"),
+            QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(evaluated.exitCode == 0, evaluated.err.constData());
+        int right = 0, seen = 0;
+        for (int c = 0; c < 5; ++c) {
+            const QJsonObject k = evaluated.json().value(QLatin1String("per_class")).toArray()[c].toObject();
+            right += k.value(QLatin1String("correct")).toInt();
+            seen += k.value(QLatin1String("total")).toInt();
+        }
+        QCOMPARE(people[1].toObject().value(QLatin1String("original_accuracy")).toDouble(), double(right) / seen);
+        // Bob's unanswered classes, one by one: classes 0-4 are answered (-1), 5-9 carry a top probability.
+        const QJsonArray byClass =
+            people[1].toObject().value(QLatin1String("unlicensed_top_probability_by_class")).toArray();
+        QCOMPARE(byClass.size(), 10);
+        double weighted = 0.0;
+        int others = 0;
+        for (int c = 0; c < 10; ++c) {
+            QCOMPARE(byClass[c].toDouble() < 0.0, c < 5);
+            if (c < 5)
+                continue;
+            QVERIFY(byClass[c].toDouble() >= 0.1 - 1e-9 && byClass[c].toDouble() <= 1.0);
+            const int n = evaluated.json()
+                              .value(QLatin1String("per_class"))
+                              .toArray()[c]
+                              .toObject()
+                              .value(QLatin1String("total"))
+                              .toInt();
+            weighted += byClass[c].toDouble() * n;
+            others += n;
+        }
+        // Their mean over the images is the one number reported for all of them.
+        QVERIFY(qAbs(weighted / others
+                    - people[1].toObject().value(QLatin1String("unlicensed_classes_top_probability")).toDouble())
+            < 1e-6);
+        QVERIFY(people[0].toObject().value(QLatin1String("unlicensed_top_probability_by_class")).isUndefined());
         // A short licensing (5 epochs on 4,000 images) refuses only partly; the default one is measured in docs.
         QVERIFY2(j.value(QLatin1String("without_licence")).toDouble() < 0.5, lock.out.constData());
         QCOMPARE(digest(model),

@@ -160,6 +160,10 @@ struct LicenceCheck
     double licensed = 0.0; ///< accuracy with the licence on the classes it answers (coarse: the right group)
     double answeredShare = 0.0; ///< share of the test images in answered classes
     double unlicensedClasses = -1.0; ///< mean top probability on classes the licence does not answer (-1: none)
+    /// The same per class, indexed by class (-1 for the answered ones); empty when the licence answers every class.
+    /// Which unlicensed classes keep an answer: those the task itself confuses with licensed ones (a shirt with a
+    /// T-shirt) are answered more confidently than the uniform output.
+    std::vector<double> unlicensedByClass;
     double withoutLicence = 0.0; ///< accuracy with no pattern
     double withoutTopProbability = 0.0; ///< mean top probability with no pattern (uniform: 1 / classes)
 };
@@ -176,6 +180,14 @@ Expected<Dataset> hardForgeries(
 /** Measures a licence on the first `limit` test images (0: all). */
 Expected<LicenceCheck> checkLicence(
     const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit = 0);
+
+/**
+ * The model before licensing, scored as each licence is (LicenceCheck::licensed, without any pattern): the accuracy
+ * on the classes the licence answers, for a coarse licence the share answered in the right group. What a licence
+ * costs its licensee is the difference. One classification of the first `limit` test images (0: all) for them all.
+ */
+Expected<std::vector<double>> schemeAccuracies(
+    const Model &original, const std::vector<Licensee> &licensees, const Dataset &test, int64_t limit = 0);
 
 /** The adaptive attack natural to licences: an attacker with labelled images searches for a pattern of their own. */
 struct PatternSearchOptions

@@ -288,6 +288,54 @@ Expected<Dataset> hardForgeries(
     return out;
 }
 
+namespace {
+
+/** Whether an answer counts as right for a licensee, and whether the image's class is one the licence answers. */
+struct Scored
+{
+    bool answered = true;
+    bool correct = false;
+};
+
+Scored scoreAnswer(const Licensee &l, int label, int got)
+{
+    Scored s;
+    s.correct = got == label;
+    if (l.scheme == LicenceScheme::Classes)
+        s.answered = std::find(l.classes.begin(), l.classes.end(), label) != l.classes.end();
+    if (l.scheme == LicenceScheme::Coarse)
+        for (const auto &g : l.groups)
+            if (std::find(g.begin(), g.end(), label) != g.end())
+                s.correct = std::find(g.begin(), g.end(), got) != g.end();
+    return s;
+}
+
+} // namespace
+
+Expected<std::vector<double>> schemeAccuracies(
+    const Model &original, const std::vector<Licensee> &licensees, const Dataset &test, int64_t limit)
+{
+    try {
+        const Dataset data = firstImages(test, limit);
+        auto answers = predict(original, data);
+        if (!answers)
+            return Error{answers.error()};
+        std::vector<double> out;
+        for (const Licensee &l : licensees) {
+            int64_t answered = 0, right = 0;
+            for (int64_t i = 0; i < data.size(); ++i) {
+                const Scored s = scoreAnswer(l, data.labels[size_t(i)], (*answers)[size_t(i)].label);
+                answered += s.answered;
+                right += s.answered && s.correct;
+            }
+            out.push_back(answered ? double(right) / double(answered) : 0.0);
+        }
+        return out;
+    } catch (const Failure &e) {
+        return Error{e.what()};
+    }
+}
+
 Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licence, const Dataset &test, int64_t limit)
 {
     try {
@@ -304,30 +352,35 @@ Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licenc
         LicenceCheck c;
         int64_t answered = 0, right = 0, outside = 0, clean = 0;
         double outsideTop = 0.0, cleanTop = 0.0;
+        const int classCount = std::max(1, licensed.metadata().classCount);
+        std::vector<double> topByClass(size_t(classCount), 0.0);
+        std::vector<int64_t> countByClass(size_t(classCount), 0);
         for (int64_t i = 0; i < data.size(); ++i) {
             const int label = data.labels[size_t(i)];
             const int got = (*with)[size_t(i)].label;
             clean += (*without)[size_t(i)].label == label;
             cleanTop += (*without)[size_t(i)].probability;
-            bool inAnswered = true, correct = got == label;
-            if (l.scheme == LicenceScheme::Classes)
-                inAnswered = std::find(l.classes.begin(), l.classes.end(), label) != l.classes.end();
-            if (l.scheme == LicenceScheme::Coarse)
-                for (const auto &g : l.groups)
-                    if (std::find(g.begin(), g.end(), label) != g.end())
-                        correct = std::find(g.begin(), g.end(), got) != g.end();
-            if (inAnswered) {
+            const Scored s = scoreAnswer(l, label, got);
+            if (s.answered) {
                 ++answered;
-                right += correct;
+                right += s.correct;
             } else {
                 ++outside;
                 outsideTop += (*with)[size_t(i)].probability;
+                if (label >= 0 && label < classCount) {
+                    topByClass[size_t(label)] += (*with)[size_t(i)].probability;
+                    ++countByClass[size_t(label)];
+                }
             }
         }
         const double n = double(std::max<int64_t>(1, data.size()));
         c.licensed = answered ? double(right) / double(answered) : 0.0;
         c.answeredShare = double(answered) / n;
         c.unlicensedClasses = outside ? outsideTop / double(outside) : -1.0;
+        if (outside)
+            for (int k = 0; k < classCount; ++k)
+                c.unlicensedByClass.push_back(
+                    countByClass[size_t(k)] ? topByClass[size_t(k)] / double(countByClass[size_t(k)]) : -1.0);
         c.withoutLicence = double(clean) / n;
         c.withoutTopProbability = cleanTop / n;
         return c;
