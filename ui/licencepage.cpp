@@ -217,12 +217,17 @@ void LicencePage::run()
             if (!progress.advance(0.92, "measuring"))
                 return Error{"cancelled"};
             auto original = accuracyOn(model, measured);
+            auto onScheme = schemeAccuracies(model, {demo.licence.licensee}, measured);
             auto with = checkLicence(licensed, demo.licence, measured);
             auto forged = accuracyWithStamp(licensed, demo.forged, measured);
-            if (!original || !with || !forged)
-                return Error{!original ? original.error() : !with ? with.error() : forged.error()};
+            if (!original || !onScheme || !with || !forged)
+                return Error{!original ? original.error()
+                        : !onScheme    ? onScheme.error()
+                        : !with        ? with.error()
+                                       : forged.error()};
             demo.images = measured.size();
             demo.original = *original;
+            demo.originalOnScheme = onScheme->front();
             demo.withLicence = with->licensed;
             demo.withoutLicence = with->withoutLicence;
             demo.withForged = *forged;
@@ -248,11 +253,15 @@ void LicencePage::run()
 void LicencePage::show(const LicenceDemo &demo)
 {
     const Licensee &first = demo.licence.licensee;
+    // A licence that answers some classes or groups is judged against the original scored the same way.
+    const QString original = first.scheme == LicenceScheme::Full
+        ? percent(demo.original)
+        : tr("%1 (%2 scored as this licence is)").arg(percent(demo.original), percent(demo.originalOnScheme));
     m_summary->setText(
         tr("On %1 test images: the original %2; the licensed model with %3's licence (%4) %5, without a licence %6, "
            "with a forged licence %7 (random guess %8).")
             .arg(demo.images)
-            .arg(percent(demo.original), QString::fromStdString(first.id).toHtmlEscaped(),
+            .arg(original, QString::fromStdString(first.id).toHtmlEscaped(),
                 QString::fromStdString(first.describe()).toHtmlEscaped(), percent(demo.withLicence),
                 percent(demo.withoutLicence), percent(demo.withForged),
                 percent(1.0 / std::max(2, demo.licence.classCount))));

@@ -23,6 +23,7 @@ struct LicenceDemo
     InputStamp forged; ///< a pattern of the same kind from a random secret
     int64_t images = 0; ///< test images the accuracies are measured on
     double original = 0.0, withLicence = 0.0, withoutLicence = 0.0, withForged = 0.0;
+    double originalOnScheme = 0.0; ///< the original scored as the first licence is (its classes, its groups)
     std::vector<int32_t> without, with, forgedAnswers; ///< the answers for the first test images shown
     std::vector<int32_t> originalAnswers; ///< the original model's, for the same images
 };

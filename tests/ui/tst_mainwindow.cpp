@@ -404,6 +404,7 @@ private slots:
                 + demo->lock.notes.front() + "; " + demo->lock.notes.at(1))
                 .c_str());
         QCOMPARE(demo->with.size(), size_t(16));
+        QCOMPARE(demo->originalOnScheme, demo->original); // alice answers every class: the same measure
         int pictures = 0;
         for (QLabel *l : page.findChildren<QLabel *>())
             pictures += !l->pixmap().isNull();
