@@ -119,6 +119,25 @@ def table(rows):
                 cells.append(f"{pct(ten['owner'])}, {pct(ten['users'])} ({pct(ten['accuracy'])}) / "
                              f"{pct(last['owner'])}, {pct(last['users'])} ({pct(last['accuracy'])})")
             print(f"| {r['model']} | {r['seed']} | {pct(r['marked'])} | " + " | ".join(cells) + " |")
+        # What an attacker who keeps the accuracy leaves: every checkpoint of every run within a point of its start.
+        print()
+        for model in sorted({r["model"] for r in swept}):
+            kept, lost = [], []
+            for r in swept:
+                if r["model"] != model:
+                    continue
+                for run_ in [r["finetune"]] + list(r["finetune_lr"].values()):
+                    start = run_["points"][0]["accuracy"]
+                    for p in run_["points"][1:]:
+                        (kept if p["accuracy"] >= start - 0.01 else lost).append(p)
+            line = f"{model}: checkpoints within 1 point of their start: {len(kept)}"
+            if kept:
+                line += (f", owner {pct(min(p['owner'] for p in kept))}-{pct(max(p['owner'] for p in kept))}%, users "
+                         f"{pct(min(p['users'] for p in kept))}-{pct(max(p['users'] for p in kept))}%")
+            if lost:
+                line += (f"; beyond it: {len(lost)}, owner {pct(min(p['owner'] for p in lost))}-"
+                         f"{pct(max(p['owner'] for p in lost))}%")
+            print(line)
     traced = [r for r in rows if r.get("traced")]
     if traced:
         print()
