@@ -398,8 +398,8 @@ int licenceRekeyCommand(const QStringList &args)
             return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
         lock = std::move(*made);
     }
-    auto measured =
-        measure(Model(), lock.licensed, lock.registry, in->test, limit, forgeries, p.isSet(kJson), progress);
+    auto measured = measure(
+        start ? *start : Model(), lock.licensed, lock.registry, in->test, limit, forgeries, p.isSet(kJson), progress);
     progress.finish();
     if (!measured)
         return fail(measured.error() + "; nothing was written");
@@ -481,14 +481,18 @@ int licenceCheckCommand(const QStringList &args)
 {
     const QCommandLineOption licenceFile(
         QStringLiteral("licence"), QStringLiteral("A licence or the owner's registry."), QStringLiteral("FILE"));
+    const QCommandLineOption originalFile(QStringLiteral("original"),
+        QStringLiteral("The model before licensing (checked by its fingerprint): each licence is shown beside it, "
+                       "scored the same way (its classes, its groups)."),
+        QStringLiteral("FILE"));
     const PasswordFlags password(QString(), QStringLiteral("the licence"));
     QCommandLineParser p;
     int code = Usage;
     if (!parse(p, args,
             QStringLiteral("Measures a licensed model on the test set: with the licence (or every licence of a "
                            "registry), without one, and with forged ones."),
-            QList<QCommandLineOption>{kModel, kData, licenceFile, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-                kForgeries, kThreads, kQuiet, kJson}
+            QList<QCommandLineOption>{kModel, kData, licenceFile, originalFile, kInputMean, kInputStd, kNumClasses,
+                kEvalSamples, kForgeries, kThreads, kQuiet, kJson}
                 + password.all(),
             code))
         return code;
@@ -512,9 +516,20 @@ int licenceCheckCommand(const QStringList &args)
         return fail(ok.error(), Usage);
     if (auto fits = checkLicenceFits(*model, *key); !fits)
         return fail(p.value(licenceFile).toStdString() + ": " + fits.error());
+    Model original;
+    if (p.isSet(originalFile)) {
+        auto loaded = Model::load(p.value(originalFile).toStdString());
+        if (!loaded)
+            return fail(loaded.error());
+        if (loaded->fingerprint() != key->originalFingerprint)
+            return fail(p.value(originalFile).toStdString()
+                + " is not the model these licences were trained from; give the model licence lock started from");
+        loaded->setMetadata(model->metadata());
+        original = std::move(*loaded);
+    }
     Expected<json> measured = Error{""};
     if (key->mode == "registry") {
-        measured = measure(Model(), *model, *key, *test, limit, forgeries, p.isSet(kJson), progress);
+        measured = measure(original, *model, *key, *test, limit, forgeries, p.isSet(kJson), progress);
     } else {
         auto licence = Licence::of(*key);
         if (!licence)
@@ -531,10 +546,19 @@ int licenceCheckCommand(const QStringList &args)
             {"forgeries", forgeries}};
         if (!c->unlicensedByClass.empty())
             j["unlicensed_top_probability_by_class"] = c->unlicensedByClass;
+        std::optional<double> before;
+        if (original.isValid()) {
+            auto scored = schemeAccuracies(original, {licence->licensee}, *test, limit);
+            if (!scored)
+                return fail(scored.error());
+            before = scored->front();
+            j["original_accuracy"] = *before;
+        }
         j.update(forged->toJson());
         measured = j;
         if (!p.isSet(kJson))
             out() << "With the licence: " << QString::fromStdString(percentText(c->licensed))
+                  << (before ? " (the original: " + QString::fromStdString(percentText(*before)) + ")" : QString())
                   << "\nWithout:          " << QString::fromStdString(percentText(c->withoutLicence))
                   << "\nForged:           " << QString::fromStdString(forged->text(forgeries)) << Qt::endl;
     }

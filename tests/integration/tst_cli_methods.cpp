@@ -318,6 +318,24 @@ private slots:
         QVERIFY2(run.exitCode == 0, run.err.constData());
         QCOMPARE(QJsonDocument::fromJson(run.out).array().size(), 1);
 
+        // A check beside the original: bob's licence against the original on classes 0-4 of the same 1,000 images (the
+        // per-class count above); the licensed model itself is not the original and is refused as one.
+        const Run checked = cli({QStringLiteral("licence"), QStringLiteral("check"), QStringLiteral("-m"), licensed,
+            QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--licence"), bob,
+            QStringLiteral("--password-env"), QStringLiteral("PARAMLOCK_TEST_LICENCE"), QStringLiteral("--original"),
+            model, QStringLiteral("--eval-samples"), QStringLiteral("1000"), QStringLiteral("--forgeries"),
+            QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(checked.exitCode == 0, checked.err.constData());
+        QCOMPARE(checked.json().value(QLatin1String("original_accuracy")).toDouble(), double(right) / seen);
+        QCOMPARE(checked.json().value(QLatin1String("accuracy")).toDouble(),
+            people[1].toObject().value(QLatin1String("accuracy")).toDouble());
+        const Run wrongOriginal = cli({QStringLiteral("licence"), QStringLiteral("check"), QStringLiteral("-m"),
+            licensed, QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--licence"), registry,
+            QStringLiteral("--original"), licensed, QStringLiteral("--eval-samples"), QStringLiteral("100")});
+        QCOMPARE(wrongOriginal.exitCode, 1);
+        QVERIFY2(wrongOriginal.err.contains("not the model these licences were trained from"),
+            wrongOriginal.err.constData());
+
         // Misuse: the licence on the original model, a licence given to unlock, a registry given to run.
         const Run original = cli({QStringLiteral("run"), QStringLiteral("-m"), model, QStringLiteral("--licence"), bob,
             QStringLiteral("--password-env"), QStringLiteral("PARAMLOCK_TEST_LICENCE"), image});
