@@ -19,6 +19,8 @@ int cmdExperiment(const QStringList &args);
 int cmdInfo(const QStringList &args);
 int cmdKey(const QStringList &args);
 int cmdLicence(const QStringList &args);
+/** `licence attack` (licenceattack.cpp), one of cmdLicence's actions. */
+int licenceAttackCommand(const QStringList &args);
 int cmdLock(const QStringList &args);
 int cmdReport(const QStringList &args);
 int cmdFingerprint(const QStringList &args);
