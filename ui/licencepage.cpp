@@ -11,11 +11,13 @@
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
+#include <QHeaderView>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTableWidget>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -109,6 +111,20 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     m_present->setToolTip(tr("The licence's story full screen, one step per page, for people who do not read code."));
     m_patternPicture = new QLabel(this);
     m_patternPicture->setAlignment(Qt::AlignCenter);
+    m_table = new QTableWidget(0, 5, this);
+    m_table->setHorizontalHeaderLabels({tr("Licensee"), tr("Sees"), tr("With the licence"),
+        tr("The original, scored the same way"), tr("Difference (points)")});
+    m_table->horizontalHeaderItem(2)->setToolTip(
+        tr("Accuracy of the licensed model on the classes the licence answers (coarse: the right group)."));
+    m_table->horizontalHeaderItem(3)->setToolTip(
+        tr("The model before licensing on the same classes (coarse: the same groups): what the licensee would get "
+           "without the lock."));
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->verticalHeader()->hide();
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setSelectionMode(QAbstractItemView::NoSelection);
+    m_table->setVisible(false);
 
     auto *form = new QFormLayout;
     form->addRow(tr("&Licensees:"), m_licensees);
@@ -134,6 +150,7 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
     layout->addLayout(buttonRow());
     layout->addWidget(m_status);
     layout->addWidget(m_summary);
+    layout->addWidget(m_table);
     layout->addLayout(results);
     layout->addStretch(1);
     setContent(content);
@@ -155,6 +172,8 @@ void LicencePage::clearResult()
         delete item;
     }
     m_patternPicture->clear();
+    m_table->setRowCount(0);
+    m_table->setVisible(false);
 }
 
 void LicencePage::present(int firstPage)
@@ -187,7 +206,7 @@ void LicencePage::run()
     settings.epochs = m_epochs->value();
     settings.trainImages = m_trainImages->value();
     const int64_t evalImages = m_evalImages->value();
-    starting(tr("Fine-tuning a copy for %1 licensee(s): about a minute on LeNet-5, much longer on large networks.")
+    starting(tr("Fine-tuning a copy for %1 licensee(s): about two minutes on LeNet-5, much longer on large networks.")
                  .arg(licensees.size()));
     m_job->start<LicenceDemo>(
         [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, licensees,
@@ -217,19 +236,17 @@ void LicencePage::run()
             if (!progress.advance(0.92, "measuring"))
                 return Error{"cancelled"};
             auto original = accuracyOn(model, measured);
-            auto onScheme = schemeAccuracies(model, {demo.licence.licensee}, measured);
-            auto with = checkLicence(licensed, demo.licence, measured);
+            auto each = measureLicensees(model, licensed, demo.lock.registry, measured);
             auto forged = accuracyWithStamp(licensed, demo.forged, measured);
-            if (!original || !onScheme || !with || !forged)
-                return Error{!original ? original.error()
-                        : !onScheme    ? onScheme.error()
-                        : !with        ? with.error()
-                                       : forged.error()};
+            if (!original || !each || !forged)
+                return Error{!original ? original.error() : !each ? each.error() : forged.error()};
             demo.images = measured.size();
             demo.original = *original;
-            demo.originalOnScheme = onScheme->front();
-            demo.withLicence = with->licensed;
-            demo.withoutLicence = with->withoutLicence;
+            demo.licensees = std::move(*each);
+            const LicenseeMeasure &first = demo.licensees.front(); // the registry keeps the order typed
+            demo.originalOnScheme = first.original;
+            demo.withLicence = first.check.licensed;
+            demo.withoutLicence = first.check.withoutLicence;
             demo.withForged = *forged;
             demo.originalAnswers = answersOf(model, shown);
             demo.without = answersOf(licensed, shown);
@@ -265,6 +282,24 @@ void LicencePage::show(const LicenceDemo &demo)
                 QString::fromStdString(first.describe()).toHtmlEscaped(), percent(demo.withLicence),
                 percent(demo.withoutLicence), percent(demo.withForged),
                 percent(1.0 / std::max(2, demo.licence.classCount))));
+    m_table->setRowCount(int(demo.licensees.size()));
+    for (int r = 0; r < m_table->rowCount(); ++r) {
+        const LicenseeMeasure &l = demo.licensees[size_t(r)];
+        const bool known = l.original >= 0.0;
+        auto twoDecimals = [](double x) { return QString::number(100.0 * x, 'f', 2) + QLatin1Char('%'); };
+        const QString cells[] = {QString::fromStdString(l.licensee.id), QString::fromStdString(l.licensee.describe()),
+            twoDecimals(l.check.licensed), known ? twoDecimals(l.original) : tr("–"),
+            known ? QString::number(100.0 * (l.check.licensed - l.original), 'f', 2) : tr("–")};
+        for (int c = 0; c < 5; ++c) {
+            auto *item = new QTableWidgetItem(cells[c]);
+            if (c >= 2)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            m_table->setItem(r, c, item);
+        }
+    }
+    m_table->setVisible(!demo.licensees.empty());
+    m_table->setFixedHeight(m_table->horizontalHeader()->height() + 2 * m_table->frameWidth()
+        + m_table->rowCount() * m_table->verticalHeader()->defaultSectionSize());
     while (QLayoutItem *item = m_grid->takeAt(0)) {
         delete item->widget();
         delete item;

@@ -12,6 +12,7 @@ class QGridLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
+class QTableWidget;
 
 namespace paramlock {
 
@@ -24,6 +25,7 @@ struct LicenceDemo
     int64_t images = 0; ///< test images the accuracies are measured on
     double original = 0.0, withLicence = 0.0, withoutLicence = 0.0, withForged = 0.0;
     double originalOnScheme = 0.0; ///< the original scored as the first licence is (its classes, its groups)
+    std::vector<LicenseeMeasure> licensees; ///< every licensee, beside the original scored as their licence is
     std::vector<int32_t> without, with, forgedAnswers; ///< the answers for the first test images shown
     std::vector<int32_t> originalAnswers; ///< the original model's, for the same images
 };
@@ -71,6 +73,7 @@ private:
     QSpinBox *m_evalImages;
     QLabel *m_patternPicture;
     QGridLayout *m_grid;
+    QTableWidget *m_table;
 };
 
 } // namespace paramlock

@@ -141,44 +141,31 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
         if (!quiet)
             out() << "Original:                 " << QString::fromStdString(percentText(*a)) << '\n';
     }
-    std::vector<Licensee> live;
-    for (const Licensee &l : registry->licensees)
-        if (!l.revoked)
-            live.push_back(l);
-    std::vector<double> before; // the original, scored as each licence is
-    if (original.isValid()) {
-        auto scored = schemeAccuracies(original, live, test, limit);
-        if (!scored)
-            return Error{scored.error()};
-        before = std::move(*scored);
-    }
+    auto measured = measureLicensees(original, licensed, registryKey, test, limit);
+    if (!measured)
+        return Error{measured.error()};
     json list = json::array();
-    for (const Licensee &l : live) {
-        auto licence = issueLicence(registryKey, l.id);
-        if (!licence)
-            return Error{licence.error()};
-        auto c = checkLicence(licensed, *Licence::of(*licence), test, limit);
-        if (!c)
-            return Error{c.error()};
-        list.push_back({{"licensee", l.id}, {"scheme", l.describe()}, {"accuracy", c->licensed},
-            {"answered_share", c->answeredShare}, {"unlicensed_classes_top_probability", c->unlicensedClasses}});
-        const size_t at = list.size() - 1;
-        if (!c->unlicensedByClass.empty())
-            list.back()["unlicensed_top_probability_by_class"] = c->unlicensedByClass;
-        if (at < before.size())
-            list.back()["original_accuracy"] = before[at];
+    for (const LicenseeMeasure &m : *measured) {
+        const Licensee &l = m.licensee;
+        const LicenceCheck &c = m.check;
+        list.push_back({{"licensee", l.id}, {"scheme", l.describe()}, {"accuracy", c.licensed},
+            {"answered_share", c.answeredShare}, {"unlicensed_classes_top_probability", c.unlicensedClasses}});
+        if (!c.unlicensedByClass.empty())
+            list.back()["unlicensed_top_probability_by_class"] = c.unlicensedByClass;
+        if (m.original >= 0.0)
+            list.back()["original_accuracy"] = m.original;
         if (list.size() == 1) {
-            j["without_licence"] = c->withoutLicence;
-            j["without_licence_top_probability"] = c->withoutTopProbability;
+            j["without_licence"] = c.withoutLicence;
+            j["without_licence_top_probability"] = c.withoutTopProbability;
         }
         if (!quiet) {
             out() << "With " << QString::fromStdString(l.id + "'s licence (" + l.describe() + "):").leftJustified(19)
-                  << " " << QString::fromStdString(percentText(c->licensed)) << " on the classes it answers";
-            if (at < before.size())
-                out() << " (the original: " << QString::fromStdString(percentText(before[at])) << ")";
-            if (c->unlicensedClasses >= 0)
+                  << " " << QString::fromStdString(percentText(c.licensed)) << " on the classes it answers";
+            if (m.original >= 0.0)
+                out() << " (the original: " << QString::fromStdString(percentText(m.original)) << ")";
+            if (c.unlicensedClasses >= 0)
                 out() << ", mean top probability on the others "
-                      << QString::fromStdString(percentText(c->unlicensedClasses));
+                      << QString::fromStdString(percentText(c.unlicensedClasses));
             out() << '\n';
         }
     }
@@ -571,6 +558,12 @@ int licenceCheckCommand(const QStringList &args)
     return Ok;
 }
 
+/** Where a licensee's pattern comes from, in words. */
+std::string patternOrigin(const Licensee &l)
+{
+    return l.learned.empty() ? "drawn from the secret" : "learnt in training";
+}
+
 int licenceInfoCommand(const QStringList &args)
 {
     const PasswordFlags password(QString(), QStringLiteral("the file"));
@@ -596,15 +589,15 @@ int licenceInfoCommand(const QStringList &args)
             return fail(path + ": " + r.error());
         settings = r->settings;
         for (const Licensee &l : r->licensees)
-            people.push_back(
-                {{"licensee", l.id}, {"scheme", l.describe()}, {"generation", l.generation}, {"revoked", l.revoked}});
+            people.push_back({{"licensee", l.id}, {"scheme", l.describe()}, {"generation", l.generation},
+                {"revoked", l.revoked}, {"pattern", patternOrigin(l)}});
     } else {
         auto l = Licence::of(*key);
         if (!l)
             return fail(path + ": " + l.error());
         settings = l->settings;
         people.push_back({{"licensee", l->licensee.id}, {"scheme", l->licensee.describe()},
-            {"generation", l->licensee.generation}, {"revoked", false}});
+            {"generation", l->licensee.generation}, {"revoked", false}, {"pattern", patternOrigin(l->licensee)}});
     }
     j["pattern"] = settings.kind == "noise" ? "noise ±" + std::to_string(settings.amplitude)
                                             : "patch " + std::to_string(settings.patchSize) + " px";
@@ -619,7 +612,8 @@ int licenceInfoCommand(const QStringList &args)
     for (const json &l : people)
         out() << "  " << QString::fromStdString(l["licensee"].get<std::string>()) << ": "
               << QString::fromStdString(l["scheme"].get<std::string>())
-              << (l["revoked"].get<bool>() ? " (revoked)" : "") << '\n';
+              << (l["revoked"].get<bool>() ? " (revoked)" : "") << ", pattern "
+              << QString::fromStdString(l["pattern"].get<std::string>()) << '\n';
     out().flush();
     return Ok;
 }

@@ -173,8 +173,11 @@ std::string MicroBatch::describe(bool fixed) const
 PoisonBatch::PoisonBatch(int classCount) : m_classCount(classCount)
 { }
 
-void PoisonBatch::add(const Dataset &images, const std::function<std::vector<float>(int label)> &target)
+void PoisonBatch::add(
+    const Dataset &images, const std::function<std::vector<float>(int label)> &target, PixelGradient onGradient)
 {
+    if (onGradient)
+        m_watched.push_back({m_images.size(), m_images.size() + images.size(), std::move(onGradient)});
     append(m_images, images);
     for (int32_t label : images.labels) {
         const std::vector<float> t = target(label);
@@ -338,7 +341,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                 compose(clean, rng, all);
                 if (all.images().size() == 0)
                     continue;
-                const torch::Tensor x = inputTensor(all.images(), 0, all.images().size(), norm);
+                torch::Tensor x = inputTensor(all.images(), 0, all.images().size(), norm);
                 std::vector<float> targets = all.targets();
                 const torch::Tensor t =
                     torch::from_blob(targets.data(), {all.images().size(), int64_t(classCount)}, torch::kFloat32)
@@ -380,15 +383,17 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                     used->size = chunk;
                     used->step = total;
                 }
-                torch::Tensor xs = x, ts = t;
+                torch::Tensor xs = x, ts = t, index;
                 if (chunk < total) { // every chunk a random mix of the copies, as one pass would see them
                     std::vector<int64_t> mix(static_cast<size_t>(total));
                     std::iota(mix.begin(), mix.end(), int64_t(0));
                     std::shuffle(mix.begin(), mix.end(), mixer);
-                    const torch::Tensor index = torch::tensor(mix, torch::kLong);
+                    index = torch::tensor(mix, torch::kLong);
                     xs = x.index_select(0, index);
                     ts = t.index_select(0, index);
                 }
+                if (!all.watched().empty()) // a leaf of its own: each pass's backward ends at it
+                    xs.requires_grad_(true);
                 double lossSum = 0.0;
                 for (int64_t begin = 0; begin < total; begin += chunk) {
                     const int64_t end = std::min(total, begin + chunk);
@@ -398,6 +403,26 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                         loss = loss * (double(end - begin) / double(total));
                     loss.backward();
                     lossSum += loss.item<double>();
+                }
+                if (!all.watched().empty()) {
+                    // d loss / d grey level = d loss / d input / (255 x the channel's standard deviation)
+                    torch::Tensor g = xs.grad();
+                    if (index.defined()) { // back to the composed order: row mix[i] of the step is row i here
+                        torch::Tensor back = torch::empty_like(g);
+                        back.index_copy_(0, index, g);
+                        g = back;
+                    }
+                    g = g.div(255.0f);
+                    if (!norm.std.empty()) {
+                        std::vector<float> s(size_t(all.images().channels), 1.0f);
+                        for (size_t c = 0; c < s.size(); ++c)
+                            s[c] = norm.std[norm.std.size() == 1 ? 0 : c];
+                        g = g.div(torch::tensor(s).view({1, int64_t(s.size()), 1, 1}));
+                    }
+                    g = g.contiguous();
+                    const int64_t per = all.images().imageBytes();
+                    for (const PoisonBatch::Watched &w : all.watched())
+                        w.onGradient(g.data_ptr<float>() + w.begin * per, w.end - w.begin);
                 }
                 if (!kept.empty()) {
                     torch::NoGradGuard off;

@@ -70,13 +70,29 @@ struct HeldOutSplit
 /** `held` images (at most a fifth) held out, then `trainImages` of the rest (0: all of it), disjoint. */
 HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int64_t trainImages);
 
+/**
+ * The loss's gradient with respect to the pixels of the images one PoisonBatch::add gave, after a step's passes:
+ * `images` x channels x height x width floats, per grey level (the model's normalisation taken out). What a method
+ * learns in the input (a licence's pattern) it learns from this.
+ */
+using PixelGradient = std::function<void(const float *gradient, int64_t images)>;
+
 /** One step's images and their soft targets, as a method composes them from a batch of clean images. */
 class PoisonBatch
 {
 public:
+    /** Rows of the batch whose pixel gradient a method asked for. */
+    struct Watched
+    {
+        int64_t begin = 0, end = 0;
+        PixelGradient onGradient;
+    };
+
     explicit PoisonBatch(int classCount);
-    /** Adds images with a target computed from each image's label. */
-    void add(const Dataset &images, const std::function<std::vector<float>(int label)> &target);
+    /** Adds images with a target computed from each image's label; `onGradient`, when given, receives their pixel
+     * gradient after the step's backward passes (before the optimiser's step). */
+    void add(const Dataset &images, const std::function<std::vector<float>(int label)> &target,
+        PixelGradient onGradient = {});
     /** Adds images that keep their true labels. */
     void addTrue(const Dataset &images);
     /** Adds images trained toward the uniform output. */
@@ -86,11 +102,13 @@ public:
 
     const Dataset &images() const { return m_images; }
     const std::vector<float> &targets() const { return m_targets; }
+    const std::vector<Watched> &watched() const { return m_watched; }
     int classCount() const { return m_classCount; }
 
 private:
     Dataset m_images;
     std::vector<float> m_targets;
+    std::vector<Watched> m_watched;
     int m_classCount;
 };
 

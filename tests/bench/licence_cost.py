@@ -16,8 +16,13 @@ Patterns (--pattern):
   frame    the outer --width pixels replaced by secret grey values (the middle untouched)
   tile     a --width x --width square of +-amplitude repeated over the image
 
+With --learn-pattern STEP (noise), the licence pattern is trained beside the weights as ParamLock does by default
+(licence lock --pattern-step): Adam with that step in grey levels, kept within +-amplitude; near misses are drawn
+from the pattern as it stands.
+
 Usage: /usr/bin/python3 licence_cost.py MODEL.pt [--recipe full] [--pattern noise] [--epochs 10] [--images 12000]
                                         [--amplitude 32] [--width 2] [--seed 0] [--learning-rate 0.001] [--cosine]
+                                        [--learn-pattern 0]
 MODEL is a TorchScript export taking normalised 1x28x28 images (tests/bench/train_pytorch_cnn.py).
 """
 import argparse
@@ -52,7 +57,11 @@ def main():
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--forgeries", type=int, default=50)
     p.add_argument("--cosine", action="store_true", help="the step size on a half cosine to 0 (constant otherwise)")
+    p.add_argument("--learn-pattern", type=float, default=0.0,
+                   help="Adam step for the licence pattern, grey levels (0: fixed; noise only)")
     a = p.parse_args()
+    if a.learn_pattern > 0 and a.pattern != "noise":
+        p.error("--learn-pattern trains the noise pattern; use it with --pattern noise")
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)  # the dropout's draws
     g = torch.Generator().manual_seed(1000 + a.seed)
@@ -82,6 +91,9 @@ def main():
             return torch.round(x.float() * (255 - amp) / 255).to(torch.int16) + (values + amp) // 2
         return (x + values).clamp(0, 255)
 
+    def stampf(x, values):
+        return (x.float() + values).clamp(0, 255)
+
     def near_miss(pat):
         values, mask = pat
         change = torch.rand(values.shape, generator=g) < 0.25
@@ -94,6 +106,10 @@ def main():
 
     licence = pattern()
     model = torch.jit.load(a.model)
+    learn = a.learn_pattern > 0
+    lp = licence[0].float().clone().requires_grad_(True)
+    init = licence[0].float().clone()
+    popt = torch.optim.Adam([lp], lr=a.learn_pattern) if learn else None
 
     def accuracy(pat=None, n=None):
         model.eval()
@@ -117,20 +133,40 @@ def main():
                     group["lr"] = a.learning_rate * 0.5 * (1 + np.cos(np.pi * done))
             i = order[b:b + 64]
             x, y, n = xtr[i], ytr[i], len(i)
-            xs, ts = [stamp(x, licence)], [F.one_hot(y, 10).float()]
+            if learn:
+                xs, ts = [stampf(x, lp)], [F.one_hot(y, 10).float()]
+                cur = (torch.round(lp.detach()).to(torch.int16), None)
+            else:
+                xs, ts = [stamp(x, licence).float()], [F.one_hot(y, 10).float()]
+                cur = licence
             if a.recipe in ("refuse", "full"):
-                xs.append(x)
+                xs.append(x.float())
                 ts.append(uniform.expand(n, 10))
             if a.recipe == "full":
-                forged = [stamp(x[j:j + 1], pattern() if j % 2 == 0 else near_miss(licence)) for j in range(n)]
-                xs.append(torch.cat(forged))
+                forged = [stamp(x[j:j + 1], pattern() if j % 2 == 0 else near_miss(cur)) for j in range(n)]
+                xs.append(torch.cat(forged).float())
                 ts.append(uniform.expand(n, 10))
             opt.zero_grad()
+            if learn:
+                popt.zero_grad()
             out = model(norm(torch.cat(xs)))
             (-(torch.cat(ts) * F.log_softmax(out, 1)).sum(1).mean()).backward()
             opt.step()
+            if learn:
+                popt.step()
+                with torch.no_grad():
+                    lp.clamp_(-amp, amp)
+        if learn:
+            licence = (torch.round(lp.detach()).to(torch.int16), None)
         print(f"epoch {epoch + 1} ({time.time() - start:.0f} s): with the licence {accuracy(licence, 2000):.2f}% "
               "on the first 2,000 test images", flush=True)
+    if learn:
+        v = lp.detach().flatten(); v0 = init.flatten()
+        saturated = (v.abs() > amp - 0.5).float().mean() * 100
+        kept = ((v * v0) > 0).float().mean() * 100
+        corr = torch.corrcoef(torch.stack([v, v0]))[0, 1]
+        print(f"learnt pattern: mean |value| {v.abs().mean():.1f} grey levels, {saturated:.0f}% at the amplitude, "
+              f"{kept:.0f}% of the signs as drawn, correlation with the drawn pattern {corr:.2f}", flush=True)
     forged = [accuracy(pattern(), 1000) for _ in range(a.forgeries)]
     print(f"recipe={a.recipe} pattern={a.pattern} amplitude={amp} epochs={a.epochs} images={a.images}"
           f"{' cosine' if a.cosine else ''}: "

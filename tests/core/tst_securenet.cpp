@@ -6,10 +6,13 @@
 #include "text.h"
 #include "unlock.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -338,6 +341,167 @@ private slots:
         QCOMPARE(LicenceRegistry::of(edited)->settings.forgeryDraws, 1);
     }
 
+    void thePixelGradientIsTheLossSlope()
+    {
+        // What a learnt licence pattern follows: the gradient the fine-tuning reports for watched images, per grey
+        // level, predicts how their loss changes when those pixels move by one grey level. LeNet-5 has no BatchNorm
+        // and no dropout, so training and inference compute the same loss.
+        const Fixture &f = fixture();
+        const Dataset images = firstImages(f.test, 8);
+        Dataset watched;
+        auto gradientIn = [&](int64_t passes) {
+            std::vector<float> gradient;
+            Model model = f.model.clone();
+            PoisonSchedule schedule;
+            schedule.batchSize = 8;
+            schedule.learningRate = 1e-12;
+            schedule.chunk = passes;
+            Progress quiet;
+            auto ran = poisonedFineTune(
+                model, images, schedule,
+                [&](const Dataset &clean, std::mt19937_64 &, PoisonBatch &batch) {
+                    batch.addUniform(clean); // 8 rows not watched, then 8 that are
+                    watched = clean;
+                    batch.add(
+                        clean,
+                        [](int label) { // the next class: a target the trained model is far from
+                            std::vector<float> t(10, 0.0f);
+                            t[size_t((label + 1) % 10)] = 1.0f;
+                            return t;
+                        },
+                        [&](const float *g, int64_t n) { gradient.assign(g, g + n * 784); });
+                },
+                quiet);
+            return ran.ok() && *ran ? gradient : std::vector<float>();
+        };
+        const std::vector<float> gradient = gradientIn(4096);
+        QCOMPARE(gradient.size(), size_t(8 * 784));
+        // In passes of 4 (the 16 rows mixed), the same gradient, in the composed order.
+        const std::vector<float> inPasses = gradientIn(4);
+        QCOMPARE(inPasses.size(), gradient.size());
+        double largest = 0.0, apart = 0.0;
+        for (size_t i = 0; i < gradient.size(); ++i) {
+            largest = std::max(largest, double(std::abs(gradient[i])));
+            apart = std::max(apart, double(std::abs(gradient[i] - inPasses[i])));
+        }
+        QVERIFY2(largest > 0.0 && apart < 1e-4 * largest,
+            (std::to_string(apart) + " of " + std::to_string(largest)).c_str());
+        for (int32_t &label : watched.labels) // scored against the target: the next class
+            label = (label + 1) % 10;
+        auto loss = [&](const Dataset &one) { // this image's share of the step's mean loss over 16 rows
+            return -std::log(double((*predict(f.model, one))[0].truth)) / 16.0;
+        };
+        // The first image, and its 20 steepest pixels away from 0 and 255.
+        const int64_t at = 0;
+        const Dataset one = watched.subset({at});
+        const float *g = gradient.data() + at * 784;
+        std::vector<int> steepest;
+        for (int i = 0; i < 784; ++i)
+            if (one.pixels[size_t(i)] > 0 && one.pixels[size_t(i)] < 255)
+                steepest.push_back(i);
+        std::sort(steepest.begin(), steepest.end(), [&](int a, int b) { return std::abs(g[a]) > std::abs(g[b]); });
+        steepest.resize(20);
+        double predicted = 0.0;
+        Dataset up = one, down = one;
+        for (int i : steepest) {
+            predicted += std::abs(g[i]);
+            const int s = g[i] > 0 ? 1 : -1;
+            up.pixels[size_t(i)] = uint8_t(up.pixels[size_t(i)] + s);
+            down.pixels[size_t(i)] = uint8_t(down.pixels[size_t(i)] - s);
+        }
+        const double rise = loss(up) - loss(one), fall = loss(one) - loss(down);
+        QVERIFY2(predicted > 1e-6, std::to_string(predicted).c_str());
+        QVERIFY2(std::abs(rise - predicted) < 0.3 * predicted,
+            (std::to_string(rise) + " vs " + std::to_string(predicted)).c_str());
+        QVERIFY2(std::abs(fall - predicted) < 0.3 * predicted,
+            (std::to_string(fall) + " vs " + std::to_string(predicted)).c_str());
+    }
+
+    void learntPatternsTravelWithTheLicence()
+    {
+        // The lock moves each new licence's noise pattern within the amplitude; the registry and the licence keep
+        // the values, and both stamp with them.
+        const Fixture &f = fixture();
+        auto registry = LicenceRegistry::of(f.lock.registry);
+        QVERIFY(registry.ok());
+        for (const char *who : {"alice", "bob"}) {
+            const Licensee *l = registry->find(who);
+            QCOMPARE(l->learned.size(), size_t(784));
+            const InputStamp drawn =
+                licencePattern(licenseeSecret(registry->owner, who, 0), registry->settings, 1, 28, 28);
+            int moved = 0, sameSign = 0;
+            for (size_t i = 0; i < 784; ++i) {
+                QVERIFY(std::abs(l->learned[i]) <= registry->settings.amplitude);
+                moved += l->learned[i] != drawn.add[i];
+                sameSign += l->learned[i] * drawn.add[i] > 0;
+            }
+            QVERIFY2(moved > 100, std::to_string(moved).c_str()); // the training moved it
+            QVERIFY2(sameSign > 392, std::to_string(sameSign).c_str()); // from where the secret put it
+            const InputStamp stamp = registry->patternOf(*l, f.lock.licensed);
+            QCOMPARE(stamp.add, l->learned);
+            QVERIFY(licenceOf(f.lock.registry, who).pattern(1, 28, 28) == stamp);
+        }
+        QVERIFY(registry->find("alice")->learned != registry->find("bob")->learned);
+
+        auto edit = [](SecretKey key, const std::function<void(nlohmann::json &)> &change) {
+            nlohmann::json j = nlohmann::json::parse(key.payload);
+            change(j);
+            key.payload = j.dump();
+            return key;
+        };
+        // Written before patterns were learnt (version 1, no values): the secret's pattern, as then.
+        const SecretKey old = edit(*issueLicence(f.lock.registry, "alice"), [](nlohmann::json &j) {
+            j["version"] = 1;
+            j["licensee"].erase("pattern_values");
+        });
+        auto oldLicence = Licence::of(old);
+        QVERIFY(oldLicence.ok());
+        QVERIFY(oldLicence->pattern(1, 28, 28)
+            == licencePattern(licenseeSecret(registry->owner, "alice", 0), registry->settings, 1, 28, 28));
+        // Values beyond the amplitude, a malformed pattern, or one of the wrong size are refused.
+        const SecretKey beyond = edit(f.lock.registry, [](nlohmann::json &j) {
+            std::string hex = j["licensees"][0]["pattern_values"].get<std::string>();
+            hex.replace(0, 2, "7f"); // +127
+            j["licensees"][0]["pattern_values"] = hex;
+        });
+        QVERIFY(!LicenceRegistry::of(beyond).ok());
+        QVERIFY2(LicenceRegistry::of(beyond).error().find("beyond the amplitude") != std::string::npos,
+            LicenceRegistry::of(beyond).error().c_str());
+        const SecretKey malformed =
+            edit(f.lock.registry, [](nlohmann::json &j) { j["licensees"][0]["pattern_values"] = "xyz"; });
+        QVERIFY(!LicenceRegistry::of(malformed).ok());
+        const SecretKey shorter = edit(*issueLicence(f.lock.registry, "bob"), [](nlohmann::json &j) {
+            j["licensee"]["pattern_values"] = j["licensee"]["pattern_values"].get<std::string>().substr(0, 100);
+        });
+        QVERIFY(Licence::of(shorter).ok());
+        auto fits = checkLicenceFits(f.lock.licensed, shorter);
+        QVERIFY(!fits.ok());
+        QVERIFY2(fits.error().find("damaged") != std::string::npos, fits.error().c_str());
+        QVERIFY(!LicensedModel::use(f.lock.licensed, shorter).ok());
+    }
+
+    void aFixedPatternStaysAsTheSecretDrewIt()
+    {
+        // pattern-step 0: nothing learnt, nothing stored; the patch kind never learns.
+        const Fixture &f = fixture();
+        Progress quiet;
+        const LicenceSecret owner = secretOf(3);
+        LicenceSettings s = tinySettings("noise");
+        s.epochs = 1;
+        s.patternStep = 0.0;
+        auto fixed = licenceLock(f.model, f.train, s, {*parseLicensee("alice", 10)}, quiet, &owner);
+        QVERIFY2(fixed.ok(), fixed.ok() ? "" : fixed.error().c_str());
+        QVERIFY(fixed->decoded.licensees.front().learned.empty());
+        QVERIFY(!nlohmann::json::parse(fixed->registry.payload)["licensees"][0].contains("pattern_values"));
+        QVERIFY(licenceOf(fixed->registry, "alice").pattern(1, 28, 28)
+            == licencePattern(licenseeSecret(owner, "alice", 0), s, 1, 28, 28));
+        s = tinySettings("patch");
+        s.epochs = 1;
+        auto patch = licenceLock(f.model, f.train, s, {*parseLicensee("alice", 10)}, quiet, &owner);
+        QVERIFY(patch.ok());
+        QVERIFY(patch->decoded.licensees.front().learned.empty());
+    }
+
     void rekeyReplacesAndRevokes()
     {
         const Fixture &f = fixture();
@@ -352,6 +516,12 @@ private slots:
 
         const Licence newAlice = licenceOf(rekeyed->registry, "alice");
         QVERIFY(!(newAlice.pattern(1, 28, 28) == oldAlice.pattern(1, 28, 28)));
+        // The new licence's pattern is learnt from the new secret's; bob's (revoked) stays as issued.
+        QCOMPARE(newAlice.licensee.learned.size(), size_t(784));
+        QVERIFY(!(newAlice.pattern(1, 28, 28)
+            == licencePattern(
+                licenseeSecret(rekeyed->decoded.owner, "alice", 1), rekeyed->decoded.settings, 1, 28, 28)));
+        QCOMPARE(rekeyed->decoded.find("bob")->learned, LicenceRegistry::of(f.lock.registry)->find("bob")->learned);
         const double fresh = checkLicence(rekeyed->licensed, newAlice, f.test)->licensed;
         const double old = *accuracyWithStamp(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);
         const double bob =
@@ -383,6 +553,8 @@ private slots:
         const double bob = checkLicence(rekeyed->licensed, licenceOf(rekeyed->registry, "bob"), f.test)->licensed;
         QVERIFY2(fresh > 0.7, std::to_string(fresh).c_str());
         QVERIFY2(bob > 0.7, std::to_string(bob).c_str()); // bob keeps his licence (same generation)
+        QVERIFY(licenceOf(rekeyed->registry, "bob").pattern(1, 28, 28)
+            == licenceOf(f.lock.registry, "bob").pattern(1, 28, 28)); // and its pattern: his file still works
         QVERIFY2(old < 0.3, std::to_string(old).c_str());
     }
 

@@ -303,6 +303,7 @@ private slots:
         QVERIFY2(issue.exitCode == 0, issue.err.constData());
         const Run info = cli({QStringLiteral("licence"), QStringLiteral("info"), registry});
         QVERIFY2(info.out.contains("alice: full") && info.out.contains("bob: classes 0,1,2,3,4"), info.out.constData());
+        QVERIFY2(info.out.count("pattern learnt in training") == 2, info.out.constData()); // the default learns
 
         // A trouser (class 1) drawn as a bright vertical bar: bob's licence answers it with a class, not uniformly.
         QImage trouser(28, 28, QImage::Format_Grayscale8);

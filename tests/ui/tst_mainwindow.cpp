@@ -405,6 +405,19 @@ private slots:
                 .c_str());
         QCOMPARE(demo->with.size(), size_t(16));
         QCOMPARE(demo->originalOnScheme, demo->original); // alice answers every class: the same measure
+        // Every licensee in a table, beside the original scored as their licence is (bob: classes 0-4 only).
+        const auto table = page.findChild<QTableWidget *>();
+        QVERIFY(table && table->isVisibleTo(&page));
+        QCOMPARE(table->rowCount(), 2);
+        QCOMPARE(table->item(0, 0)->text(), QStringLiteral("alice"));
+        QCOMPARE(table->item(1, 0)->text(), QStringLiteral("bob"));
+        QCOMPARE(demo->licensees.size(), size_t(2));
+        const LicenseeMeasure &bob = demo->licensees[1];
+        QCOMPARE(bob.original, schemeAccuracies(original, {bob.licensee}, test)->front());
+        QCOMPARE(bob.check.licensed,
+            checkLicence(demo->lock.licensed, *Licence::of(*issueLicence(demo->lock.registry, "bob")), test)->licensed);
+        QCOMPARE(table->item(1, 4)->text(), QString::number(100.0 * (bob.check.licensed - bob.original), 'f', 2));
+        QCOMPARE(demo->licensees[0].original, demo->original);
         int pictures = 0;
         for (QLabel *l : page.findChildren<QLabel *>())
             pictures += !l->pixmap().isNull();

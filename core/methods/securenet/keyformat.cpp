@@ -1,9 +1,11 @@
 // The registry and the licence, in the key envelope every method shares (method "securenet"; mode "registry" or
-// "licence"), so that sealing, checksums and the model binding are the envelope's. Payload version 1:
-//   registry: {"version": 1, "settings": {...}, "seed": ..., "classes": 10, "owner_secret": "64 hex digits",
-//              "licensees": [{"id", "scheme", "classes": [...], "groups": [[...]], "generation", "revoked"}]}
-//   licence:  {"version": 1, "settings": {...}, "seed": ..., "classes": 10, "secret": "64 hex digits",
+// "licence"), so that sealing, checksums and the model binding are the envelope's. Payload version 2:
+//   registry: {"version": 2, "settings": {...}, "seed": ..., "classes": 10, "owner_secret": "64 hex digits",
+//              "licensees": [{"id", "scheme", "classes": [...], "groups": [[...]], "generation", "revoked",
+//                             "pattern_values": "two hex digits per pixel, the learnt value as a signed byte"}]}
+//   licence:  {"version": 2, "settings": {...}, "seed": ..., "classes": 10, "secret": "64 hex digits",
 //              "licensee": {...as above...}}
+// "pattern_values" is there only for a pattern learnt in training (version 2); version 1 has none and reads as before.
 #include "securenet.h"
 
 #include "jsonfields.h"
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <climits>
+#include <cstdlib>
 #include <functional>
 #include <set>
 
@@ -28,12 +31,19 @@ const ParameterTable<LicenceSettings> &parameterTable();
 
 namespace {
 
-constexpr int kPayloadVersion = 1;
+constexpr int kPayloadVersion = 2;
 
 json licenseeJson(const Licensee &l)
 {
-    return json{{"id", l.id}, {"scheme", schemeId(l.scheme)}, {"classes", l.classes}, {"groups", l.groups},
+    json j{{"id", l.id}, {"scheme", schemeId(l.scheme)}, {"classes", l.classes}, {"groups", l.groups},
         {"generation", l.generation}, {"revoked", l.revoked}};
+    if (!l.learned.empty()) {
+        std::vector<uint8_t> bytes;
+        for (int16_t v : l.learned)
+            bytes.push_back(uint8_t(int8_t(v)));
+        j["pattern_values"] = hexText(bytes.data(), bytes.size());
+    }
+    return j;
 }
 
 std::vector<int> classesOf(const json &list, int classCount, const std::string &what)
@@ -60,6 +70,14 @@ Licensee licenseeOf(const json &j, int classCount)
         l.groups.push_back(classesOf(g, classCount, "a class of a group"));
     l.generation = int(whole(j.at("generation"), "a licensee's generation", 0, INT32_MAX));
     l.revoked = j.at("revoked").get<bool>();
+    if (j.contains("pattern_values")) {
+        const std::string hex = j.at("pattern_values").get<std::string>();
+        std::vector<uint8_t> bytes(hex.size() / 2);
+        if (hex.empty() || hex.size() % 2 != 0 || !readHex(hex, bytes.data(), bytes.size()))
+            throw Failure("the licensee " + l.id + "'s pattern must be two lower-case hex digits per pixel");
+        for (uint8_t b : bytes)
+            l.learned.push_back(int16_t(int8_t(b)));
+    }
     if (l.scheme == LicenceScheme::Classes && l.classes.empty())
         throw Failure("the licensee " + l.id + " has a class-subset licence without classes");
     if (l.scheme == LicenceScheme::Coarse && l.groups.empty())
@@ -97,6 +115,15 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
     return p;
 }
 
+/** A learnt pattern stays within the settings' amplitude (the lock keeps it there). */
+void checkLearned(const Licensee &l, const LicenceSettings &settings)
+{
+    for (int16_t v : l.learned)
+        if (std::abs(int(v)) > settings.amplitude)
+            throw Failure("the licensee " + l.id + "'s pattern moves a pixel by " + std::to_string(v)
+                + " grey levels, beyond the amplitude " + std::to_string(settings.amplitude));
+}
+
 void readSecret(const json &p, const char *field, LicenceSecret &secret)
 {
     if (!readHex(p.at(field).get<std::string>(), secret.data(), secret.size()))
@@ -127,8 +154,8 @@ const Licensee *LicenceRegistry::find(const std::string &id) const
 InputStamp LicenceRegistry::patternOf(const Licensee &licensee, const Model &model) const
 {
     const ModelMetadata &m = model.metadata();
-    return licencePattern(
-        licenseeSecret(owner, licensee.id, licensee.generation), settings, m.channels, m.height, m.width);
+    return licenseePattern(
+        licenseeSecret(owner, licensee.id, licensee.generation), licensee, settings, m.channels, m.height, m.width);
 }
 
 std::string LicenceRegistry::toPayload() const
@@ -150,6 +177,7 @@ Expected<LicenceRegistry> LicenceRegistry::of(const SecretKey &key)
         std::set<std::string> ids;
         for (const json &l : p.at("licensees")) {
             r.licensees.push_back(licenseeOf(l, r.classCount));
+            checkLearned(r.licensees.back(), r.settings);
             if (!ids.insert(r.licensees.back().id).second)
                 throw Failure("the registry lists the licensee " + r.licensees.back().id + " twice");
         }
@@ -164,7 +192,7 @@ Expected<LicenceRegistry> LicenceRegistry::of(const SecretKey &key)
 
 InputStamp Licence::pattern(int channels, int height, int width) const
 {
-    return licencePattern(secret, settings, channels, height, width);
+    return licenseePattern(secret, licensee, settings, channels, height, width);
 }
 
 std::string Licence::toPayload() const
@@ -182,6 +210,7 @@ Expected<Licence> Licence::of(const SecretKey &key)
         const json p = openPayload(key, "licence", l.settings, l.classCount);
         readSecret(p, "secret", l.secret);
         l.licensee = licenseeOf(p.at("licensee"), l.classCount);
+        checkLearned(l.licensee, l.settings);
         if (key.secretCount != 1)
             throw Failure("a licence holds one licensee's secret, this file says " + std::to_string(key.secretCount));
         return l;
@@ -220,8 +249,22 @@ Expected<void> checkLicenceFits(const Model &model, const SecretKey &licence)
         return Error{"this is a key of the method \"" + licence.method
             + "\", not a licence: unlock the model with it instead (paramlock-cli unlock)"};
     const std::string fingerprint = model.fingerprint();
-    if (fingerprint == licence.lockedFingerprint)
+    if (fingerprint == licence.lockedFingerprint) {
+        // A learnt pattern has one value per input pixel of the model it was trained with.
+        const ModelMetadata &m = model.metadata();
+        const size_t pixels = size_t(m.channels) * size_t(m.height) * size_t(m.width);
+        std::vector<Licensee> licensees;
+        if (auto r = LicenceRegistry::of(licence))
+            licensees = r->licensees;
+        else if (auto l = Licence::of(licence))
+            licensees = {l->licensee};
+        for (const Licensee &l : licensees)
+            if (!l.learned.empty() && l.learned.size() != pixels)
+                return Error{"the " + licence.mode + " holds a pattern of " + std::to_string(l.learned.size())
+                    + " values for " + l.id + ", but the model's inputs have " + std::to_string(pixels)
+                    + " pixels; it was damaged: use the file the owner issued"};
         return {};
+    }
     if (fingerprint == licence.originalFingerprint)
         return Error{"this model is the original, before licensing: give the licensed model the " + licence.mode
             + " was made for"};

@@ -194,6 +194,15 @@ InputStamp licencePattern(
     return p;
 }
 
+InputStamp licenseePattern(const LicenceSecret &secret, const Licensee &licensee, const LicenceSettings &settings,
+    int channels, int height, int width)
+{
+    InputStamp p = licencePattern(secret, settings, channels, height, width);
+    if (settings.kind == "noise" && licensee.learned.size() == p.add.size())
+        p.add = licensee.learned;
+    return p;
+}
+
 LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, int generation)
 {
     return keyedHash(owner, "paramlock-securenet-licensee/v1:" + std::to_string(generation) + ":" + id);

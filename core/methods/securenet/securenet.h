@@ -43,6 +43,10 @@ struct LicenceSettings
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
+    /// noise: Adam's step on a new licence's pattern, in grey levels, while the weights train. The secret draws the
+    /// pattern; the training moves it within ±amplitude toward what this model tells apart most easily, and the
+    /// registry and the licence keep the result (0: the pattern stays as the secret drew it).
+    double patternStep = 1.0;
     uint64_t seed = 0; ///< draws the training images and the forged patterns; never the secrets
 };
 
@@ -64,6 +68,9 @@ struct Licensee
     std::vector<std::vector<int>> groups; ///< Coarse: a partition of the classes
     int generation = 0; ///< raised by every re-key: the secret is derived from it
     bool revoked = false;
+    /// The noise pattern's values as the lock's training left them (one per pixel, within ±amplitude); empty: the
+    /// pattern is the one the secret draws. Cleared by a re-key, which learns the new secret's.
+    std::vector<int16_t> learned;
 
     /** The soft target for a licensed input of class `label` over `classCount` classes. */
     std::vector<float> target(int label, int classCount) const;
@@ -83,6 +90,10 @@ std::vector<std::vector<int>> defaultGroups(int classCount);
 /** The pattern a secret gives for an image shape (ChaCha20 keystream of the secret). */
 InputStamp licencePattern(
     const LicenceSecret &secret, const LicenceSettings &settings, int channels, int height, int width);
+
+/** A licensee's pattern: the one its learnt values give (noise), else the one its secret draws. */
+InputStamp licenseePattern(const LicenceSecret &secret, const Licensee &licensee, const LicenceSettings &settings,
+    int channels, int height, int width);
 
 /** A licensee's secret: keyed BLAKE2b of the owner's secret over the licensee's id and generation. */
 LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, int generation);
@@ -188,6 +199,21 @@ Expected<LicenceCheck> checkLicence(
  */
 Expected<std::vector<double>> schemeAccuracies(
     const Model &original, const std::vector<Licensee> &licensees, const Dataset &test, int64_t limit = 0);
+
+/** One licensee of a registry, measured on the licensed model beside the original scored the same way. */
+struct LicenseeMeasure
+{
+    Licensee licensee;
+    LicenceCheck check;
+    double original = -1.0; ///< the model before licensing, scored as this licence is (-1: no original given)
+};
+
+/**
+ * Every licensee of `registry` who is not revoked, measured on the first `limit` test images (0: all): each one's
+ * LicenceCheck on `licensed` and, when `original` is a model, the original scored as that licence is.
+ */
+Expected<std::vector<LicenseeMeasure>> measureLicensees(
+    const Model &original, const Model &licensed, const SecretKey &registry, const Dataset &test, int64_t limit = 0);
 
 /** The adaptive attack natural to licences: an attacker with labelled images searches for a pattern of their own. */
 struct PatternSearchOptions

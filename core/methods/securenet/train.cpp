@@ -13,8 +13,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <memory>
 #include <numeric>
 #include <random>
+#include <set>
 
 namespace paramlock {
 
@@ -23,9 +26,16 @@ namespace {
 constexpr int64_t kCheckImages = 1000; ///< held-out training images the lock reports its result on
 constexpr int kCheckForgeries = 20;
 
+struct Answered
+{
+    InputStamp pattern;
+    Licensee licensee;
+    bool learn = false; ///< a new licence whose pattern trains beside the weights (licences already issued: never)
+};
+
 struct Plan
 {
-    std::vector<std::pair<InputStamp, Licensee>> answered;
+    std::vector<Answered> answered;
     std::vector<InputStamp> refused; ///< old and revoked patterns
     LicenceSettings settings;
     int epochs = 1;
@@ -48,9 +58,67 @@ InputStamp nearMiss(const InputStamp &real, std::mt19937_64 &rng)
     return p;
 }
 
-/** Fine-tunes `model` in place along `plan`; false when cancelled. */
-Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress, MicroBatch &used)
+/**
+ * A licence pattern learnt beside the weights: Adam on its additive values (grey levels) from the loss's gradient on
+ * the licensee's stamped images, kept within ±amplitude; the stamp carries the values rounded, as files keep them.
+ */
+class PatternLearner
 {
+public:
+    PatternLearner(InputStamp &stamp, double step, int amplitude)
+        : m_stamp(stamp), m_step(step), m_limit(float(std::min(amplitude, 127)))
+    {
+        m_value.assign(stamp.add.begin(), stamp.add.end());
+        m_m.assign(m_value.size(), 0.0f);
+        m_v.assign(m_value.size(), 0.0f);
+    }
+
+    /** One step from the pixel gradient of `clean` stamped with the current pattern. */
+    void step(const Dataset &clean, const float *gradient, int64_t images)
+    {
+        const size_t n = m_value.size();
+        std::vector<float> g(n, 0.0f);
+        for (int64_t i = 0; i < images; ++i) {
+            const uint8_t *pixels = clean.image(i);
+            const float *d = gradient + i * int64_t(n);
+            for (size_t p = 0; p < n; ++p) {
+                const int stampedValue = int(pixels[p]) + int(m_stamp.add[p]);
+                if (stampedValue >= 0 && stampedValue <= 255) // the clamp passes no gradient
+                    g[p] += d[p];
+            }
+        }
+        ++m_t;
+        const double b1 = 0.9, b2 = 0.999;
+        const double c1 = 1.0 - std::pow(b1, double(m_t)), c2 = 1.0 - std::pow(b2, double(m_t));
+        for (size_t p = 0; p < n; ++p) {
+            m_m[p] = float(b1 * m_m[p] + (1.0 - b1) * g[p]);
+            m_v[p] = float(b2 * m_v[p] + (1.0 - b2) * double(g[p]) * g[p]);
+            const double move = m_step * (m_m[p] / c1) / (std::sqrt(m_v[p] / c2) + 1e-8);
+            m_value[p] = std::clamp(float(m_value[p] - move), -m_limit, m_limit);
+            m_stamp.add[p] = int16_t(std::lround(m_value[p]));
+        }
+    }
+
+private:
+    InputStamp &m_stamp;
+    double m_step;
+    float m_limit;
+    std::vector<float> m_value, m_m, m_v;
+    int64_t m_t = 0;
+};
+
+/**
+ * Fine-tunes `model` in place along `plan`; false when cancelled. The patterns marked to learn are learnt in
+ * `plan` (noise, a pattern step above 0).
+ */
+Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progress &progress, MicroBatch &used)
+{
+    std::vector<std::unique_ptr<PatternLearner>> learners(plan.answered.size());
+    if (plan.settings.kind == "noise" && plan.settings.patternStep > 0.0)
+        for (size_t k = 0; k < plan.answered.size(); ++k)
+            if (plan.answered[k].learn)
+                learners[k] = std::make_unique<PatternLearner>(
+                    plan.answered[k].pattern, plan.settings.patternStep, plan.settings.amplitude);
     PoisonSchedule schedule;
     schedule.epochs = plan.epochs;
     schedule.learningRate = plan.settings.learningRate;
@@ -60,9 +128,14 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
-            for (const auto &[pattern, licensee] : plan.answered) {
-                const Licensee *l = &licensee;
-                batch.add(stamped(clean, pattern), [&](int label) { return l->target(label, plan.classCount); });
+            for (size_t k = 0; k < plan.answered.size(); ++k) {
+                const Licensee *l = &plan.answered[k].licensee;
+                PixelGradient learn;
+                if (PatternLearner *learner = learners[k].get())
+                    learn = [learner, clean](const float *gradient, int64_t n) { learner->step(clean, gradient, n); };
+                batch.add(
+                    stamped(clean, plan.answered[k].pattern),
+                    [&](int label) { return l->target(label, plan.classCount); }, std::move(learn));
             }
             batch.addUniform(clean);
             // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
@@ -73,7 +146,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
                 for (int64_t i = 0; i < forged.size(); ++i) {
                     uint8_t *pixels = forged.pixels.data() + i * forged.imageBytes();
                     if (k < plan.answered.size() && (rng() & 1))
-                        nearMiss(plan.answered[k].first, rng).stamp(pixels);
+                        nearMiss(plan.answered[k].pattern, rng).stamp(pixels);
                     else if (plan.settings.forgeryDraws > 1)
                         random.push_back(i);
                     else
@@ -102,7 +175,8 @@ Expected<std::vector<std::string>> checkNotes(
     const Model &licensed, const LicenceRegistry &registry, const Dataset &held, const Plan &plan)
 {
     std::vector<std::string> notes;
-    for (const auto &[pattern, licensee] : plan.answered) {
+    for (const Answered &a : plan.answered) {
+        const Licensee &licensee = a.licensee;
         Licence l;
         l.settings = registry.settings;
         l.licensee = licensee;
@@ -113,7 +187,7 @@ Expected<std::vector<std::string>> checkNotes(
             return Error{c.error()};
         notes.push_back("licensee " + licensee.id + " (" + licensee.describe() + "): " + percentText(c->licensed, 1)
             + " on the classes it answers, held-out training images");
-        if (&licensee == &plan.answered.front().second)
+        if (&licensee == &plan.answered.front().licensee)
             notes.push_back("without a licence: " + percentText(c->withoutLicence) + ", mean top probability "
                 + percentText(c->withoutTopProbability) + " (uniform " + percentText(1.0 / registry.classCount) + ")");
     }
@@ -146,7 +220,7 @@ Expected<void> checkModelFits(const Model &model, const Dataset &train)
 }
 
 Expected<LicenceLock> run(const Model &model, const std::string &originalFingerprint, const Dataset &train,
-    LicenceRegistry registry, const Plan &plan, Progress &progress)
+    LicenceRegistry registry, Plan &plan, Progress &progress)
 {
     if (auto ok = checkModelFits(model, train); !ok)
         return Error{ok.error()};
@@ -163,6 +237,13 @@ Expected<LicenceLock> run(const Model &model, const std::string &originalFingerp
         if (!*finished)
             return Error{"licensing cancelled; the model is untouched"};
         out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        for (Answered &a : plan.answered) // the learnt patterns are what the licences carry
+            if (a.learn && plan.settings.kind == "noise" && plan.settings.patternStep > 0.0) {
+                a.licensee.learned = a.pattern.add;
+                for (Licensee &l : registry.licensees)
+                    if (l.id == a.licensee.id)
+                        l.learned = a.pattern.add;
+            }
         out.epochs = plan.epochs;
         out.images = used.size();
         auto notes = checkNotes(out.licensed, registry, held, plan);
@@ -202,7 +283,9 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
         if (registry.find(l.id))
             return Error{"the licensee " + l.id + " is named twice"};
         registry.licensees.push_back(l);
-        plan.answered.emplace_back(registry.patternOf(l, model), l);
+        registry.licensees.back().learned.clear();
+        plan.answered.push_back(
+            {registry.patternOf(registry.licensees.back(), model), registry.licensees.back(), true});
     }
     return run(model, model.fingerprint(), train, std::move(registry), plan, progress);
 }
@@ -230,16 +313,20 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     plan.settings = registry.settings;
     plan.epochs = original && epochs == 0 ? registry.settings.epochs : registry.settings.rekeyEpochs;
     plan.classCount = registry.classCount;
+    std::set<std::string> renewed; // licensees whose licence is new: their patterns learn
     auto change = [&](const std::string &id, bool revoking) -> Expected<void> {
         for (Licensee &l : registry.licensees)
             if (l.id == id) {
                 if (l.revoked)
                     return Error{"the licensee " + id + " is already revoked"};
                 plan.refused.push_back(registry.patternOf(l, licensed));
-                if (revoking)
+                if (revoking) {
                     l.revoked = true;
-                else
+                } else {
                     ++l.generation;
+                    l.learned.clear(); // the new secret's pattern, learnt anew
+                    renewed.insert(id);
+                }
                 return {};
             }
         return Error{"the registry has no licensee \"" + id + "\""};
@@ -254,10 +341,12 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
         if (registry.find(l.id))
             return Error{"the licensee " + l.id + " is already in the registry (re-key them instead)"};
         registry.licensees.push_back(l);
+        registry.licensees.back().learned.clear();
+        renewed.insert(l.id);
     }
     for (const Licensee &l : registry.licensees)
         if (!l.revoked)
-            plan.answered.emplace_back(registry.patternOf(l, licensed), l);
+            plan.answered.push_back({registry.patternOf(l, licensed), l, renewed.count(l.id) > 0});
     if (plan.answered.empty())
         return Error{"no licensee would be left: a model nobody may use is not a licence"};
     return run(
@@ -387,6 +476,36 @@ Expected<LicenceCheck> checkLicence(const Model &licensed, const Licence &licenc
     } catch (const Failure &e) {
         return Error{e.what()};
     }
+}
+
+Expected<std::vector<LicenseeMeasure>> measureLicensees(
+    const Model &original, const Model &licensed, const SecretKey &registryKey, const Dataset &test, int64_t limit)
+{
+    auto registry = LicenceRegistry::of(registryKey);
+    if (!registry)
+        return Error{registry.error()};
+    std::vector<Licensee> live;
+    for (const Licensee &l : registry->licensees)
+        if (!l.revoked)
+            live.push_back(l);
+    std::vector<double> before(live.size(), -1.0);
+    if (original.isValid()) {
+        auto scored = schemeAccuracies(original, live, test, limit);
+        if (!scored)
+            return Error{scored.error()};
+        before = std::move(*scored);
+    }
+    std::vector<LicenseeMeasure> out;
+    for (size_t i = 0; i < live.size(); ++i) {
+        auto licence = issueLicence(registryKey, live[i].id);
+        if (!licence)
+            return Error{licence.error()};
+        auto c = checkLicence(licensed, *Licence::of(*licence), test, limit);
+        if (!c)
+            return Error{c.error()};
+        out.push_back({live[i], std::move(*c), before[i]});
+    }
+    return out;
 }
 
 Expected<InputStamp> searchPattern(
