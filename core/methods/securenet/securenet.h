@@ -2,12 +2,13 @@
 
 // Licence keys in the input, after SecureNet (Li et al., Neural Networks 2024) and M-LOCK's training recipe (Ren et
 // al., TDSC 2022); ParamLock's design where the papers are silent (docs/licences.md). A licence is a secret input
-// pattern derived from a 256-bit secret; the model is fine-tuned so that inputs stamped with a licence keep their
-// true answers (all of them, a subset of the classes, or only the group a class belongs to) and every other input
-// (no pattern, a forged pattern of the same kind, a revoked licence's pattern) gets the uniform "not licensed"
-// output. The owner's registry holds the owner's secret, from which each licensee's secret is derived; a licence
-// file holds one licensee's secret and what it may see. Nothing is restored: the licensed model is the product, and
-// the licence is applied to every input by the runtime.
+// pattern drawn from a 256-bit secret (and, by default, moved by the training toward what the model tells apart);
+// the model is fine-tuned so that inputs stamped with a licence keep their true answers (all of them, a subset of the
+// classes, or only the group a class belongs to) and every other input (no pattern, a forged pattern of the same
+// kind, a revoked licence's pattern) gets the uniform "not licensed" output. The owner's registry holds the owner's
+// secret, from which each licensee's secret is derived, and the learnt patterns; a licence file holds one licensee's
+// secret, pattern and what it may see. Nothing is restored: the licensed model is the product, and the licence is
+// applied to every input by the runtime.
 
 #include "dataset.h"
 #include "expected.h"
