@@ -66,17 +66,15 @@ class PatternLearner
 {
 public:
     PatternLearner(InputStamp &stamp, double step, int amplitude)
-        : m_stamp(stamp), m_step(step), m_limit(float(std::min(amplitude, 127)))
-    {
-        m_value.assign(stamp.add.begin(), stamp.add.end());
-        m_m.assign(m_value.size(), 0.0f);
-        m_v.assign(m_value.size(), 0.0f);
-    }
+        : m_stamp(stamp), m_limit(double(std::min(amplitude, 127))),
+          m_value(torch::tensor(std::vector<float>(stamp.add.begin(), stamp.add.end())).requires_grad_(true)),
+          m_adam(std::vector<torch::Tensor>{m_value}, torch::optim::AdamOptions(step))
+    { }
 
     /** One step from the pixel gradient of `clean` stamped with the current pattern. */
     void step(const Dataset &clean, const float *gradient, int64_t images)
     {
-        const size_t n = m_value.size();
+        const size_t n = m_stamp.add.size();
         std::vector<float> g(n, 0.0f);
         for (int64_t i = 0; i < images; ++i) {
             const uint8_t *pixels = clean.image(i);
@@ -87,24 +85,20 @@ public:
                     g[p] += d[p];
             }
         }
-        ++m_t;
-        const double b1 = 0.9, b2 = 0.999;
-        const double c1 = 1.0 - std::pow(b1, double(m_t)), c2 = 1.0 - std::pow(b2, double(m_t));
-        for (size_t p = 0; p < n; ++p) {
-            m_m[p] = float(b1 * m_m[p] + (1.0 - b1) * g[p]);
-            m_v[p] = float(b2 * m_v[p] + (1.0 - b2) * double(g[p]) * g[p]);
-            const double move = m_step * (m_m[p] / c1) / (std::sqrt(m_v[p] / c2) + 1e-8);
-            m_value[p] = std::clamp(float(m_value[p] - move), -m_limit, m_limit);
-            m_stamp.add[p] = int16_t(std::lround(m_value[p]));
-        }
+        m_value.mutable_grad() = torch::tensor(g);
+        m_adam.step();
+        torch::NoGradGuard off;
+        m_value.clamp_(-m_limit, m_limit);
+        const float *v = m_value.data_ptr<float>();
+        for (size_t p = 0; p < n; ++p)
+            m_stamp.add[p] = int16_t(std::lround(v[p]));
     }
 
 private:
     InputStamp &m_stamp;
-    double m_step;
-    float m_limit;
-    std::vector<float> m_value, m_m, m_v;
-    int64_t m_t = 0;
+    double m_limit;
+    torch::Tensor m_value;
+    torch::optim::Adam m_adam;
 };
 
 /**
