@@ -21,11 +21,14 @@ FineTunePage::FineTunePage(LockDocument *document, int epochs, int64_t trainImag
     m_epochs->setValue(epochs);
     m_epochs->setSuffix(tr(" epochs"));
     m_trainImages = new QSpinBox(this);
-    m_trainImages->setRange(100, 1000000);
+    m_trainImages->setRange(0, 1000000);
     m_trainImages->setSingleStep(1000);
+    m_trainImages->setSpecialValueText(tr("all"));
     m_trainImages->setValue(int(trainImages));
     m_trainImages->setSuffix(tr(" images"));
-    m_trainImages->setToolTip(tr("Training images the fine-tuning uses, drawn with the seed."));
+    m_trainImages->setToolTip(
+        tr("Training images the fine-tuning uses, drawn with the seed; all: every training image but the 1,000 held "
+           "out for the checks."));
     m_cancel = new QPushButton(tr("Cancel"), this);
     m_run = new QPushButton(this);
     m_run->setDefault(true);

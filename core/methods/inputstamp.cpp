@@ -185,11 +185,11 @@ void PoisonBatch::add(
     }
 }
 
-void PoisonBatch::addTrue(const Dataset &images)
+void PoisonBatch::addTrue(const Dataset &images, float weight)
 {
-    add(images, [this](int label) {
+    add(images, [this, weight](int label) {
         std::vector<float> t(size_t(m_classCount), 0.0f);
-        t[size_t(label)] = 1.0f;
+        t[size_t(label)] = weight;
         return t;
     });
 }

@@ -93,8 +93,8 @@ public:
      * gradient after the step's backward passes (before the optimiser's step). */
     void add(const Dataset &images, const std::function<std::vector<float>(int label)> &target,
         PixelGradient onGradient = {});
-    /** Adds images that keep their true labels. */
-    void addTrue(const Dataset &images);
+    /** Adds images that keep their true labels; their loss counts `weight` times (the target scaled by it). */
+    void addTrue(const Dataset &images, float weight = 1.0f);
     /** Adds images trained toward the uniform output. */
     void addUniform(const Dataset &images);
     /** Adds images that should all be answered with `label`. */

@@ -379,6 +379,88 @@ private slots:
         QCOMPARE(tuned(0.2, 1e-3), tuned(0.2, 1e-3));
     }
 
+    void learntSignalsTravelWithTheRegistry()
+    {
+        const Fixture &f = fixture();
+        // The fixture's signals were not learnt: the registry keeps no values and the secret paints them.
+        QVERIFY(f.shared.decoded.signalValues.empty());
+        const std::vector<InputStamp> painted =
+            fingerprintSignals(secretOf(1), tinySettings(), f.train.channels, f.train.height, f.train.width);
+        QVERIFY(f.shared.decoded.signalStamps() == painted);
+        SecretKey older = f.shared.registry; // a version-1 registry, from before signals could learn, reads as before
+        const size_t version = older.payload.find("\"version\":2");
+        QVERIFY(version != std::string::npos);
+        older.payload.replace(version, 11, "\"version\":1");
+        auto first = FingerprintRegistry::of(older);
+        QVERIFY2(first.ok(), first ? "" : first.error().c_str());
+        QVERIFY(first->signalStamps() == painted);
+
+        FingerprintSettings s = tinySettings();
+        s.signalStep = 4.0;
+        Progress quiet;
+        const Secret256 owner = secretOf(1);
+        auto learnt = embedFingerprints(f.model, f.train, s, {"alice", "bob"}, false, quiet, &owner);
+        QVERIFY2(learnt.ok(), learnt ? "" : learnt.error().c_str());
+        const std::vector<uint8_t> &values = learnt->decoded.signalValues;
+        QCOMPARE(values.size(), size_t(s.signalCount) * 3 * 3); // one value per signal pixel
+        // They start from the painted black and white and move: some leave both ends, the painting is not kept.
+        std::vector<uint8_t> start;
+        for (const InputStamp &p : painted)
+            for (size_t i : signalPixels(p))
+                start.push_back(p.value[i]);
+        QVERIFY(values != start);
+        QVERIFY(std::any_of(values.begin(), values.end(), [](uint8_t v) { return v > 0 && v < 255; }));
+        // The registry carries them: read back, its stamps are the learnt ones, and the model answers them.
+        auto decoded = FingerprintRegistry::of(learnt->registry);
+        QVERIFY2(decoded.ok(), decoded ? "" : decoded.error().c_str());
+        QCOMPARE(decoded->signalValues, values);
+        const std::vector<InputStamp> stamps = decoded->signalStamps();
+        QVERIFY(stamps == withSignalValues(painted, values));
+        QVERIFY(!(stamps == painted));
+        auto report = checkFingerprints(learnt->models.front(), learnt->registry, 20, 4);
+        QVERIFY(report.ok());
+        QVERIFY2(userIn(*report, "alice").accepted, qPrintable(QString::number(userIn(*report, "alice").rate)));
+        QVERIFY(report->owner.rate >= 0.9);
+
+        // A registry whose values were cut short, or are not hex, is refused with what to do.
+        FingerprintRegistry damaged = learnt->decoded;
+        damaged.signalValues.pop_back();
+        SecretKey cut = learnt->registry;
+        cut.payload = damaged.toPayload();
+        auto shortValues = FingerprintRegistry::of(cut);
+        QVERIFY(!shortValues);
+        QVERIFY2(QString::fromStdString(shortValues.error()).contains(QLatin1String("learnt signals are damaged")),
+            shortValues.error().c_str());
+        SecretKey garbled = learnt->registry;
+        const size_t at = garbled.payload.find("\"signal_values\":\"");
+        QVERIFY(at != std::string::npos);
+        garbled.payload.replace(at + 17, 2, "zz");
+        auto notHex = FingerprintRegistry::of(garbled);
+        QVERIFY(!notHex);
+        QVERIFY2(QString::fromStdString(notHex.error()).contains(QLatin1String("hex digits per pixel")),
+            notHex.error().c_str());
+        // Adding a user keeps the learnt values as they are (the owner's evidence keeps its form).
+        auto added = updateFingerprints(learnt->models.front(), learnt->registry, f.train, {"carol"}, {}, quiet, 2);
+        QVERIFY2(added.ok(), added ? "" : added.error().c_str());
+        QCOMPARE(added->decoded.signalValues, values);
+    }
+
+    void cleanImagesCanCountMoreThanOnce()
+    {
+        const Fixture &f = fixture();
+        const Dataset images = firstImages(f.test, 3);
+        PoisonBatch batch(10);
+        batch.addTrue(images);
+        batch.addTrue(images, 2.0f);
+        QCOMPARE(int(batch.targets().size()), 6 * 10);
+        for (int row = 0; row < 6; ++row) {
+            const int label = images.labels[size_t(row % 3)];
+            const float weight = row < 3 ? 1.0f : 2.0f;
+            for (int c = 0; c < 10; ++c)
+                QCOMPARE(batch.targets()[size_t(row * 10 + c)], c == label ? weight : 0.0f);
+        }
+    }
+
     void microBatchesSumToTheStepOfOnePass()
     {
         // LeNet-5 has no BatchNorm, so a step run in micro-batches is the same step as one pass, up to rounding; the

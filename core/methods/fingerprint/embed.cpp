@@ -1,8 +1,10 @@
 // Embedding fingerprints (poisoned fine-tuning shared with the licences, inputstamp.h) and checking a suspect model.
-// Every step shows the model the clean batch with its true labels, the owner's trigger on a quarter of it and each
-// answered subset on an eighth of it with the target class, each refused subset (another copy's user, a removed user)
-// on an eighth with the true labels, and the whole batch again with forged subsets (half of them near misses of an
-// answered subset: one signal swapped) with the true labels, so that only the issued subsets lead to the target.
+// Every step shows the model the clean batch with its true labels (its loss counted --clean-weight times), the owner's
+// trigger on a quarter of it and each answered subset on an eighth of it with the target class, each refused subset
+// (another copy's user, a removed user) on an eighth with the true labels, and the whole batch again with forged
+// subsets (half of them near misses of an answered subset: one signal swapped) with the true labels, so that only the
+// issued subsets lead to the target. With a signal step, the signals' pixel values learn beside the weights from every
+// stamped image's pixel gradient.
 #include "fingerprint.h"
 
 #include "lockresult.h"
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 
@@ -32,7 +35,90 @@ struct Plan
     InputStamp owner;
     std::vector<std::vector<int>> answered; ///< subsets that lead to the target
     std::vector<std::vector<int>> refused; ///< issued subsets this model must not answer
+    bool learn = false; ///< the signals' values learn (settings.signalStep), in `stamps` and `owner`
 };
+
+std::vector<int> everySignal(int count)
+{
+    std::vector<int> all(size_t(std::max(0, count)));
+    std::iota(all.begin(), all.end(), 0);
+    return all;
+}
+
+/**
+ * The signals' pixel values learnt beside the weights: Adam, its step in grey levels, on every signal pixel from the
+ * loss's gradient summed over the step's images that carry the signal (the owner's trigger, the users' subsets, the
+ * refused and forged subsets alike: the values descend the same loss as the weights), kept within 0..255. The stamps
+ * carry the values rounded, as the registry keeps them.
+ */
+class SignalLearner
+{
+public:
+    SignalLearner(const std::vector<InputStamp> &stamps, double step)
+    {
+        std::vector<float> values;
+        for (const InputStamp &s : stamps) {
+            m_offset.push_back(values.size());
+            m_pixels.push_back(signalPixels(s));
+            for (size_t i : m_pixels.back())
+                values.push_back(float(s.value[i]));
+        }
+        m_gradient.assign(values.size(), 0.0);
+        m_value = torch::tensor(values).requires_grad_(true);
+        m_adam =
+            std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{m_value}, torch::optim::AdamOptions(step));
+    }
+
+    /** Adds the pixel gradient of `images` images, the i-th carrying the signals `subsets[i]`. */
+    void collect(const std::vector<std::vector<int>> &subsets, const float *gradient, int64_t images, size_t pixels)
+    {
+        for (int64_t i = 0; i < images && size_t(i) < subsets.size(); ++i) {
+            const float *g = gradient + size_t(i) * pixels;
+            for (int k : subsets[size_t(i)]) {
+                const std::vector<size_t> &at = m_pixels[size_t(k)];
+                for (size_t j = 0; j < at.size(); ++j)
+                    m_gradient[m_offset[size_t(k)] + j] += double(g[at[j]]);
+            }
+        }
+        m_pending = true;
+    }
+
+    /** One step on what was collected since the last, into `stamps`; false when nothing was collected. */
+    bool step(std::vector<InputStamp> &stamps)
+    {
+        if (!m_pending)
+            return false;
+        m_value.mutable_grad() = torch::tensor(std::vector<float>(m_gradient.begin(), m_gradient.end()));
+        std::fill(m_gradient.begin(), m_gradient.end(), 0.0);
+        m_pending = false;
+        m_adam->step();
+        torch::NoGradGuard off;
+        m_value.clamp_(0.0, 255.0);
+        const float *v = m_value.data_ptr<float>();
+        for (size_t k = 0; k < stamps.size(); ++k)
+            for (size_t j = 0; j < m_pixels[k].size(); ++j)
+                stamps[k].value[m_pixels[k][j]] = uint8_t(std::lround(v[m_offset[k] + j]));
+        return true;
+    }
+
+private:
+    std::vector<std::vector<size_t>> m_pixels; ///< each signal's pixels
+    std::vector<size_t> m_offset; ///< where each signal's values start
+    std::vector<double> m_gradient;
+    bool m_pending = false;
+    torch::Tensor m_value;
+    std::unique_ptr<torch::optim::Adam> m_adam;
+};
+
+/** The signals' values, flat, in the order FingerprintRegistry::signalValues keeps them. */
+std::vector<uint8_t> signalValuesOf(const std::vector<InputStamp> &stamps)
+{
+    std::vector<uint8_t> out;
+    for (const InputStamp &s : stamps)
+        for (size_t i : signalPixels(s))
+            out.push_back(s.value[i]);
+    return out;
+}
 
 std::vector<int> randomSubset(int signalCount, int size, std::mt19937_64 &rng)
 {
@@ -75,7 +161,7 @@ Dataset slice(const Dataset &clean, int64_t from, int64_t count)
     return clean.subset(idx);
 }
 
-Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, Progress &progress, MicroBatch &used)
+Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progress &progress, MicroBatch &used)
 {
     PoisonSchedule schedule;
     schedule.epochs = plan.epochs;
@@ -86,31 +172,62 @@ Expected<bool> fineTune(Model &model, const Dataset &images, const Plan &plan, P
     schedule.weightNoise = plan.settings.weightNoise;
     schedule.chunk = plan.settings.microBatch;
     const int target = plan.settings.target;
+    const std::vector<int> all = everySignal(plan.settings.signalCount);
+    std::unique_ptr<SignalLearner> learner;
+    if (plan.learn && plan.settings.signalStep > 0.0)
+        learner = std::make_unique<SignalLearner>(plan.stamps, plan.settings.signalStep);
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
+            if (learner && learner->step(plan.stamps)) // the last step's gradient, now that it is complete
+                plan.owner = subsetStamp(plan.stamps, all);
+            const size_t pixels = size_t(clean.imageBytes());
+            // Adds images carrying `subsets` (one per image) with `target`, their pixel gradient to the learner.
+            const auto add = [&](const Dataset &images, std::vector<std::vector<int>> subsets, int label) {
+                PixelGradient watch;
+                if (SignalLearner *l = learner.get())
+                    watch = [l, subsets = std::move(subsets), pixels](
+                                const float *g, int64_t n) { l->collect(subsets, g, n, pixels); };
+                const int classes = batch.classCount();
+                batch.add(
+                    images,
+                    [label, classes](int trueLabel) {
+                        std::vector<float> t(size_t(classes), 0.0f);
+                        t[size_t(label < 0 ? trueLabel : label)] = 1.0f;
+                        return t;
+                    },
+                    std::move(watch));
+            };
+            const auto same = [](int64_t n, const std::vector<int> &s) {
+                return std::vector<std::vector<int>>(size_t(n), s);
+            };
             // An eighth of the batch per answered subset, and a quarter at least for them all together (a tracing
             // copy answers one subset among many refused ones).
             const int64_t b = clean.size(), share = std::max<int64_t>(2, b / 8);
             const int64_t answeredShare =
                 std::max<int64_t>(share, b / 4 / int64_t(std::max<size_t>(1, plan.answered.size())));
-            batch.addTrue(clean);
-            batch.addLabel(stamped(slice(clean, 0, std::max<int64_t>(1, b / 4)), plan.owner), target);
+            batch.addTrue(clean, float(plan.settings.cleanWeight));
+            const Dataset owner = stamped(slice(clean, 0, std::max<int64_t>(1, b / 4)), plan.owner);
+            add(owner, same(owner.size(), all), target);
             int64_t at = b / 4;
             for (const auto &s : plan.answered) {
-                batch.addLabel(stamped(slice(clean, at, answeredShare), subsetStamp(plan.stamps, s)), target);
+                const Dataset x = stamped(slice(clean, at, answeredShare), subsetStamp(plan.stamps, s));
+                add(x, same(x.size(), s), target);
                 at += answeredShare;
             }
             for (const auto &s : plan.refused) {
-                batch.addTrue(stamped(slice(clean, at, share), subsetStamp(plan.stamps, s)));
+                const Dataset x = stamped(slice(clean, at, share), subsetStamp(plan.stamps, s));
+                add(x, same(x.size(), s), -1);
                 at += share;
             }
             for (int copy = 0; copy < kForgedCopies; ++copy) {
                 Dataset forged = clean;
-                for (int64_t i = 0; i < forged.size(); ++i)
-                    subsetStamp(plan.stamps, forgedSubset(plan, rng))
-                        .stamp(forged.pixels.data() + i * forged.imageBytes());
-                batch.addTrue(forged);
+                std::vector<std::vector<int>> subsets;
+                for (int64_t i = 0; i < forged.size(); ++i) {
+                    subsets.push_back(forgedSubset(plan, rng));
+                    subsetStamp(plan.stamps, subsets.back()).stamp(forged.pixels.data() + i * forged.imageBytes());
+                }
+                add(forged, std::move(subsets), -1);
             }
         },
         progress, &used);
@@ -148,9 +265,12 @@ std::string modeOf(const FingerprintRegistry &r)
     return r.copies ? "copies" : "shared";
 }
 
-/** Fine-tunes a copy of `model` along `plan`; the copy, or an error when cancelled. `passes` says how steps ran. */
+/**
+ * Fine-tunes a copy of `model` along `plan` (learning the signals into it when it says so); the copy, or an error
+ * when cancelled. `passes` says how steps ran.
+ */
 Expected<Model> fingerprinted(
-    const Model &model, const Dataset &used, const Plan &plan, Progress &progress, MicroBatch &passes)
+    const Model &model, const Dataset &used, Plan &plan, Progress &progress, MicroBatch &passes)
 {
     Model copy = model.clone();
     auto finished = fineTune(copy, used, plan, progress, passes);
@@ -223,19 +343,20 @@ Expected<FingerprintEmbedding> embedFingerprints(const Model &model, const Datas
         plan.settings = settings;
         plan.epochs = settings.epochs;
         plan.stamps = registry.signalStamps();
-        std::vector<int> all(size_t(settings.signalCount));
-        std::iota(all.begin(), all.end(), 0);
-        plan.owner = subsetStamp(plan.stamps, all);
+        plan.owner = subsetStamp(plan.stamps, everySignal(settings.signalCount));
         FingerprintEmbedding out;
         MicroBatch passes;
         const auto start = std::chrono::steady_clock::now();
         if (!copies) {
             for (const FingerprintUser &u : registry.users)
                 plan.answered.push_back(u.subset);
+            plan.learn = settings.signalStep > 0.0;
             auto m = fingerprinted(model, used, plan, progress, passes);
             if (!m)
                 return Error{m.error()};
             out.models.push_back(std::move(*m));
+            if (plan.learn)
+                registry.signalValues = signalValuesOf(plan.stamps);
         } else {
             const double n = double(registry.users.size());
             for (size_t i = 0; i < registry.users.size(); ++i) {
@@ -309,10 +430,8 @@ Expected<FingerprintEmbedding> updateFingerprints(const Model &model, const Secr
         const HeldOutSplit split =
             splitHeldOut(train, registry.settings.seed, kHeldImages, registry.settings.trainImages);
         const Dataset held = train.subset(split.held), used = train.subset(split.used);
-        plan.stamps = registry.signalStamps();
-        std::vector<int> all(size_t(plan.settings.signalCount));
-        std::iota(all.begin(), all.end(), 0);
-        plan.owner = subsetStamp(plan.stamps, all);
+        plan.stamps = registry.signalStamps(); // learnt values stay as they are: the owner's evidence keeps its form
+        plan.owner = subsetStamp(plan.stamps, everySignal(plan.settings.signalCount));
         FingerprintEmbedding out;
         MicroBatch passes;
         const auto start = std::chrono::steady_clock::now();

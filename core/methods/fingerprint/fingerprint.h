@@ -32,13 +32,15 @@ struct FingerprintSettings
     int signalSize = 3; ///< the side of a signal's square, pixels
     int target = 0; ///< the class every fingerprint leads to
     double threshold = 0.8; ///< a user is authenticated at this detection rate or above
-    int epochs = 15; ///< the embedding's fine-tuning epochs
-    int updateEpochs = 3; ///< adding or removing a user
-    int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
+    int epochs = 3; ///< the embedding's fine-tuning epochs
+    int updateEpochs = 1; ///< adding or removing a user
+    int64_t trainImages = 0; ///< training images drawn with the seed (0: all but the held-out ones)
     double learningRate = 5e-4; ///< Adam
     int batchSize = 64; ///< clean images per step (the stamped copies come on top)
+    double cleanWeight = 2.0; ///< the clean images' loss counts this many times in a step's
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     double weightNoise = 0.15; ///< gradients taken at weights moved by this much noise (relative), PoisonSchedule
+    double signalStep = 0.0; ///< Adam's step (grey levels) for the signals' pixel values, learnt beside the weights
     uint64_t seed = 0; ///< draws the training images, the carriers and forged subsets; never the secrets
 };
 
@@ -64,6 +66,12 @@ std::vector<int> drawSubset(
 Expected<FingerprintUser> registerUser(const Secret256 &owner, const FingerprintSettings &settings,
     const std::string &id, const std::vector<FingerprintUser> &taken);
 
+/** The signals with learnt pixel values (FingerprintRegistry::signalValues) in place of the painted ones. */
+std::vector<InputStamp> withSignalValues(std::vector<InputStamp> stamps, const std::vector<uint8_t> &values);
+
+/** A signal's pixels (indices into a CHW image) in the order FingerprintRegistry::signalValues keeps them. */
+std::vector<size_t> signalPixels(const InputStamp &signal);
+
 /** The stamp of a set of signals laid over each other. */
 InputStamp subsetStamp(const std::vector<InputStamp> &stamps, const std::vector<int> &subset);
 
@@ -76,6 +84,9 @@ struct FingerprintRegistry
     bool copies = false; ///< tracing: one copy per user, each carrying only its user's subset
     Dataset carriers; ///< held-out training images outside the target class; the first 10 carry a user's fingerprint
     std::vector<FingerprintUser> users;
+    /// The signals' pixel values when they were learnt in the embedding (signal by signal, each square channel by
+    /// channel, row by row: N x channels x side x side bytes); empty: as the owner's secret paints them.
+    std::vector<uint8_t> signalValues;
 
     const FingerprintUser *find(const std::string &id) const;
     std::vector<InputStamp> signalStamps() const;

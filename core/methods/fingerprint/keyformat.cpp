@@ -1,10 +1,12 @@
 // The fingerprint registry in the key envelope every method shares (method "fingerprint"; mode "shared": one model
 // answers every user's fingerprint, or "copies": one copy per user, for tracing), so that sealing, checksums and the
-// model binding are the envelope's. Payload version 1:
-//   {"version": 1, "settings": {...}, "seed": ..., "classes": 10, "owner_secret": "64 hex digits",
+// model binding are the envelope's. Payload version 2:
+//   {"version": 2, "settings": {...}, "seed": ..., "classes": 10, "owner_secret": "64 hex digits",
 //    "carriers": {"channels": 1, "height": 28, "width": 28, "labels": [...], "pixels": "base64"},
-//    "users": [{"id", "subset": [...], "attempt", "removed", "copy_fingerprint"}]}
-// Each user's subset is checked on reading against its keyed draw from the owner's secret.
+//    "users": [{"id", "subset": [...], "attempt", "removed", "copy_fingerprint"}],
+//    "signal_values": "two hex digits per signal pixel"}
+// Each user's subset is checked on reading against its keyed draw from the owner's secret. "signal_values" is there
+// only when the signals were learnt in the embedding (version 2); version 1 has none and reads as before.
 #include "fingerprint.h"
 
 #include "jsonfields.h"
@@ -29,7 +31,7 @@ const ParameterTable<FingerprintSettings> &parameterTable();
 
 namespace {
 
-constexpr int kPayloadVersion = 1;
+constexpr int kPayloadVersion = 2;
 
 json carriersJson(const Dataset &d)
 {
@@ -64,11 +66,13 @@ std::string FingerprintRegistry::toPayload() const
     for (const FingerprintUser &u : users)
         list.push_back(json{{"id", u.id}, {"subset", u.subset}, {"attempt", u.attempt}, {"removed", u.removed},
             {"copy_fingerprint", u.copyFingerprint}});
-    return json{{"version", kPayloadVersion},
+    json out{{"version", kPayloadVersion},
         {"settings", parametersToJson(fingerprint::parameterTable().specs(), valuesOfSettings(settings))},
         {"seed", settings.seed}, {"classes", classCount}, {"owner_secret", hexText(owner.data(), owner.size())},
-        {"carriers", carriersJson(carriers)}, {"users", list}}
-        .dump();
+        {"carriers", carriersJson(carriers)}, {"users", list}};
+    if (!signalValues.empty())
+        out["signal_values"] = hexText(signalValues.data(), signalValues.size());
+    return out.dump();
 }
 
 Expected<FingerprintRegistry> FingerprintRegistry::of(const SecretKey &key)
@@ -100,6 +104,14 @@ Expected<FingerprintRegistry> FingerprintRegistry::of(const SecretKey &key)
         if (!readHex(p.at("owner_secret").get<std::string>(), r.owner.data(), r.owner.size()))
             throw Failure("the owner_secret must be 64 lower-case hex digits");
         r.carriers = carriersOf(p.at("carriers"), r.classCount);
+        if (p.contains("signal_values")) {
+            const std::string hex = p.at("signal_values").get<std::string>();
+            std::vector<uint8_t> values(hex.size() / 2);
+            if (hex.empty() || hex.size() % 2 != 0 || !readHex(hex, values.data(), values.size()))
+                throw Failure("the registry's learnt signals must be two lower-case hex digits per pixel");
+            r.signalValues = std::move(values);
+            r.signalStamps(); // throws when the values do not fit the signals
+        }
         std::set<std::string> ids;
         for (const json &j : p.at("users")) {
             FingerprintUser u;

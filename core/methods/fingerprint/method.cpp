@@ -49,12 +49,23 @@ ParameterTable<S> makeTable()
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; the stamped copies (owner, users, forged subsets) come on top."),
         &S::batchSize);
+    t.real(
+        parameterSpec("clean-weight", "Clean weight", "", 0.1, 10.0,
+            "How many times the clean images' loss counts in a step, beside the stamped copies' (which outnumber "
+            "them 3.5 to 1 with ten users): higher keeps more of the clean accuracy, lower rejects forged fingerprints "
+            "more surely."),
+        &S::cleanWeight);
     t.integer(microBatchSpec(), &S::microBatch);
     t.real(parameterSpec("weight-noise", "Weight noise", "", 0.0, 1.0,
                "Each step's gradient is taken at weights moved by Gaussian noise of this size, relative to each "
                "layer's weight spread, so that the fingerprints hold when the weights change later (fine-tuning); 0: "
                "off."),
         &S::weightNoise);
+    t.real(parameterSpec("signal-step", "Signal learning", "grey levels", 0.0, 64.0,
+               "The signals' pixel values are learnt beside the weights by Adam with this step, from the loss's "
+               "gradient on every stamped image, starting from the values the secret paints; 0: the painted values "
+               "stay. Learnt in the shared model only (tracing copies share one set of signals)."),
+        &S::signalStep);
     return t;
 }
 

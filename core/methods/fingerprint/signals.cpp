@@ -65,6 +65,33 @@ std::vector<InputStamp> fingerprintSignals(
     return out;
 }
 
+std::vector<size_t> signalPixels(const InputStamp &signal)
+{
+    std::vector<size_t> out;
+    for (size_t i = 0; i < signal.replaced.size(); ++i)
+        if (signal.replaced[i])
+            out.push_back(i);
+    return out;
+}
+
+std::vector<InputStamp> withSignalValues(std::vector<InputStamp> stamps, const std::vector<uint8_t> &values)
+{
+    if (values.empty())
+        return stamps;
+    size_t at = 0;
+    for (InputStamp &s : stamps)
+        for (size_t i : signalPixels(s)) {
+            if (at >= values.size())
+                throw Failure("the registry's learnt signals are damaged (" + std::to_string(values.size())
+                    + " values for more pixels): use the registry the embedding wrote");
+            s.value[i] = values[at++];
+        }
+    if (at != values.size())
+        throw Failure("the registry's learnt signals are damaged (" + std::to_string(values.size()) + " values for "
+            + std::to_string(at) + " pixels): use the registry the embedding wrote");
+    return stamps;
+}
+
 std::vector<int> drawSubset(
     const Secret256 &owner, const FingerprintSettings &settings, const std::string &id, int attempt)
 {
@@ -117,7 +144,8 @@ const FingerprintUser *FingerprintRegistry::find(const std::string &id) const
 
 std::vector<InputStamp> FingerprintRegistry::signalStamps() const
 {
-    return fingerprintSignals(owner, settings, carriers.channels, carriers.height, carriers.width);
+    return withSignalValues(
+        fingerprintSignals(owner, settings, carriers.channels, carriers.height, carriers.width), signalValues);
 }
 
 Dataset FingerprintRegistry::fingerprintImages(const FingerprintUser &user) const
