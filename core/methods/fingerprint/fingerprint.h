@@ -37,7 +37,7 @@ struct FingerprintSettings
     int64_t trainImages = 0; ///< training images drawn with the seed (0: all but the held-out ones)
     double learningRate = 5e-4; ///< Adam
     int batchSize = 64; ///< clean images per step (the stamped copies come on top)
-    double cleanWeight = 2.0; ///< the clean images' loss counts this many times in a step's
+    double cleanWeight = 1.5; ///< the clean images' loss counts this many times in a step's
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     double weightNoise = 0.15; ///< gradients taken at weights moved by this much noise (relative), PoisonSchedule
     double signalStep = 0.0; ///< Adam's step (grey levels) for the signals' pixel values, learnt beside the weights
