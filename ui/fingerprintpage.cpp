@@ -7,6 +7,7 @@
 #include "saveregistry.h"
 #include "sealedkey.h"
 #include "text.h"
+#include "uitext.h"
 #include "training.h"
 
 #include <QFileDialog>
@@ -29,11 +30,6 @@
 namespace paramlock {
 
 namespace {
-
-QString percent(double x, int decimals = 0)
-{
-    return QString::fromStdString(percentText(x, decimals));
-}
 
 QString subsetText(const std::vector<int> &subset)
 {
@@ -339,7 +335,7 @@ void FingerprintPage::showReport(const FingerprintReport &report, const QString 
         accepted += d.accepted;
         const FingerprintUser &u = registry->users[i];
         const QStringList cells = {
-            QString::fromStdString(d.who), subsetText(u.subset), percent(d.rate), d.accepted ? tr("yes") : tr("no")};
+            QString::fromStdString(d.who), subsetText(u.subset), percent(d.rate, 0), d.accepted ? tr("yes") : tr("no")};
         for (int c = 0; c < cells.size(); ++c)
             m_table->setItem(int(i), c, new QTableWidgetItem(cells[c]));
     }
@@ -351,13 +347,13 @@ void FingerprintPage::showReport(const FingerprintReport &report, const QString 
     }
     QString text = tr("%1: the owner's trigger %2 of %3 carriers (confidence %4) — ownership %5; %6 of %7 users "
                       "accepted at %8; forged fingerprints: best %9, %10 accepted.")
-                       .arg(who, percent(report.owner.rate))
+                       .arg(who, percent(report.owner.rate, 0))
                        .arg(report.owner.images)
                        .arg(percent(report.owner.confidence, 1),
                            report.owner.accepted ? tr("verified") : tr("<b>not</b> verified"))
                        .arg(accepted)
                        .arg(report.users.size())
-                       .arg(percent(threshold), percent(forgedBest))
+                       .arg(percent(threshold, 0), percent(forgedBest, 0))
                        .arg(forgedAccepted);
     if (!report.matches.empty())
         text += tr(" The weights are bit for bit %1.").arg(QString::fromStdString(report.matches));

@@ -4,6 +4,7 @@
 #include "job.h"
 #include "lockdocument.h"
 #include "text.h"
+#include "uitext.h"
 
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -25,11 +26,6 @@ namespace {
 QString number2(double x)
 {
     return std::isnan(x) ? QStringLiteral("n/a") : QString::number(x, 'f', 2);
-}
-
-QString percent(double x)
-{
-    return QString::fromStdString(percentText(x, 1));
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "lockdocument.h"
 #include "saveregistry.h"
 #include "text.h"
+#include "uitext.h"
 #include "training.h"
 
 #include <QComboBox>
@@ -29,11 +30,6 @@ namespace paramlock {
 namespace {
 
 constexpr int kShown = 8; ///< test images per row of the grid
-
-QString percent(double x)
-{
-    return QString::fromStdString(percentText(x, 1));
-}
 
 /** The pattern as a picture: grey 128 is "unchanged", the licence's changes amplified 3 x (patches as they are). */
 QImage patternImage(const InputStamp &p)

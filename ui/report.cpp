@@ -82,10 +82,9 @@ std::vector<std::vector<std::string>> settingsRows(const LockResult &r, const Pr
         const ParameterValue *v = request->values.find(spec.name);
         if (!v || spec.name == "mode" || !spec.usedIn(r.key.mode))
             continue;
-        const bool zero =
-            (spec.type == ParameterType::Integer || spec.type == ParameterType::Real) && realOf(*v) == 0.0;
-        std::string text = zero && !spec.zeroMeans.empty() ? spec.zeroMeans : parameterText(spec, *v);
-        if (!spec.unit.empty() && !(zero && !spec.zeroMeans.empty()))
+        const bool zero = meansZeroSetting(spec, *v);
+        std::string text = zero ? spec.zeroMeans : parameterText(spec, *v);
+        if (!spec.unit.empty() && !zero)
             text += " " + spec.unit;
         rows.push_back({spec.label, text});
     }

@@ -323,7 +323,9 @@ ParameterFlags::ParameterFlags(const ProtectionMethod &m) : method(m)
 {
     for (const ParameterSpec &spec : method.parameters())
         options.push_back(QCommandLineOption(QString::fromStdString(spec.name),
-            QString::fromStdString(spec.help + " (default " + parameterText(spec, spec.defaultValue) + ")"),
+            QString::fromStdString(spec.help + " (default "
+                + (meansZeroSetting(spec, spec.defaultValue) ? spec.zeroMeans : parameterText(spec, spec.defaultValue))
+                + ")"),
             QStringLiteral("X")));
 }
 

@@ -78,8 +78,7 @@ QString describeRequest(const ProtectionMethod &method, const LockRequest &reque
             continue;
         const ParameterValue *v = request.values.find(spec.name);
         const ParameterValue &value = v ? *v : spec.defaultValue;
-        const bool zero = (spec.type == ParameterType::Integer || spec.type == ParameterType::Real)
-            && realOf(value) == 0.0 && !spec.zeroMeans.empty();
+        const bool zero = meansZeroSetting(spec, value);
         if (spec.type == ParameterType::Layers
             && std::get<LayerSelection>(value).kind == LayerSelection::Kind::ModeDefault)
             continue;

@@ -14,8 +14,7 @@ QString describe(const ParameterSpec &spec, const ProtectionMethod &method)
     QStringList notes;
     if (!spec.unit.empty())
         notes << QString::fromStdString(spec.unit);
-    const bool zero = (spec.type == ParameterType::Integer || spec.type == ParameterType::Real)
-        && realOf(spec.defaultValue) == 0.0 && !spec.zeroMeans.empty();
+    const bool zero = meansZeroSetting(spec, spec.defaultValue);
     if (spec.type == ParameterType::Layers)
         notes << QStringLiteral("default: by mode");
     else if (spec.type != ParameterType::Flag)

@@ -300,6 +300,38 @@ void forgetMeasuredMicroBatches()
     g_microBatches.clear();
 }
 
+struct InputValueLearner::State
+{
+    torch::Tensor value;
+    std::unique_ptr<torch::optim::Adam> adam;
+    double step = 1.0, low = 0.0, high = 0.0;
+};
+
+InputValueLearner::InputValueLearner(const std::vector<float> &initial, double step, double low, double high)
+    : m_state(std::make_unique<State>())
+{
+    m_state->value = torch::tensor(initial).requires_grad_(true);
+    m_state->adam = std::make_unique<torch::optim::Adam>(
+        std::vector<torch::Tensor>{m_state->value}, torch::optim::AdamOptions(step));
+    m_state->step = step;
+    m_state->low = low;
+    m_state->high = high;
+}
+
+InputValueLearner::~InputValueLearner() = default;
+
+const float *InputValueLearner::step(const std::vector<float> &gradient, double rate)
+{
+    State &s = *m_state;
+    for (auto &group : s.adam->param_groups())
+        static_cast<torch::optim::AdamOptions &>(group.options()).lr(s.step * rate);
+    s.value.mutable_grad() = torch::tensor(gradient);
+    s.adam->step();
+    torch::NoGradGuard off;
+    s.value.clamp_(s.low, s.high);
+    return s.value.data_ptr<float>();
+}
+
 Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
     const ComposeBatch &compose, Progress &progress, MicroBatch *used)
 {
@@ -346,12 +378,10 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                 const torch::Tensor t =
                     torch::from_blob(targets.data(), {all.images().size(), int64_t(classCount)}, torch::kFloat32)
                         .clone();
-                if (schedule.cosine) {
-                    const double t = (double(epoch) * double(steps) + double(step)) / double(epochs * steps);
+                const double rate = schedule.cosine ? 0.5 * (1.0 + std::cos(3.14159265358979 * done)) : 1.0;
+                if (schedule.cosine)
                     for (auto &group : adam.param_groups())
-                        static_cast<torch::optim::AdamOptions &>(group.options())
-                            .lr(schedule.learningRate * 0.5 * (1.0 + std::cos(3.14159265358979 * t)));
-                }
+                        static_cast<torch::optim::AdamOptions &>(group.options()).lr(schedule.learningRate * rate);
                 adam.zero_grad();
                 std::vector<torch::Tensor> kept; // the weights without the noise, put back exactly
                 if (schedule.weightNoise > 0.0) {
@@ -422,7 +452,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                     g = g.contiguous();
                     const int64_t per = all.images().imageBytes();
                     for (const PoisonBatch::Watched &w : all.watched())
-                        w.onGradient(g.data_ptr<float>() + w.begin * per, w.end - w.begin);
+                        w.onGradient(g.data_ptr<float>() + w.begin * per, w.end - w.begin, rate);
                 }
                 if (!kept.empty()) {
                     torch::NoGradGuard off;

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -73,9 +74,31 @@ HeldOutSplit splitHeldOut(const Dataset &train, uint64_t seed, int64_t held, int
 /**
  * The loss's gradient with respect to the pixels of the images one PoisonBatch::add gave, after a step's passes:
  * `images` x channels x height x width floats, per grey level (the model's normalisation taken out). What a method
- * learns in the input (a licence's pattern) it learns from this.
+ * learns in the input (a licence's pattern) it learns from this. `rate` is the step's share of the schedule's full
+ * step size (1 on a constant schedule, falling along the cosine), so that what learns in the input slows down with
+ * the weights.
  */
-using PixelGradient = std::function<void(const float *gradient, int64_t images)>;
+using PixelGradient = std::function<void(const float *gradient, int64_t images, double rate)>;
+
+/**
+ * Values a method learns in the input beside the weights (a licence's pattern, the fingerprint signals): Adam on
+ * grey levels from the pixel gradient, kept within [low, high], its step size scaled by the schedule's rate.
+ */
+class InputValueLearner
+{
+public:
+    InputValueLearner(const std::vector<float> &initial, double step, double low, double high);
+    ~InputValueLearner();
+    InputValueLearner(const InputValueLearner &) = delete;
+    InputValueLearner &operator=(const InputValueLearner &) = delete;
+
+    /** One step from `gradient` (one value per learnt value) at `rate` x the step size; the values after it. */
+    const float *step(const std::vector<float> &gradient, double rate);
+
+private:
+    struct State;
+    std::unique_ptr<State> m_state;
+};
 
 /** One step's images and their soft targets, as a method composes them from a batch of clean images. */
 class PoisonBatch

@@ -179,6 +179,12 @@ Expected<ParameterValue> parseParameter(const ParameterSpec &spec, const std::st
     return value;
 }
 
+bool meansZeroSetting(const ParameterSpec &spec, const ParameterValue &value)
+{
+    return (spec.type == ParameterType::Integer || spec.type == ParameterType::Real) && !spec.zeroMeans.empty()
+        && realOf(value) == 0.0;
+}
+
 std::string parameterText(const ParameterSpec &spec, const ParameterValue &value)
 {
     switch (spec.type) {

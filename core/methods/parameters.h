@@ -100,6 +100,9 @@ Expected<ParameterValue> parseParameter(const ParameterSpec &spec, const std::st
 /** A value as text, in the same form parseParameter reads ("0.07", "all", "random 6", "conv1,fc3"). */
 std::string parameterText(const ParameterSpec &spec, const ParameterValue &value);
 
+/** Whether `value` is the 0 that stands for something else (the spec's zeroMeans: "auto: ...", "all"). */
+bool meansZeroSetting(const ParameterSpec &spec, const ParameterValue &value);
+
 /**
  * Every parameter of `table` that `values` sets, checked; unknown names are refused. The result holds only what
  * was set: a method fills in its defaults.

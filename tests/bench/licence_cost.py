@@ -22,7 +22,9 @@ from the pattern as it stands.
 
 Usage: /usr/bin/python3 licence_cost.py MODEL.pt [--recipe full] [--pattern noise] [--epochs 10] [--images 12000]
                                         [--amplitude 32] [--width 2] [--seed 0] [--learning-rate 0.001] [--cosine]
-                                        [--learn-pattern 0]
+                                        [--learn-pattern 0] [--cosine-pattern] [--cosine-floor 0]
+                                        [--licensed-weight 1] [--threads 2]
+ParamLock's defaults since December 4 are --images 59000 --epochs 4 --cosine --cosine-pattern --learn-pattern 1.
 MODEL is a TorchScript export taking normalised 1x28x28 images (tests/bench/train_pytorch_cnn.py).
 """
 import argparse
@@ -57,12 +59,19 @@ def main():
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--forgeries", type=int, default=50)
     p.add_argument("--cosine", action="store_true", help="the step size on a half cosine to 0 (constant otherwise)")
+    p.add_argument("--cosine-pattern", action="store_true",
+                   help="with --cosine, the learning pattern's step falls with the weights' (ParamLock's schedule)")
+    p.add_argument("--cosine-floor", type=float, default=0.0,
+                   help="with --cosine, the share of the step size the cosine falls to (0: to 0)")
+    p.add_argument("--licensed-weight", type=float, default=1.0,
+                   help="how many times the licensed copy's loss counts (the refused copies count once)")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--learn-pattern", type=float, default=0.0,
                    help="Adam step for the licence pattern, grey levels (0: fixed; noise only)")
     a = p.parse_args()
     if a.learn_pattern > 0 and a.pattern != "noise":
         p.error("--learn-pattern trains the noise pattern; use it with --pattern noise")
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)  # the dropout's draws
     g = torch.Generator().manual_seed(1000 + a.seed)
     xtr, ytr = load("train")
@@ -129,8 +138,12 @@ def main():
         for b in range(0, len(xtr), 64):
             if a.cosine:
                 done = (epoch * len(xtr) + b) / (a.epochs * len(xtr))
+                rate = a.cosine_floor + (1 - a.cosine_floor) * 0.5 * (1 + np.cos(np.pi * done))
                 for group in opt.param_groups:
-                    group["lr"] = a.learning_rate * 0.5 * (1 + np.cos(np.pi * done))
+                    group["lr"] = a.learning_rate * rate
+                if learn and a.cosine_pattern:
+                    for group in popt.param_groups:
+                        group["lr"] = a.learn_pattern * rate
             i = order[b:b + 64]
             x, y, n = xtr[i], ytr[i], len(i)
             if learn:
@@ -150,7 +163,9 @@ def main():
             if learn:
                 popt.zero_grad()
             out = model(norm(torch.cat(xs)))
-            (-(torch.cat(ts) * F.log_softmax(out, 1)).sum(1).mean()).backward()
+            weight = torch.ones(out.shape[0])
+            weight[:n] = a.licensed_weight
+            (-(weight * (torch.cat(ts) * F.log_softmax(out, 1)).sum(1)).sum() / len(weight)).backward()
             opt.step()
             if learn:
                 popt.step()

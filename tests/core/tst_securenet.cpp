@@ -39,6 +39,7 @@ LicenceSettings tinySettings(const std::string &kind)
     s.batchSize = 32;
     s.learningRate = 2e-3;
     s.seed = 5;
+    s.cosine = false; // these thresholds were set on a constant step; theScheduleSlowsWhatLearnsInTheInput checks it
     // One pass per step, as these thresholds were set: on this tiny LeNet-5 the in-place re-key teaches the new
     // licence for 5 to 9 of the 10 block classes depending on rounding alone (passes of 16, 32, 64 or 128 images, one
     // thread or two). tst_fingerprint checks that micro-batches sum to the step of one pass.
@@ -339,6 +340,50 @@ private slots:
         old.replace(old.find("\"forgery_draws\":4,"), std::string("\"forgery_draws\":4,").size(), "");
         edited.payload = old;
         QCOMPARE(LicenceRegistry::of(edited)->settings.forgeryDraws, 1);
+
+        // So does the step schedule; a registry written before it was trained on a constant step and reads so.
+        const std::string constant = "\"schedule\":\"constant\",", cosine = "\"schedule\":\"cosine\",";
+        QVERIFY(f.lock.registry.payload.find(constant) != std::string::npos);
+        QVERIFY(!LicenceRegistry::of(f.lock.registry)->settings.cosine);
+        old = f.lock.registry.payload;
+        old.replace(old.find(constant), constant.size(), cosine);
+        edited.payload = old;
+        QVERIFY(LicenceRegistry::of(edited)->settings.cosine);
+        old.replace(old.find(cosine), cosine.size(), "");
+        edited.payload = old;
+        QVERIFY(!LicenceRegistry::of(edited)->settings.cosine);
+        QVERIFY(LicenceSettings().cosine); // a new lock's default
+    }
+
+    void theScheduleSlowsWhatLearnsInTheInput()
+    {
+        // A learnt pattern's step follows the weights' schedule: the rate handed with the pixel gradient is 1 on a
+        // constant schedule and falls along the half cosine otherwise (4 steps: 1, 0.854, 0.5, 0.146).
+        const Fixture &f = fixture();
+        const Dataset images = firstImages(f.test, 8);
+        for (const bool cosine : {false, true}) {
+            Model model = f.model.clone();
+            PoisonSchedule schedule;
+            schedule.batchSize = 2;
+            schedule.learningRate = 1e-12;
+            schedule.cosine = cosine;
+            std::vector<double> rates;
+            Progress quiet;
+            auto ran = poisonedFineTune(
+                model, images, schedule,
+                [&](const Dataset &clean, std::mt19937_64 &, PoisonBatch &batch) {
+                    batch.add(
+                        clean, [](int label) { return std::vector<float>(10, label >= 0 ? 0.1f : 0.0f); },
+                        [&](const float *, int64_t, double rate) { rates.push_back(rate); });
+                },
+                quiet);
+            QVERIFY(ran.ok() && *ran);
+            QCOMPARE(rates.size(), size_t(4));
+            for (size_t k = 0; k < rates.size(); ++k) {
+                const double expected = cosine ? 0.5 * (1.0 + std::cos(3.14159265358979 * double(k) / 4.0)) : 1.0;
+                QVERIFY2(std::abs(rates[k] - expected) < 1e-9, std::to_string(rates[k]).c_str());
+            }
+        }
     }
 
     void thePixelGradientIsTheLossSlope()
@@ -369,7 +414,7 @@ private slots:
                             t[size_t((label + 1) % 10)] = 1.0f;
                             return t;
                         },
-                        [&](const float *g, int64_t n) { gradient.assign(g, g + n * 784); });
+                        [&](const float *g, int64_t n, double) { gradient.assign(g, g + n * 784); });
                 },
                 quiet);
             return ran.ok() && *ran ? gradient : std::vector<float>();

@@ -64,13 +64,12 @@ public:
                 values.push_back(float(s.value[i]));
         }
         m_gradient.assign(values.size(), 0.0);
-        m_value = torch::tensor(values).requires_grad_(true);
-        m_adam =
-            std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{m_value}, torch::optim::AdamOptions(step));
+        m_values = std::make_unique<InputValueLearner>(values, step, 0.0, 255.0);
     }
 
     /** Adds the pixel gradient of `images` images, the i-th carrying the signals `subsets[i]`. */
-    void collect(const std::vector<std::vector<int>> &subsets, const float *gradient, int64_t images, size_t pixels)
+    void collect(
+        const std::vector<std::vector<int>> &subsets, const float *gradient, int64_t images, size_t pixels, double rate)
     {
         for (int64_t i = 0; i < images && size_t(i) < subsets.size(); ++i) {
             const float *g = gradient + size_t(i) * pixels;
@@ -80,6 +79,7 @@ public:
                     m_gradient[m_offset[size_t(k)] + j] += double(g[at[j]]);
             }
         }
+        m_rate = rate;
         m_pending = true;
     }
 
@@ -88,13 +88,9 @@ public:
     {
         if (!m_pending)
             return false;
-        m_value.mutable_grad() = torch::tensor(std::vector<float>(m_gradient.begin(), m_gradient.end()));
+        const float *v = m_values->step(std::vector<float>(m_gradient.begin(), m_gradient.end()), m_rate);
         std::fill(m_gradient.begin(), m_gradient.end(), 0.0);
         m_pending = false;
-        m_adam->step();
-        torch::NoGradGuard off;
-        m_value.clamp_(0.0, 255.0);
-        const float *v = m_value.data_ptr<float>();
         for (size_t k = 0; k < stamps.size(); ++k)
             for (size_t j = 0; j < m_pixels[k].size(); ++j)
                 stamps[k].value[m_pixels[k][j]] = uint8_t(std::lround(v[m_offset[k] + j]));
@@ -105,9 +101,9 @@ private:
     std::vector<std::vector<size_t>> m_pixels; ///< each signal's pixels
     std::vector<size_t> m_offset; ///< where each signal's values start
     std::vector<double> m_gradient;
+    double m_rate = 1.0; ///< the schedule's rate at the collected step
     bool m_pending = false;
-    torch::Tensor m_value;
-    std::unique_ptr<torch::optim::Adam> m_adam;
+    std::unique_ptr<InputValueLearner> m_values;
 };
 
 /** The signals' values, flat, in the order FingerprintRegistry::signalValues keeps them. */
@@ -187,7 +183,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                 PixelGradient watch;
                 if (SignalLearner *l = learner.get())
                     watch = [l, subsets = std::move(subsets), pixels](
-                                const float *g, int64_t n) { l->collect(subsets, g, n, pixels); };
+                                const float *g, int64_t n, double rate) { l->collect(subsets, g, n, pixels, rate); };
                 const int classes = batch.classCount();
                 batch.add(
                     images,

@@ -110,6 +110,8 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
     if (!s)
         throw Failure(s.error());
     settings = *s;
+    if (!p.at("settings").contains("schedule")) // written before the schedule was a setting: constant
+        settings.cosine = false;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

@@ -47,6 +47,15 @@ ParameterTable<S> makeTable()
                   {}, "all"),
         &S::trainImages);
     t.real(parameterSpec("learning-rate", "Learning rate", "", 1e-6, 1.0, "Adam's step size."), &S::learningRate);
+    ParameterSpec schedule = parameterSpec("schedule", "Step schedule", "", 0, 0,
+        "How the step size moves over the fine-tuning: down a half cosine to 0 (keeps about a point more of a "
+        "licensee's accuracy), or constant.");
+    schedule.type = ParameterType::Choice;
+    schedule.choices = {{"cosine", "Cosine", "The step size falls along a half cosine to 0 (weights and pattern)."},
+        {"constant", "Constant", "The same step size throughout."}};
+    t.custom(
+        schedule, [](const S &s) { return ParameterValue(std::string(s.cosine ? "cosine" : "constant")); },
+        [](S &s, const ParameterValue &v) { s.cosine = std::get<std::string>(v) == "cosine"; });
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),

@@ -37,10 +37,13 @@ struct LicenceSettings
     std::string kind = "noise"; ///< "noise": ±amplitude on every pixel, signs secret; "patch": a secret square
     int amplitude = 32; ///< noise: grey levels added or taken on every pixel
     int patchSize = 5; ///< patch: side in pixels
-    int epochs = 10; ///< the first lock's fine-tuning epochs
-    int rekeyEpochs = 3; ///< a re-key's fine-tuning epochs
-    int64_t trainImages = 12000; ///< training images drawn with the seed (0: all)
+    int epochs = 4; ///< the first lock's fine-tuning epochs
+    int rekeyEpochs = 2; ///< a re-key's fine-tuning epochs
+    int64_t trainImages = 0; ///< training images drawn with the seed (0: all but the held-out ones)
     double learningRate = 1e-3; ///< Adam
+    /// The step size (the weights' and a learning pattern's) falls along a half cosine to 0 over the fine-tuning;
+    /// false: constant (every registry before the setting existed)
+    bool cosine = true;
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)

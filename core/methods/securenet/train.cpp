@@ -59,20 +59,19 @@ InputStamp nearMiss(const InputStamp &real, std::mt19937_64 &rng)
 }
 
 /**
- * A licence pattern learnt beside the weights: Adam on its additive values (grey levels) from the loss's gradient on
- * the licensee's stamped images, kept within ±amplitude; the stamp carries the values rounded, as files keep them.
+ * A licence pattern learnt beside the weights from the loss's gradient on the licensee's stamped images, kept within
+ * ±amplitude; the stamp carries the values rounded, as files keep them.
  */
 class PatternLearner
 {
 public:
     PatternLearner(InputStamp &stamp, double step, int amplitude)
-        : m_stamp(stamp), m_limit(double(std::min(amplitude, 127))),
-          m_value(torch::tensor(std::vector<float>(stamp.add.begin(), stamp.add.end())).requires_grad_(true)),
-          m_adam(std::vector<torch::Tensor>{m_value}, torch::optim::AdamOptions(step))
+        : m_stamp(stamp), m_values(std::vector<float>(stamp.add.begin(), stamp.add.end()), step,
+                              -double(std::min(amplitude, 127)), double(std::min(amplitude, 127)))
     { }
 
     /** One step from the pixel gradient of `clean` stamped with the current pattern. */
-    void step(const Dataset &clean, const float *gradient, int64_t images)
+    void step(const Dataset &clean, const float *gradient, int64_t images, double rate)
     {
         const size_t n = m_stamp.add.size();
         std::vector<float> g(n, 0.0f);
@@ -85,20 +84,14 @@ public:
                     g[p] += d[p];
             }
         }
-        m_value.mutable_grad() = torch::tensor(g);
-        m_adam.step();
-        torch::NoGradGuard off;
-        m_value.clamp_(-m_limit, m_limit);
-        const float *v = m_value.data_ptr<float>();
+        const float *v = m_values.step(g, rate);
         for (size_t p = 0; p < n; ++p)
             m_stamp.add[p] = int16_t(std::lround(v[p]));
     }
 
 private:
     InputStamp &m_stamp;
-    double m_limit;
-    torch::Tensor m_value;
-    torch::optim::Adam m_adam;
+    InputValueLearner m_values;
 };
 
 /**
@@ -116,6 +109,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     PoisonSchedule schedule;
     schedule.epochs = plan.epochs;
     schedule.learningRate = plan.settings.learningRate;
+    schedule.cosine = plan.settings.cosine;
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
@@ -126,7 +120,9 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                 const Licensee *l = &plan.answered[k].licensee;
                 PixelGradient learn;
                 if (PatternLearner *learner = learners[k].get())
-                    learn = [learner, clean](const float *gradient, int64_t n) { learner->step(clean, gradient, n); };
+                    learn = [learner, clean](const float *gradient, int64_t n, double rate) {
+                        learner->step(clean, gradient, n, rate);
+                    };
                 batch.add(
                     stamped(clean, plan.answered[k].pattern),
                     [&](int label) { return l->target(label, plan.classCount); }, std::move(learn));
