@@ -202,7 +202,8 @@ void LicencePage::run()
     settings.epochs = m_epochs->value();
     settings.trainImages = m_trainImages->value();
     const int64_t evalImages = m_evalImages->value();
-    starting(tr("Fine-tuning a copy for %1 licensee(s): about two minutes on LeNet-5, much longer on large networks.")
+    starting(tr("Fine-tuning a copy for %1 licensee(s): about two and a half minutes on LeNet-5, much longer on large "
+                "networks.")
                  .arg(licensees.size()));
     m_job->start<LicenceDemo>(
         [model = m_document->model(), train = m_document->train(), test = m_document->test(), settings, licensees,
