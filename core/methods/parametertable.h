@@ -7,6 +7,7 @@
 #include "parameters.h"
 
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,16 @@ public:
         return custom(
             std::move(spec), [field](const Settings &s) { return ParameterValue(int64_t(s.*field)); },
             [field](Settings &s, const ParameterValue &v) { s.*field = Int(integerOf(v)); });
+    }
+    /** A choice among named values; `get` and `set` translate between the settings and the value's id. */
+    ParameterTable &choice(ParameterSpec spec, std::vector<ChoiceSpec> choices,
+        std::function<std::string(const Settings &)> get, std::function<void(Settings &, const std::string &)> set)
+    {
+        spec.type = ParameterType::Choice;
+        spec.choices = std::move(choices);
+        return custom(
+            std::move(spec), [get = std::move(get)](const Settings &s) { return ParameterValue(get(s)); },
+            [set = std::move(set)](Settings &s, const ParameterValue &v) { set(s, std::get<std::string>(v)); });
     }
     ParameterTable &flag(ParameterSpec spec, bool Settings::*field)
     {

@@ -41,17 +41,15 @@ ParameterTable<S> makeTable()
 {
     const std::vector<std::string> paper = {"paper"}, strong = {"strong"};
     ParameterTable<S> t;
-    ParameterSpec mode = parameterSpec("mode", "Mode", "", 0, 0,
-        "How weights are chosen and changed: strong (ParamLock's lock) or paper (AdvParams Algorithm 1 as "
-        "published).");
-    mode.type = ParameterType::Choice;
-    mode.choices = {{"strong", "Strong (ParamLock)",
-                        "Swaps a few weights' values inside their layer, chosen to hurt accuracy most; the weight "
-                        "histogram does not change at all."},
-        {"paper", "Paper (AdvParams Algorithm 1)", "The published algorithm with the paper's settings."}};
-    t.custom(
-        mode, [](const S &s) { return ParameterValue(modeId(s.mode)); },
-        [](S &s, const ParameterValue &v) { s.mode = *modeFromId(std::get<std::string>(v)); });
+    t.choice(
+        parameterSpec("mode", "Mode", "", 0, 0,
+            "How weights are chosen and changed: strong (ParamLock's lock) or paper (AdvParams Algorithm 1 as "
+            "published)."),
+        {{"strong", "Strong (ParamLock)",
+             "Swaps a few weights' values inside their layer, chosen to hurt accuracy most; the weight histogram "
+             "does not change at all."},
+            {"paper", "Paper (AdvParams Algorithm 1)", "The published algorithm with the paper's settings."}},
+        [](const S &s) { return modeId(s.mode); }, [](S &s, const std::string &v) { s.mode = *modeFromId(v); });
     ParameterSpec layers = parameterSpec("layers", "Layers to lock", "", 0, 0,
         "Which conv/FC layers may change: all, k drawn with the seed, or named ones (names from 'info'). By default "
         "the strong mode takes all and the paper mode "

@@ -12,20 +12,18 @@ using S = NNSplitterSettings;
 ParameterTable<S> makeTable()
 {
     ParameterTable<S> t;
-    ParameterSpec selector = parameterSpec("selector", "Filter selector", "", 0, 0,
-        "How the filters to obfuscate are chosen: by the gradient of their window weights (one pass), the best of N "
-        "random draws, or the paper's reinforcement-learning controller.");
-    selector.type = ParameterType::Choice;
-    selector.choices = {{"saliency", "Saliency ranking",
-                            "Ranks each layer's filters by the gradient mass of their "
-                            "window weights on one pass over the data."},
-        {"random", "Best of N random draws",
-            "Draws N filter sets, scores each by a short obfuscation, keeps the best."},
-        {"reinforce", "RL controller (paper)",
-            "A policy over each layer's filters learnt by REINFORCE from N short obfuscations."}};
-    t.custom(
-        selector, [](const S &s) { return ParameterValue(selectorId(s.selector)); },
-        [](S &s, const ParameterValue &v) { s.selector = *selectorFromId(std::get<std::string>(v)); });
+    t.choice(
+        parameterSpec("selector", "Filter selector", "", 0, 0,
+            "How the filters to obfuscate are chosen: by the gradient of their window weights (one pass), the "
+            "best of N random draws, or the paper's reinforcement-learning controller."),
+        {{"saliency", "Saliency ranking",
+             "Ranks each layer's filters by the gradient mass of their window weights on one pass over the data."},
+            {"random", "Best of N random draws",
+                "Draws N filter sets, scores each by a short obfuscation, keeps the best."},
+            {"reinforce", "RL controller (paper)",
+                "A policy over each layer's filters learnt by REINFORCE from N short obfuscations."}},
+        [](const S &s) { return selectorId(s.selector); },
+        [](S &s, const std::string &v) { s.selector = *selectorFromId(v); });
     t.integer(parameterSpec("filters", "Filters per layer k", "filters", 1, 1e6,
                   "How many output filters (rows of a fully-connected layer) of each eligible layer hold obfuscated "
                   "weights (the paper's k for ResNet-18)."),
@@ -46,16 +44,13 @@ ParameterTable<S> makeTable()
                "Obfuscate every weight of the chosen filters with |w - c| < ε, whatever their number.", {},
                "auto: the width that holds the weight budget"),
         &S::window);
-    ParameterSpec range = parameterSpec("range", "Clamp range", "", 0, 0,
-        "Where an obfuscated weight may go: the model-wide weight range (the authors') or its own layer's.");
-    range.type = ParameterType::Choice;
-    range.choices = {{"model", "Model-wide range", "[w_min, w_max] over every conv/FC weight (the authors' code)."},
-        {"layer", "Its layer's range", "No layer's minimum or maximum changes."}};
-    t.custom(
-        range, [](const S &s) { return ParameterValue(clampRangeId(s.range)); },
-        [](S &s, const ParameterValue &v) {
-            s.range = std::get<std::string>(v) == "layer" ? ClampRange::Layer : ClampRange::Model;
-        });
+    t.choice(
+        parameterSpec("range", "Clamp range", "", 0, 0,
+            "Where an obfuscated weight may go: the model-wide weight range (the authors') or its own layer's."),
+        {{"model", "Model-wide range", "[w_min, w_max] over every conv/FC weight (the authors' code)."},
+            {"layer", "Its layer's range", "No layer's minimum or maximum changes."}},
+        [](const S &s) { return clampRangeId(s.range); },
+        [](S &s, const std::string &v) { s.range = v == "layer" ? ClampRange::Layer : ClampRange::Model; });
     t.real(parameterSpec(
                "learning-rate", "Learning rate", "", 1e-6, 10.0, "Adam's step in the gradient ascent (the authors')."),
         &S::learningRate);

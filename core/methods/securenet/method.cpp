@@ -20,15 +20,13 @@ using S = LicenceSettings;
 ParameterTable<S> makeTable()
 {
     ParameterTable<S> t;
-    ParameterSpec kind = parameterSpec("pattern", "Licence pattern", "", 0, 0,
-        "What a licence stamps on every input: secret low-amplitude noise over the whole image (it resists forged "
-        "licences better), or a small square of secret grey values at a secret place.");
-    kind.type = ParameterType::Choice;
-    kind.choices = {{"noise", "Secret noise", "± --amplitude grey levels on every pixel, the signs secret."},
-        {"patch", "Secret patch", "A square of secret grey values at a secret place (--patch-size)."}};
-    t.custom(
-        kind, [](const S &s) { return ParameterValue(s.kind); },
-        [](S &s, const ParameterValue &v) { s.kind = std::get<std::string>(v); });
+    t.choice(
+        parameterSpec("pattern", "Licence pattern", "", 0, 0,
+            "What a licence stamps on every input: secret low-amplitude noise over the whole image (it resists "
+            "forged licences better), or a small square of secret grey values at a secret place."),
+        {{"noise", "Secret noise", "± --amplitude grey levels on every pixel, the signs secret."},
+            {"patch", "Secret patch", "A square of secret grey values at a secret place (--patch-size)."}},
+        [](const S &s) { return s.kind; }, [](S &s, const std::string &v) { s.kind = v; });
     t.integer(
         parameterSpec("patch-size", "Patch side", "pixels", 1, 64, "The side of the licence's square (patch pattern)."),
         &S::patchSize);
@@ -47,15 +45,14 @@ ParameterTable<S> makeTable()
                   {}, "all"),
         &S::trainImages);
     t.real(parameterSpec("learning-rate", "Learning rate", "", 1e-6, 1.0, "Adam's step size."), &S::learningRate);
-    ParameterSpec schedule = parameterSpec("schedule", "Step schedule", "", 0, 0,
-        "How the step size moves over the fine-tuning: down a half cosine to 0 (keeps about a point more of a "
-        "licensee's accuracy), or constant.");
-    schedule.type = ParameterType::Choice;
-    schedule.choices = {{"cosine", "Cosine", "The step size falls along a half cosine to 0 (weights and pattern)."},
-        {"constant", "Constant", "The same step size throughout."}};
-    t.custom(
-        schedule, [](const S &s) { return ParameterValue(std::string(s.cosine ? "cosine" : "constant")); },
-        [](S &s, const ParameterValue &v) { s.cosine = std::get<std::string>(v) == "cosine"; });
+    t.choice(
+        parameterSpec("schedule", "Step schedule", "", 0, 0,
+            "How the step size moves over the fine-tuning: down a half cosine to 0 (keeps about a point more of "
+            "a licensee's accuracy), or constant."),
+        {{"cosine", "Cosine", "The step size falls along a half cosine to 0 (weights and pattern)."},
+            {"constant", "Constant", "The same step size throughout."}},
+        [](const S &s) { return std::string(s.cosine ? "cosine" : "constant"); },
+        [](S &s, const std::string &v) { s.cosine = v == "cosine"; });
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),
