@@ -378,7 +378,9 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                 const torch::Tensor t =
                     torch::from_blob(targets.data(), {all.images().size(), int64_t(classCount)}, torch::kFloat32)
                         .clone();
-                const double rate = schedule.cosine ? 0.5 * (1.0 + std::cos(3.14159265358979 * done)) : 1.0;
+                const double rate = schedule.cosine
+                    ? schedule.floor + (1.0 - schedule.floor) * 0.5 * (1.0 + std::cos(3.14159265358979 * done))
+                    : 1.0;
                 if (schedule.cosine)
                     for (auto &group : adam.param_groups())
                         static_cast<torch::optim::AdamOptions &>(group.options()).lr(schedule.learningRate * rate);

@@ -143,7 +143,8 @@ struct PoisonSchedule
     int batchSize = 64; ///< clean images per step, before the method adds its stamped copies
     uint64_t seed = 0; ///< the image order and everything the method draws from the generator it is handed
     std::string stage = "epoch"; ///< how progress names a pass
-    bool cosine = false; ///< the step size falls along a half cosine to 0 over the run (else constant)
+    bool cosine = false; ///< the step size falls along a half cosine over the run (else constant)
+    double floor = 0.0; ///< with `cosine`: the share of the step size the cosine falls to (0: to 0)
     /// Each step's gradient is taken at weights moved by Gaussian noise of this size, relative to each weight
     /// tensor's standard deviation, and applied to the weights without it: what is learnt holds in a neighbourhood
     /// of the weights, not only at them (0: off).

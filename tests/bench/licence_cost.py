@@ -66,6 +66,9 @@ def main():
     p.add_argument("--licensed-weight", type=float, default=1.0,
                    help="how many times the licensed copy's loss counts (the refused copies count once)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--distil", type=float, default=0.0,
+                   help="the licensed copy's target: this share of the original model's output on the clean image, "
+                        "the rest the one-hot label (0: the label alone)")
     p.add_argument("--learn-pattern", type=float, default=0.0,
                    help="Adam step for the licence pattern, grey levels (0: fixed; noise only)")
     a = p.parse_args()
@@ -115,6 +118,7 @@ def main():
 
     licence = pattern()
     model = torch.jit.load(a.model)
+    teacher = torch.jit.load(a.model).eval() if a.distil > 0 else None
     learn = a.learn_pattern > 0
     lp = licence[0].float().clone().requires_grad_(True)
     init = licence[0].float().clone()
@@ -146,11 +150,15 @@ def main():
                         group["lr"] = a.learn_pattern * rate
             i = order[b:b + 64]
             x, y, n = xtr[i], ytr[i], len(i)
+            label = F.one_hot(y, 10).float()
+            if teacher is not None:
+                with torch.no_grad():
+                    label = a.distil * F.softmax(teacher(norm(x)), 1) + (1 - a.distil) * label
             if learn:
-                xs, ts = [stampf(x, lp)], [F.one_hot(y, 10).float()]
+                xs, ts = [stampf(x, lp)], [label]
                 cur = (torch.round(lp.detach()).to(torch.int16), None)
             else:
-                xs, ts = [stamp(x, licence).float()], [F.one_hot(y, 10).float()]
+                xs, ts = [stamp(x, licence).float()], [label]
                 cur = licence
             if a.recipe in ("refuse", "full"):
                 xs.append(x.float())

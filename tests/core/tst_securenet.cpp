@@ -353,20 +353,33 @@ private slots:
         edited.payload = old;
         QVERIFY(!LicenceRegistry::of(edited)->settings.cosine);
         QVERIFY(LicenceSettings().cosine); // a new lock's default
+
+        // And the floor the cosine falls to: kept as written, and 0 (as before it existed) where it is missing.
+        nlohmann::json floored = nlohmann::json::parse(f.lock.registry.payload);
+        QCOMPARE(floored["settings"]["schedule_floor"].get<double>(), 0.1);
+        floored["settings"]["schedule_floor"] = 0.25;
+        edited.payload = floored.dump();
+        QCOMPARE(LicenceRegistry::of(edited)->settings.scheduleFloor, 0.25);
+        floored["settings"].erase("schedule_floor");
+        edited.payload = floored.dump();
+        QCOMPARE(LicenceRegistry::of(edited)->settings.scheduleFloor, 0.0);
+        QCOMPARE(LicenceSettings().scheduleFloor, 0.1); // a new lock's default
     }
 
     void theScheduleSlowsWhatLearnsInTheInput()
     {
         // A learnt pattern's step follows the weights' schedule: the rate handed with the pixel gradient is 1 on a
-        // constant schedule and falls along the half cosine otherwise (4 steps: 1, 0.854, 0.5, 0.146).
+        // constant schedule and falls along the half cosine otherwise (4 steps: 1, 0.854, 0.5, 0.146), toward its
+        // floor where it has one (0.1: 1, 0.868, 0.55, 0.232).
         const Fixture &f = fixture();
         const Dataset images = firstImages(f.test, 8);
-        for (const bool cosine : {false, true}) {
+        for (const auto &[cosine, floor] : {std::pair{false, 0.0}, {true, 0.0}, {true, 0.1}}) {
             Model model = f.model.clone();
             PoisonSchedule schedule;
             schedule.batchSize = 2;
             schedule.learningRate = 1e-12;
             schedule.cosine = cosine;
+            schedule.floor = floor;
             std::vector<double> rates;
             Progress quiet;
             auto ran = poisonedFineTune(
@@ -380,7 +393,8 @@ private slots:
             QVERIFY(ran.ok() && *ran);
             QCOMPARE(rates.size(), size_t(4));
             for (size_t k = 0; k < rates.size(); ++k) {
-                const double expected = cosine ? 0.5 * (1.0 + std::cos(3.14159265358979 * double(k) / 4.0)) : 1.0;
+                const double expected =
+                    cosine ? floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(3.14159265358979 * double(k) / 4.0)) : 1.0;
                 QVERIFY2(std::abs(rates[k] - expected) < 1e-9, std::to_string(rates[k]).c_str());
             }
         }

@@ -112,6 +112,8 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
     settings = *s;
     if (!p.at("settings").contains("schedule")) // written before the schedule was a setting: constant
         settings.cosine = false;
+    if (!p.at("settings").contains("schedule_floor")) // written before the floor was a setting: the cosine fell to 0
+        settings.scheduleFloor = 0.0;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

@@ -47,12 +47,16 @@ ParameterTable<S> makeTable()
     t.real(parameterSpec("learning-rate", "Learning rate", "", 1e-6, 1.0, "Adam's step size."), &S::learningRate);
     t.choice(
         parameterSpec("schedule", "Step schedule", "", 0, 0,
-            "How the step size moves over the fine-tuning: down a half cosine to 0 (keeps about a point more of "
+            "How the step size moves over the fine-tuning: down a half cosine (keeps about a point more of "
             "a licensee's accuracy), or constant."),
-        {{"cosine", "Cosine", "The step size falls along a half cosine to 0 (weights and pattern)."},
+        {{"cosine", "Cosine", "The step size falls along a half cosine to the floor (weights and pattern)."},
             {"constant", "Constant", "The same step size throughout."}},
         [](const S &s) { return std::string(s.cosine ? "cosine" : "constant"); },
         [](S &s, const std::string &v) { s.cosine = v == "cosine"; });
+    t.real(parameterSpec("schedule-floor", "Step floor", "", 0.0, 1.0,
+               "With the cosine schedule: the share of the step size it falls to at the end (0: to 0). 0.1 keeps "
+               "the refusal of unlicensed inputs learning to the end."),
+        &S::scheduleFloor);
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),

@@ -41,9 +41,12 @@ struct LicenceSettings
     int rekeyEpochs = 2; ///< a re-key's fine-tuning epochs
     int64_t trainImages = 0; ///< training images drawn with the seed (0: all but the held-out ones)
     double learningRate = 1e-3; ///< Adam
-    /// The step size (the weights' and a learning pattern's) falls along a half cosine to 0 over the fine-tuning;
+    /// The step size (the weights' and a learning pattern's) falls along a half cosine over the fine-tuning;
     /// false: constant (every registry before the setting existed)
     bool cosine = true;
+    /// With the cosine: the share of the step size it falls to. Falling to 0 froze a refusal that was still weak on
+    /// some secrets; 0.1 keeps it learning to the end (0 for every registry before the setting existed).
+    double scheduleFloor = 0.1;
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)

@@ -110,6 +110,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     schedule.epochs = plan.epochs;
     schedule.learningRate = plan.settings.learningRate;
     schedule.cosine = plan.settings.cosine;
+    schedule.floor = plan.settings.scheduleFloor;
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
