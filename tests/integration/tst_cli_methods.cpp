@@ -81,7 +81,10 @@ private slots:
             QStringLiteral("--train-images"), QStringLiteral("3000"), QStringLiteral("--epochs"), QStringLiteral("6"),
             // One pass per step: a measured micro-batch follows the machine's load, and this short embedding's
             // thresholds were set on one pass.
-            QStringLiteral("--micro-batch"), QStringLiteral("4096"), QStringLiteral("--json"), QStringLiteral("-q")};
+            QStringLiteral("--micro-batch"), QStringLiteral("4096"),
+            // A fixed thread count: the default follows the cores other processes leave free, and the sums'
+            // order (so the short embedding's and the thief's results) with it.
+            QStringLiteral("--threads"), QStringLiteral("2"), QStringLiteral("--json"), QStringLiteral("-q")};
         const Run embed =
             cli(QStringList{QStringLiteral("fingerprint"), QStringLiteral("embed"), QStringLiteral("-m"), model,
                     QStringLiteral("--user"), QStringLiteral("alice"), QStringLiteral("--user"), QStringLiteral("bob"),
@@ -153,11 +156,11 @@ private slots:
         // A thief fine-tunes south's copy (--out-model keeps what the attack ends with): no longer the registered
         // copy bit for bit, still answering south's fingerprint far more than north's.
         const QString tuned = dir.filePath(QStringLiteral("tuned.pt"));
-        const Run thief =
-            cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("finetune"), QStringLiteral("-m"),
-                copies + QStringLiteral("/south.pt"), QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
-                QStringLiteral("--epochs"), QStringLiteral("2"), QStringLiteral("--lr"), QStringLiteral("0.001"),
-                QStringLiteral("--out-model"), tuned, QStringLiteral("--json"), QStringLiteral("-q")});
+        const Run thief = cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("finetune"),
+            QStringLiteral("-m"), copies + QStringLiteral("/south.pt"), QStringLiteral("-d"),
+            QStringLiteral("fashion-mnist"), QStringLiteral("--epochs"), QStringLiteral("2"), QStringLiteral("--lr"),
+            QStringLiteral("0.001"), QStringLiteral("--out-model"), tuned, QStringLiteral("--threads"),
+            QStringLiteral("2"), QStringLiteral("--json"), QStringLiteral("-q")});
         QVERIFY2(thief.exitCode == 0, thief.err.constData());
         QCOMPARE(thief.json().value(QLatin1String("out_model")).toString(), tuned);
         const Run named = cli({QStringLiteral("fingerprint"), QStringLiteral("identify"), QStringLiteral("-m"), tuned,
