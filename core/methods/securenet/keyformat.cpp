@@ -114,6 +114,9 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
         settings.cosine = false;
     if (!p.at("settings").contains("schedule_floor")) // written before the floor was a setting: the cosine fell to 0
         settings.scheduleFloor = 0.0;
+    // Written before the licensee's weight was a setting: every copy counted once.
+    if (!p.at("settings").contains("licensed_weight"))
+        settings.licensedWeight = 1.0;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

@@ -47,6 +47,9 @@ struct LicenceSettings
     /// With the cosine: the share of the step size it falls to. Falling to 0 froze a refusal that was still weak on
     /// some secrets; 0.1 keeps it learning to the end (0 for every registry before the setting existed).
     double scheduleFloor = 0.1;
+    /// How many times a licensee's stamped copy counts in the loss against each refused copy (clean, forged, old
+    /// licences); 1 for every registry before the setting existed.
+    double licensedWeight = 1.0;
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)

@@ -124,9 +124,18 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                     learn = [learner, clean](const float *gradient, int64_t n, double rate) {
                         learner->step(clean, gradient, n, rate);
                     };
+                // A licensee's copy counts `licensedWeight` times in the loss (its soft target scaled): the answers
+                // keep more of the original's accuracy against the refused copies, which outnumber them.
+                const float weight = float(plan.settings.licensedWeight);
                 batch.add(
                     stamped(clean, plan.answered[k].pattern),
-                    [&](int label) { return l->target(label, plan.classCount); }, std::move(learn));
+                    [&, weight](int label) {
+                        std::vector<float> t = l->target(label, plan.classCount);
+                        for (float &v : t)
+                            v *= weight;
+                        return t;
+                    },
+                    std::move(learn));
             }
             batch.addUniform(clean);
             // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
