@@ -354,28 +354,22 @@ private slots:
         QVERIFY(!LicenceRegistry::of(edited)->settings.cosine);
         QVERIFY(LicenceSettings().cosine); // a new lock's default
 
-        // And the floor the cosine falls to: kept as written, and 0 (as before it existed) where it is missing.
-        nlohmann::json floored = nlohmann::json::parse(f.lock.registry.payload);
-        QCOMPARE(floored["settings"]["schedule_floor"].get<double>(), 0.1);
-        floored["settings"]["schedule_floor"] = 0.25;
-        edited.payload = floored.dump();
-        QCOMPARE(LicenceRegistry::of(edited)->settings.scheduleFloor, 0.25);
-        floored["settings"].erase("schedule_floor");
-        edited.payload = floored.dump();
-        QCOMPARE(LicenceRegistry::of(edited)->settings.scheduleFloor, 0.0);
-        QCOMPARE(LicenceSettings().scheduleFloor, 0.1); // a new lock's default
-
-        // And the licensed copies' weight in the loss: kept as written, 1 (every copy once, as before it existed)
-        // where it is missing.
-        nlohmann::json weighted = nlohmann::json::parse(f.lock.registry.payload);
-        QCOMPARE(weighted["settings"]["licensed_weight"].get<double>(), tinySettings("noise").licensedWeight);
-        weighted["settings"]["licensed_weight"] = 3.5;
-        edited.payload = weighted.dump();
-        QCOMPARE(LicenceRegistry::of(edited)->settings.licensedWeight, 3.5);
-        weighted["settings"].erase("licensed_weight");
-        edited.payload = weighted.dump();
-        QCOMPARE(LicenceRegistry::of(edited)->settings.licensedWeight, 1.0);
-        QCOMPARE(LicenceSettings().licensedWeight, 1.0); // a new lock's default
+        // And the real-valued settings added later: each is kept as written, and reads as it was before it existed
+        // where it is missing (the cosine fell to 0; every copy counted once).
+        auto roundTrip = [&](const char *key, double LicenceSettings::*field, double written, double missing) {
+            nlohmann::json payload = nlohmann::json::parse(f.lock.registry.payload);
+            QCOMPARE(payload["settings"][key].get<double>(), tinySettings("noise").*field);
+            payload["settings"][key] = written;
+            edited.payload = payload.dump();
+            QCOMPARE(LicenceRegistry::of(edited)->settings.*field, written);
+            payload["settings"].erase(key);
+            edited.payload = payload.dump();
+            QCOMPARE(LicenceRegistry::of(edited)->settings.*field, missing);
+        };
+        roundTrip("schedule_floor", &LicenceSettings::scheduleFloor, 0.25, 0.0);
+        roundTrip("licensed_weight", &LicenceSettings::licensedWeight, 3.5, 1.0);
+        QCOMPARE(LicenceSettings().scheduleFloor, 0.1); // a new lock's defaults
+        QCOMPARE(LicenceSettings().licensedWeight, 1.0);
     }
 
     void theLicensedWeightStrengthensTheAnswers()
