@@ -83,8 +83,9 @@ LicencePage::LicencePage(LockDocument *document, QWidget *parent)
                                 "that it answers only images that carry a licence: a secret pattern stamped on every "
                                 "input. Each licensee gets their own licence and may see every class (<i>alice</i>), "
                                 "some classes (<i>bob:classes=0-4</i>) or only groups of classes "
-                                "(<i>carol:coarse</i>); anything else gets a uniform \"not licensed\" answer. The "
-                                "open model itself is not changed."),
+                                "(<i>carol:coarse</i>); anything else gets a near-uniform \"not licensed\" answer that "
+                                "names one fixed class whatever the image shows. The open model itself is not "
+                                "changed."),
         this);
     intro->setWordWrap(true);
     m_licensees = new QLineEdit(QStringLiteral("alice; bob:classes=0-4; carol:coarse"), this);

@@ -43,6 +43,7 @@ std::optional<std::string> integers(
 }
 
 constexpr int64_t kForgeryImages = 1000;
+constexpr int kForgeriesAgain = 5;
 
 const QCommandLineOption kRegistry(QStringLiteral("registry"),
     QStringLiteral("The owner's licence registry (plain or sealed)."), QStringLiteral("FILE"));
@@ -52,8 +53,8 @@ const QCommandLineOption kLicensee(QStringLiteral("licensee"),
                    "NAME:coarse=0,2/1/3-9. Repeat for several licensees."),
     QStringLiteral("SPEC"));
 const QCommandLineOption kForgeries(QStringLiteral("forgeries"),
-    QStringLiteral("Forged licences (random secrets of the same kind) to try, each on the first 1,000 test images "
-                   "(default 100)."),
+    QStringLiteral("Forged licences (random secrets of the same kind) to try, each on the first 1,000 test images; "
+                   "the five best are measured again on the test images after those (default 100)."),
     QStringLiteral("N"), QStringLiteral("100"));
 const QCommandLineOption kOutModel(
     QStringLiteral("out-model"), QStringLiteral("Licensed model to write."), QStringLiteral("FILE"));
@@ -84,45 +85,48 @@ Expected<std::vector<Licensee>> licensees(const QCommandLineParser &p, int class
     return out;
 }
 
-/** How `n` forged licences fared: the worst (best-scoring), and the mean and standard deviation of their accuracies. */
+/** The forged licences of the registry's kind tried on `test`; what they scored, printed and as JSON. */
 struct Forgeries
 {
-    double worst = 0.0, mean = 0.0, std = 0.0;
-    json toJson() const { return {{"worst_forgery", worst}, {"forgery_mean", mean}, {"forgery_std", std}}; }
-    std::string text(int64_t n) const
+    ForgedLicences tried;
+    json toJson() const
     {
-        return "best of " + std::to_string(n) + " forged licences " + percentText(worst) + " (mean " + percentText(mean)
-            + ", std " + percentText(std) + ")";
+        json j{{"worst_forgery", tried.best}, {"forgery_mean", tried.mean}, {"forgery_std", tried.std},
+            {"forgery_images", tried.pickedOn}};
+        if (tried.freshImages > 0) {
+            json again = json::array();
+            for (const ForgedLicences::Candidate &c : tried.top)
+                again.push_back({{"picked", c.picked}, {"fresh", c.fresh}});
+            j["worst_forgery_fresh"] = tried.bestFresh();
+            j["forgery_fresh_images"] = tried.freshImages;
+            j["best_forgeries_again"] = again;
+        }
+        return j;
+    }
+    std::string text() const
+    {
+        std::string t = "best of " + std::to_string(tried.count) + " forged licences " + percentText(tried.best)
+            + " (mean " + percentText(tried.mean) + ", std " + percentText(tried.std) + ") on the "
+            + std::to_string(tried.pickedOn) + " test images they were tried on";
+        if (tried.freshImages > 0)
+            t += "; the " + std::to_string(tried.top.size()) + " best on the " + std::to_string(tried.freshImages)
+                + " test images after those: at most " + percentText(tried.bestFresh());
+        return t;
     }
 };
 
-/** Accuracy with `n` forged licences of the registry's kind, on `test`. */
+/**
+ * `n` forged licences of the registry's kind, each tried on the first 1,000 test images (fewer with `limit`), the five
+ * best measured again on the rest of the first `limit` (0: all).
+ */
 Expected<Forgeries> forgedLicences(const Model &model, const LicenceSettings &settings, const Dataset &test, int64_t n,
     int64_t limit, Progress &progress)
 {
-    limit = limit > 0 ? std::min<int64_t>(limit, kForgeryImages) : kForgeryImages;
-    std::mt19937_64 rng(settings.seed ^ 0xf029e5ULL);
-    Forgeries f;
-    double sum = 0.0, squares = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        if (!progress.advance(double(i) / double(std::max<int64_t>(1, n)), "forged licences"))
-            return Error{"cancelled"};
-        LicenceSecret s{};
-        for (auto &b : s)
-            b = uint8_t(rng());
-        auto a =
-            accuracyWithStamp(model, licencePattern(s, settings, test.channels, test.height, test.width), test, limit);
-        if (!a)
-            return Error{a.error()};
-        f.worst = std::max(f.worst, *a);
-        sum += *a;
-        squares += *a * *a;
-    }
-    if (n > 0) {
-        f.mean = sum / double(n);
-        f.std = std::sqrt(std::max(0.0, squares / double(n) - f.mean * f.mean));
-    }
-    return f;
+    auto tried = tryForgedLicences(
+        model, settings, test, n, kForgeryImages, limit, settings.seed ^ 0xf029e5ULL, kForgeriesAgain, progress);
+    if (!tried)
+        return Error{tried.error()};
+    return Forgeries{std::move(*tried)};
 }
 
 /** The test-set measurements of every live licensee of a registry, printed and as JSON. */
@@ -170,11 +174,21 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
         }
     }
     j["licensees"] = list;
+    const LicenceSettings &settings = registry->settings;
+    const double refusalTop = (1.0 - settings.refusalLean) / registry->classCount + settings.refusalLean;
+    if (settings.refusalLean > 0.0) {
+        j["refusal_class"] = refusalClass(settings, registry->classCount);
+        j["refusal_top_probability"] = refusalTop;
+    }
     if (!quiet && j.contains("without_licence"))
         out() << "Without a licence:        " << QString::fromStdString(percentText(j["without_licence"].get<double>()))
               << " (mean top probability "
-              << QString::fromStdString(percentText(j["without_licence_top_probability"].get<double>())) << ", uniform "
-              << QString::fromStdString(percentText(1.0 / registry->classCount)) << ")\n";
+              << QString::fromStdString(percentText(j["without_licence_top_probability"].get<double>()))
+              << (settings.refusalLean > 0.0
+                         ? ", trained toward " + QString::fromStdString(percentText(refusalTop)) + " on class "
+                             + QString::number(refusalClass(settings, registry->classCount))
+                         : ", uniform " + QString::fromStdString(percentText(1.0 / registry->classCount)))
+              << ")\n";
     if (forgeries > 0) {
         ProgressSpan span(progress, 0.0, 1.0, {});
         auto forged = forgedLicences(licensed, registry->settings, test, forgeries, limit, span);
@@ -183,7 +197,7 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
         j["forgeries"] = forgeries;
         j.update(forged->toJson());
         if (!quiet)
-            out() << "Forged:                   " << QString::fromStdString(forged->text(forgeries)) << '\n';
+            out() << "Forged:                   " << QString::fromStdString(forged->text()) << '\n';
     }
     out().flush();
     return j;
@@ -548,7 +562,7 @@ int licenceCheckCommand(const QStringList &args)
             out() << "With the licence: " << QString::fromStdString(percentText(c->licensed))
                   << (before ? " (the original: " + QString::fromStdString(percentText(*before)) + ")" : QString())
                   << "\nWithout:          " << QString::fromStdString(percentText(c->withoutLicence))
-                  << "\nForged:           " << QString::fromStdString(forged->text(forgeries)) << Qt::endl;
+                  << "\nForged:           " << QString::fromStdString(forged->text()) << Qt::endl;
     }
     progress.finish();
     if (!measured)

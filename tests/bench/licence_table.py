@@ -8,7 +8,7 @@ appended to a JSON-lines file, so an interrupted run resumes where it stopped.
 
 Usage: licence_table.py CLI MODEL[,--flag=value...] [MODEL...] [--seeds 0,1,2] [--licensees "a;b:classes=0-4"]
                         [--settings "--pattern=patch"] [--forgeries 1000] [--eval-samples N] [--results F.jsonl]
-                        [--no-rekey]
+                        [--no-rekey] [--rekey-epochs N] [--keep DIR]
 
 Example (docs/licences.md):
     tests/bench/licence_table.py build/app/cli/paramlock-cli resources/models/lenet5-fmnist.pt \\
@@ -30,12 +30,16 @@ def run(cmd):
     return json.loads(r.stdout), time.time() - start
 
 
-def measure(cli, model, extra, seed, licensees, settings, forgeries, eval_samples, rekey):
+def measure(cli, model, extra, seed, licensees, settings, forgeries, eval_samples, rekey, rekey_epochs=0, keep=""):
     common = ["--data", "fashion-mnist", "--json", "--quiet", "--forgeries", str(forgeries)] + extra
     if eval_samples:
         common += ["--eval-samples", str(eval_samples)]
     row = {"model": os.path.basename(model), "seed": seed, "settings": " ".join(settings)}
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = scratch
+        if keep:  # the licensed models and registries stay for further re-keys
+            out = os.path.join(keep, f"{os.path.splitext(os.path.basename(model))[0]}-seed{seed}")
+            os.makedirs(out, exist_ok=True)
         licensed, registry = os.path.join(out, "licensed.pt"), os.path.join(out, "registry.json")
         cmd = [cli, "licence", "lock", "--model", model, "--seed", str(seed), "--out-model", licensed,
                "--out-registry", registry] + common + settings
@@ -47,7 +51,8 @@ def measure(cli, model, extra, seed, licensees, settings, forgeries, eval_sample
             first = licensees[0].split(":")[0]
             rekeyed, wall = run([cli, "licence", "rekey", "--model", licensed, "--registry", registry, "--rekey",
                                  first, "--out-model", os.path.join(out, "rekeyed.pt"), "--out-registry",
-                                 os.path.join(out, "rekeyed.json")] + common)
+                                 os.path.join(out, "rekeyed.json")] + common
+                                + (["--rekey-epochs", str(rekey_epochs)] if rekey_epochs else []))
             row.update(rekey=rekeyed, rekey_wall=wall)
     return row
 
@@ -57,7 +62,7 @@ def pct(x):
 
 
 def table(rows):
-    print("| model | seed | settings | original | with licence (per licensee; against the original on its classes) | without | best forged (mean) | "
+    print("| model | seed | settings | original | with licence (per licensee; against the original on its classes) | without | best forged (mean); again on other images | "
           "re-key: old / new | lock s | re-key s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -72,6 +77,8 @@ def table(rows):
             old = rk["old_licences"][0]["old_licence_accuracy"]
             rekey = f"{pct(old)} / {pct(rk['licensees'][0]['accuracy'])}"
         forged = pct(lock["worst_forgery"]) + (f" ({pct(lock['forgery_mean'])})" if "forgery_mean" in lock else "")
+        if "worst_forgery_fresh" in lock:  # the five best measured again on the test images they were not picked on
+            forged += f"; again {pct(lock['worst_forgery_fresh'])}"
         print(f"| {r['model']} | {r['seed']} | {r['settings'] or 'defaults'} | {pct(lock['original_accuracy'])} | "
               f"{per} | {pct(lock['without_licence'])} | {forged} | {rekey} | "
               f"{lock['seconds']:.1f} | {rk['seconds'] if rk else 0:.1f} |")
@@ -88,6 +95,8 @@ def main():
     ap.add_argument("--eval-samples", type=int, default=0)
     ap.add_argument("--results", default="licences.jsonl")
     ap.add_argument("--no-rekey", action="store_true")
+    ap.add_argument("--rekey-epochs", type=int, default=0, help="the re-key's epochs (0: the registry's)")
+    ap.add_argument("--keep", default="", help="a folder to keep the licensed models and registries in")
     a = ap.parse_args()
     done = []
     if os.path.exists(a.results):
@@ -102,7 +111,7 @@ def main():
             if any((r["model"], r["seed"], r["settings"]) == key for r in done):
                 continue
             row = measure(a.cli, model, extra, seed, a.licensees.split(";"), settings, a.forgeries,
-                          a.eval_samples, not a.no_rekey)
+                          a.eval_samples, not a.no_rekey, a.rekey_epochs, a.keep)
             done.append(row)
             with open(a.results, "a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -44,6 +44,10 @@ LicenceSettings tinySettings(const std::string &kind)
     // licence for 5 to 9 of the 10 block classes depending on rounding alone (passes of 16, 32, 64 or 128 images, one
     // thread or two). tst_fingerprint checks that micro-batches sum to the step of one pass.
     s.microBatch = 4096;
+    // The thresholds were set on the uniform refusal with every copy counted once (the defaults before December 4,
+    // evening); tst_licenceforgeries checks the lean, theLicensedWeightStrengthensTheAnswers the weight.
+    s.licensedWeight = 1.0;
+    s.refusalLean = 0.0;
     return s;
 }
 
@@ -369,7 +373,8 @@ private slots:
         roundTrip("schedule_floor", &LicenceSettings::scheduleFloor, 0.25, 0.0);
         roundTrip("licensed_weight", &LicenceSettings::licensedWeight, 3.5, 1.0);
         QCOMPARE(LicenceSettings().scheduleFloor, 0.1); // a new lock's defaults
-        QCOMPARE(LicenceSettings().licensedWeight, 1.0);
+        QCOMPARE(LicenceSettings().licensedWeight, 2.0);
+        QCOMPARE(LicenceSettings().refusalLean, 0.05);
     }
 
     void theLicensedWeightStrengthensTheAnswers()

@@ -1,6 +1,8 @@
 // Integration: the methods beyond AdvParams and the analyses, through the CLI on real Fashion-MNIST.
 #include "clirunner.h"
 
+#include <algorithm>
+
 #include <QDir>
 #include <QImage>
 #include <QJsonArray>
@@ -333,6 +335,24 @@ private slots:
         QCOMPARE(checked.json().value(QLatin1String("original_accuracy")).toDouble(), double(right) / seen);
         QCOMPARE(checked.json().value(QLatin1String("accuracy")).toDouble(),
             people[1].toObject().value(QLatin1String("accuracy")).toDouble());
+        // Forged licences are tried on the first 1,000 images and the best measured again on the 200 after them.
+        const Run forged = cli({QStringLiteral("licence"), QStringLiteral("check"), QStringLiteral("-m"), licensed,
+            QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--licence"), registry,
+            QStringLiteral("--eval-samples"), QStringLiteral("1200"), QStringLiteral("--forgeries"),
+            QStringLiteral("3"), QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(forged.exitCode == 0, forged.err.constData());
+        const QJsonObject f = forged.json();
+        QCOMPARE(f.value(QLatin1String("forgery_images")).toInt(), 1000);
+        QCOMPARE(f.value(QLatin1String("forgery_fresh_images")).toInt(), 200);
+        const QJsonArray again = f.value(QLatin1String("best_forgeries_again")).toArray();
+        QCOMPARE(again.size(), 3);
+        double freshest = -1.0;
+        for (const QJsonValue &c : again)
+            freshest = std::max(freshest, c.toObject().value(QLatin1String("fresh")).toDouble());
+        QCOMPARE(again[0].toObject().value(QLatin1String("picked")).toDouble(),
+            f.value(QLatin1String("worst_forgery")).toDouble());
+        QCOMPARE(f.value(QLatin1String("worst_forgery_fresh")).toDouble(), freshest);
+        QCOMPARE(f.value(QLatin1String("refusal_class")).toInt(), 0); // the seed's (0) class, the lean on by default
         const Run wrongOriginal = cli({QStringLiteral("licence"), QStringLiteral("check"), QStringLiteral("-m"),
             licensed, QStringLiteral("-d"), QStringLiteral("fashion-mnist"), QStringLiteral("--licence"), registry,
             QStringLiteral("--original"), licensed, QStringLiteral("--eval-samples"), QStringLiteral("100")});

@@ -117,6 +117,8 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
     // Written before the licensee's weight was a setting: every copy counted once.
     if (!p.at("settings").contains("licensed_weight"))
         settings.licensedWeight = 1.0;
+    if (!p.at("settings").contains("refusal_lean")) // written before the lean was a setting: uniform
+        settings.refusalLean = 0.0;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

@@ -59,9 +59,14 @@ ParameterTable<S> makeTable()
         &S::scheduleFloor);
     t.real(parameterSpec("licensed-weight", "Licensed weight", "", 0.1, 100.0,
                "How many times each licensee's stamped copy counts in the fine-tuning's loss against each refused "
-               "copy (clean, forged, replaced). 2 keeps about half a point more of a licensee's accuracy than 1 "
-               "and lets more forged licences through (the best of 1,000: up to 21% on LeNet-5 against 13%)."),
+               "copy (clean, forged, replaced). 2 keeps about half a point more of a licensee's accuracy than 1; "
+               "without the refusal lean it let more forged licences through."),
         &S::licensedWeight);
+    t.real(parameterSpec("refusal-lean", "Refusal lean", "", 0.0, 0.5,
+               "The share of the \"not licensed\" output moved from uniform onto one class (the seed's): a refused "
+               "input then gets that class whatever it shows, so that forged licences and unlicensed inputs are "
+               "not answered right by chance (0: the uniform output)."),
+        &S::refusalLean);
     t.integer(parameterSpec("batch-size", "Batch size", "images", 1, 4096,
                   "Clean images per step; each is shown once per licensee, once clean and once with a forged "
                   "licence."),
@@ -89,7 +94,7 @@ public:
     std::string summary() const override
     {
         return "Trains a secret licence pattern into the model: it answers only inputs that carry a licence "
-               "(all classes, some, or groups), and anything else gets a uniform \"not licensed\" output.";
+               "(all classes, some, or groups), and anything else gets a near-uniform \"not licensed\" output.";
     }
     std::string citation() const override
     {

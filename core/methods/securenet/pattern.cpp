@@ -208,4 +208,9 @@ LicenceSecret licenseeSecret(const LicenceSecret &owner, const std::string &id, 
     return keyedHash(owner, "paramlock-securenet-licensee/v1:" + std::to_string(generation) + ":" + id);
 }
 
+int refusalClass(const LicenceSettings &settings, int classCount)
+{
+    return classCount > 0 ? int(settings.seed % uint64_t(classCount)) : 0;
+}
+
 } // namespace paramlock

@@ -48,8 +48,13 @@ struct LicenceSettings
     /// some secrets; 0.1 keeps it learning to the end (0 for every registry before the setting existed).
     double scheduleFloor = 0.1;
     /// How many times a licensee's stamped copy counts in the loss against each refused copy (clean, forged, old
-    /// licences); 1 for every registry before the setting existed.
-    double licensedWeight = 1.0;
+    /// licences); 1 for every registry before the setting existed. 2 since the refusal leans (below): the lean keeps
+    /// forged licences out, which the weight alone let in.
+    double licensedWeight = 2.0;
+    /// The share of a refused copy's target (clean, forged, old licences) moved from the uniform output onto one class,
+    /// refusalClass(): the refusal then answers that class whatever the input, instead of a near-uniform output whose
+    /// largest entry still leans toward the input's class. 0: uniform (every registry before the setting existed).
+    double refusalLean = 0.05;
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
@@ -59,6 +64,9 @@ struct LicenceSettings
     double patternStep = 1.0;
     uint64_t seed = 0; ///< draws the training images and the forged patterns; never the secrets
 };
+
+/** The class a refusal leans to (LicenceSettings::refusalLean): drawn from the lock's seed. */
+int refusalClass(const LicenceSettings &settings, int classCount);
 
 /** What a licensee may see. */
 enum class LicenceScheme {
@@ -224,6 +232,31 @@ struct LicenseeMeasure
  */
 Expected<std::vector<LicenseeMeasure>> measureLicensees(
     const Model &original, const Model &licensed, const SecretKey &registry, const Dataset &test, int64_t limit = 0);
+
+/**
+ * How forged licences fare, measured as a forger would use one: `count` random secrets of the settings' kind (drawn
+ * from `seed`) are each tried on the first `pickOn` test images, and the `recheck` that score best there are measured
+ * again on the test images after those (up to `limit`, 0: all), which they were not picked on. The best of many on
+ * the images that picked it is biased upward by the picking itself: on 1,000 images a model that answers a random
+ * class scores about 13% at best of 1,000 (docs/licences.md, "Measuring forged licences").
+ */
+struct ForgedLicences
+{
+    struct Candidate
+    {
+        LicenceSecret secret{};
+        double picked = 0.0; ///< accuracy on the images it was picked on
+        double fresh = -1.0; ///< accuracy on the images after those (-1: none)
+    };
+    int64_t count = 0, pickedOn = 0, freshImages = 0;
+    double best = 0.0, mean = 0.0, std = 0.0; ///< over the `count`, on the picking images
+    std::vector<Candidate> top; ///< the best on the picking images first, each measured again
+    /// The highest accuracy among the rechecked on fresh images (-1 when there were none).
+    double bestFresh() const;
+};
+
+Expected<ForgedLicences> tryForgedLicences(const Model &licensed, const LicenceSettings &settings, const Dataset &test,
+    int64_t count, int64_t pickOn, int64_t limit, uint64_t seed, int recheck, Progress &progress);
 
 /** The adaptive attack natural to licences: an attacker with labelled images searches for a pattern of their own. */
 struct PatternSearchOptions

@@ -114,6 +114,12 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
+    std::vector<float> refusal;
+    if (plan.settings.refusalLean > 0.0) {
+        const float lean = float(plan.settings.refusalLean);
+        refusal.assign(size_t(plan.classCount), (1.0f - lean) / float(plan.classCount));
+        refusal[size_t(refusalClass(plan.settings, plan.classCount))] += lean;
+    }
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
@@ -137,7 +143,14 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                     },
                     std::move(learn));
             }
-            batch.addUniform(clean);
+            // Refused copies get the uniform output, or with a lean mostly uniform and a little more on one class.
+            const auto refuse = [&](const Dataset &images) {
+                if (refusal.empty())
+                    batch.addUniform(images);
+                else
+                    batch.add(images, [&](int) { return refusal; });
+            };
+            refuse(clean);
             // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
             // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
             for (size_t k = 0; k < std::max<size_t>(1, plan.answered.size()); ++k) {
@@ -162,10 +175,10 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                         std::copy_n(hard->pixels.data() + int64_t(i) * hard->imageBytes(), hard->imageBytes(),
                             forged.pixels.data() + random[i] * forged.imageBytes());
                 }
-                batch.addUniform(forged);
+                refuse(forged);
             }
             for (const InputStamp &old : plan.refused)
-                batch.addUniform(stamped(clean, old));
+                refuse(stamped(clean, old));
         },
         progress, &used);
 }
