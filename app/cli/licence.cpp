@@ -175,7 +175,8 @@ Expected<json> measure(const Model &original, const Model &licensed, const Secre
     }
     j["licensees"] = list;
     const LicenceSettings &settings = registry->settings;
-    const double refusalTop = (1.0 - settings.refusalLean) / registry->classCount + settings.refusalLean;
+    const std::vector<float> refusal = refusalTarget(settings, registry->classCount);
+    const double refusalTop = *std::max_element(refusal.begin(), refusal.end());
     if (settings.refusalLean > 0.0) {
         j["refusal_class"] = refusalClass(settings, registry->classCount);
         j["refusal_top_probability"] = refusalTop;

@@ -20,7 +20,8 @@ Expected<ForgedLicences> tryForgedLicences(const Model &licensed, const LicenceS
     int64_t count, int64_t pickOn, int64_t limit, uint64_t seed, int recheck, Progress &progress)
 {
     if (count < 0 || pickOn <= 0 || recheck < 0)
-        return Error{"forged licences: the count, the picking images and the rechecks must be positive"};
+        return Error{
+            "forged licences: the count and the rechecks must not be negative, the picking images must be positive"};
     const int64_t end = limit > 0 ? std::min(limit, test.size()) : test.size();
     ForgedLicences f;
     f.count = count;

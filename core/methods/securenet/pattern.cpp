@@ -213,4 +213,13 @@ int refusalClass(const LicenceSettings &settings, int classCount)
     return classCount > 0 ? int(settings.seed % uint64_t(classCount)) : 0;
 }
 
+std::vector<float> refusalTarget(const LicenceSettings &settings, int classCount)
+{
+    const float lean = float(settings.refusalLean);
+    std::vector<float> target(size_t(std::max(classCount, 0)), (1.0f - lean) / float(std::max(classCount, 1)));
+    if (classCount > 0)
+        target[size_t(refusalClass(settings, classCount))] += lean;
+    return target;
+}
+
 } // namespace paramlock

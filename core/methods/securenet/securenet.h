@@ -68,6 +68,9 @@ struct LicenceSettings
 /** The class a refusal leans to (LicenceSettings::refusalLean): drawn from the lock's seed. */
 int refusalClass(const LicenceSettings &settings, int classCount);
 
+/** What refused inputs are trained toward: (1 - lean) x uniform + lean on refusalClass() (lean 0: uniform). */
+std::vector<float> refusalTarget(const LicenceSettings &settings, int classCount);
+
 /** What a licensee may see. */
 enum class LicenceScheme {
     Full, ///< every class

@@ -114,12 +114,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
-    std::vector<float> refusal;
-    if (plan.settings.refusalLean > 0.0) {
-        const float lean = float(plan.settings.refusalLean);
-        refusal.assign(size_t(plan.classCount), (1.0f - lean) / float(plan.classCount));
-        refusal[size_t(refusalClass(plan.settings, plan.classCount))] += lean;
-    }
+    const std::vector<float> refusal = refusalTarget(plan.settings, plan.classCount);
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
@@ -143,13 +138,8 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                     },
                     std::move(learn));
             }
-            // Refused copies get the uniform output, or with a lean mostly uniform and a little more on one class.
-            const auto refuse = [&](const Dataset &images) {
-                if (refusal.empty())
-                    batch.addUniform(images);
-                else
-                    batch.add(images, [&](int) { return refusal; });
-            };
+            // Refused copies get the refusal target: uniform, or with a lean a little more on one class.
+            const auto refuse = [&](const Dataset &images) { batch.add(images, [&](int) { return refusal; }); };
             refuse(clean);
             // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
             // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
