@@ -324,9 +324,14 @@ int licenceRekeyCommand(const QStringList &args)
         QStringLiteral("License a new licensee (same forms as licence lock --licensee). Repeatable."),
         QStringLiteral("SPEC"));
     const QCommandLineOption epochs(QStringLiteral("rekey-epochs"),
-        QStringLiteral("Fine-tuning epochs of this re-key (default: the registry's, 3 unless set at licence lock). "
-                       "More epochs silence an old licence more surely (docs/licences.md)."),
+        QStringLiteral("Fine-tuning epochs of this re-key (default: the registry's, 2 unless set at licence lock; "
+                       "with --original the first lock's). More epochs silence an old licence more surely "
+                       "(docs/licences.md)."),
         QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption oldWeight(QStringLiteral("old-weight"),
+        QStringLiteral("How many times each replaced or revoked licence's refused copy counts in the fine-tuning's "
+                       "loss (each other refused copy counts once)."),
+        QStringLiteral("X"), QString::number(RekeyOptions().oldWeight));
     const QCommandLineOption original(QStringLiteral("original"),
         QStringLiteral("Start from the original model the licences were first trained into (the model given to "
                        "licence lock) instead of the licensed one: the first lock's cost, for models where a short "
@@ -337,7 +342,8 @@ int licenceRekeyCommand(const QStringList &args)
     QCommandLineParser p;
     int code = Usage;
     QList<QCommandLineOption> options = {kModel, kData, kRegistry, kInputMean, kInputStd, kNumClasses, kEvalSamples,
-        kThreads, kQuiet, kJson, rekey, revoke, add, epochs, original, kForgeries, kOutModel, kOutRegistry, kKdf};
+        kThreads, kQuiet, kJson, rekey, revoke, add, epochs, original, oldWeight, kForgeries, kOutModel, kOutRegistry,
+        kKdf};
     options += owner.all();
     options += fresh.all();
     if (!parse(p, args,
@@ -351,6 +357,12 @@ int licenceRekeyCommand(const QStringList &args)
         return fail(*e, Usage);
     if (epochCount < 0 || epochCount > 1000)
         return fail("--rekey-epochs must be between 1 and 1000", Usage);
+    RekeyOptions how;
+    how.epochs = int(epochCount);
+    bool weightRead = false;
+    how.oldWeight = p.value(oldWeight).toDouble(&weightRead);
+    if (!weightRead || !(how.oldWeight > 0.0 && how.oldWeight <= 100.0))
+        return fail("--old-weight must be a number above 0 and at most 100, for example 2", Usage);
     if (!p.isSet(kRegistry))
         return fail("--registry is required", Usage);
     std::vector<std::string> inputs = {
@@ -395,8 +407,8 @@ int licenceRekeyCommand(const QStringList &args)
     LicenceLock lock;
     {
         ProgressScope scope(progress);
-        auto made = licenceRekey(in->model, *registry, in->train, names(rekey), names(revoke), *added, progress,
-            int(epochCount), start ? &*start : nullptr);
+        how.original = start ? &*start : nullptr;
+        auto made = licenceRekey(in->model, *registry, in->train, names(rekey), names(revoke), *added, progress, how);
         if (!made)
             return fail(made.error() + "; nothing was written", progress.cancelled() ? Cancelled : Failed);
         lock = std::move(*made);
@@ -420,6 +432,8 @@ int licenceRekeyCommand(const QStringList &args)
                   << Qt::endl;
     }
     (*measured)["old_licences"] = replaced;
+    (*measured)["old_weight"] = how.oldWeight;
+    (*measured)["from_original"] = start.has_value();
     auto sealed = writeOutputs(p, fresh, lock, inputs);
     if (!sealed)
         return fail(sealed.error());

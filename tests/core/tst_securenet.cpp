@@ -639,12 +639,12 @@ private slots:
         Progress quiet;
         // Only the model the registry's licences were trained from is accepted as the starting point.
         auto wrong =
-            licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, 0, &f.lock.licensed);
+            licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, {0, &f.lock.licensed});
         QVERIFY(!wrong.ok());
         QVERIFY2(wrong.error().find("original model") != std::string::npos, wrong.error().c_str());
 
         const Licence oldAlice = licenceOf(f.lock.registry, "alice");
-        auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, 0, &f.model);
+        auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, {0, &f.model});
         QVERIFY2(rekeyed.ok(), rekeyed.ok() ? "" : rekeyed.error().c_str());
         QCOMPARE(rekeyed->epochs, tinySettings("noise").epochs); // the first lock's epochs, not the re-key's (10)
         QCOMPARE(rekeyed->registry.originalFingerprint, f.model.fingerprint());
@@ -697,6 +697,11 @@ private slots:
         QVERIFY(!twice.ok());
         QVERIFY2(QString::fromStdString(twice.error()).contains(QLatin1String("twice")), twice.error().c_str());
         QCOMPARE(input.fingerprint(), before);
+        RekeyOptions weightless;
+        weightless.oldWeight = 0.0;
+        auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, weightless);
+        QVERIFY(!rekeyed.ok());
+        QVERIFY2(rekeyed.error().find("old licences' weight") != std::string::npos, rekeyed.error().c_str());
     }
 
     void theMethodIsRegisteredAsALicence()

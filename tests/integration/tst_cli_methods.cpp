@@ -173,7 +173,9 @@ private slots:
         for (const QJsonValue &t : named.json().value(QLatin1String("traced")).toArray())
             (t.toObject().value(QLatin1String("who")).toString() == QStringLiteral("south") ? south : north) =
                 t.toObject().value(QLatin1String("detection_rate")).toDouble();
-        QVERIFY2(south >= 0.2 && south >= 3 * north, named.out.constData());
+        // Over 30 fresh owner secrets south's rate ranged 0.19-0.52 and north's 0-0.07 (the same commands in a shell
+        // loop): the floor sits well under the lowest, the ratio under the least (4.1).
+        QVERIFY2(south >= 0.12 && south >= 3 * north, named.out.constData());
         const Run pruneOut = cli({QStringLiteral("attack"), QStringLiteral("--kind"), QStringLiteral("prune"),
             QStringLiteral("-m"), copies + QStringLiteral("/south.pt"), QStringLiteral("-d"),
             QStringLiteral("fashion-mnist"), QStringLiteral("--out-model"), dir.filePath(QStringLiteral("p.pt"))});
@@ -287,16 +289,29 @@ private slots:
         QCOMPARE(searched.size(), 2);
         QCOMPARE(searched[1].toObject().value(QLatin1String("k")).toInt(), 50);
 
-        // A re-key with its own epoch count writes a new model and registry and measures the old licence.
+        // The old licences' weight is checked before anything is read.
+        const Run weightless = cli({QStringLiteral("licence"), QStringLiteral("rekey"), QStringLiteral("-m"), licensed,
+            QStringLiteral("--registry"), registry, QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
+            QStringLiteral("--rekey"), QStringLiteral("alice"), QStringLiteral("--old-weight"), QStringLiteral("0"),
+            QStringLiteral("--out-model"), dir.filePath(QStringLiteral("never.pt")), QStringLiteral("--out-registry"),
+            dir.filePath(QStringLiteral("never.json"))});
+        QCOMPARE(weightless.exitCode, 2);
+        QVERIFY2(weightless.err.contains("--old-weight must be a number above 0"), weightless.err.constData());
+        QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("never.pt"))));
+
+        // A re-key with its own epoch count and old licences' weight writes a new model and registry and measures
+        // the old licence.
         const Run rekey = cli({QStringLiteral("licence"), QStringLiteral("rekey"), QStringLiteral("-m"), licensed,
             QStringLiteral("--registry"), registry, QStringLiteral("-d"), QStringLiteral("fashion-mnist"),
             QStringLiteral("--rekey"), QStringLiteral("alice"), QStringLiteral("--rekey-epochs"), QStringLiteral("1"),
-            QStringLiteral("--eval-samples"), QStringLiteral("300"), QStringLiteral("--forgeries"), QStringLiteral("2"),
-            QStringLiteral("--json"), QStringLiteral("-q"), QStringLiteral("--out-model"),
-            dir.filePath(QStringLiteral("rekeyed.pt")), QStringLiteral("--out-registry"),
-            dir.filePath(QStringLiteral("rekeyed.json"))});
+            QStringLiteral("--old-weight"), QStringLiteral("3"), QStringLiteral("--eval-samples"),
+            QStringLiteral("300"), QStringLiteral("--forgeries"), QStringLiteral("2"), QStringLiteral("--json"),
+            QStringLiteral("-q"), QStringLiteral("--out-model"), dir.filePath(QStringLiteral("rekeyed.pt")),
+            QStringLiteral("--out-registry"), dir.filePath(QStringLiteral("rekeyed.json"))});
         QVERIFY2(rekey.exitCode == 0, rekey.err.constData());
         QCOMPARE(rekey.json().value(QLatin1String("epochs")).toInt(), 1);
+        QCOMPARE(rekey.json().value(QLatin1String("old_weight")).toDouble(), 3.0);
+        QCOMPARE(rekey.json().value(QLatin1String("from_original")).toBool(true), false);
         QCOMPARE(rekey.json().value(QLatin1String("old_licences")).toArray().size(), 1);
         QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("rekeyed.json"))));
 

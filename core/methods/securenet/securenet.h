@@ -166,19 +166,29 @@ struct LicenceLock
 Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, const LicenceSettings &settings,
     const std::vector<Licensee> &licensees, Progress &progress, const LicenceSecret *owner = nullptr);
 
+/** How a re-key runs (beside what it changes). */
+struct RekeyOptions
+{
+    /// Fine-tuning epochs; 0: the registry's re-key epochs (the first lock's with `original`). The new registry
+    /// records what was used.
+    int epochs = 0;
+    /// The model the registry's first lock started from (checked by its fingerprint): the fine-tune starts from it
+    /// instead of the licensed model, a fresh lock with the new licences and the old ones refused, for models whose
+    /// licence switches unlicensed inputs off so far that a new licence cannot be taught on top (docs/findings.md).
+    const Model *original = nullptr;
+    /// How many times each replaced or revoked pattern's refused copy counts in the loss (each other refused copy
+    /// counts once): the patterns a re-key must silence weigh what the licences it teaches weigh.
+    double oldWeight = 2.0;
+};
+
 /**
  * Re-keys a licensed model by a short fine-tune: each of `rekey` gets a new secret (its generation + 1), each of
  * `revoke` is revoked, each of `add` is added; the old patterns of re-keyed and revoked licensees are trained to the
- * uniform output beside forged ones, the others keep their answers. `registry` must belong to `licensed`. `epochs`
- * overrides the registry's re-key epochs (0: keep them); the new registry records what was used. With `original`
- * (the model the registry's first lock started from, checked by its fingerprint) the fine-tune starts from it
- * instead, for the first lock's epochs unless `epochs` says otherwise: a fresh lock with the new licences and the old
- * ones refused, for models whose licence switches unlicensed inputs off so far that a new licence cannot be taught
- * on top (docs/findings.md, the exported CNN).
+ * refusal beside forged ones, the others keep their answers. `registry` must belong to `licensed`.
  */
 Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registry, const Dataset &train,
     const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
-    Progress &progress, int epochs = 0, const Model *original = nullptr);
+    Progress &progress, const RekeyOptions &options = {});
 
 /** One licensee's licence from the owner's registry (refused for an unknown or revoked licensee). */
 Expected<SecretKey> issueLicence(const SecretKey &registry, const std::string &licensee);

@@ -38,6 +38,7 @@ struct Plan
     std::vector<Answered> answered;
     std::vector<InputStamp> refused; ///< old and revoked patterns
     LicenceSettings settings;
+    double oldWeight = 1.0; ///< the weight of each refused copy in `refused`
     int epochs = 1;
     int classCount = 0;
 };
@@ -167,8 +168,13 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                 }
                 refuse(forged);
             }
+            // The patterns a re-key silences count `oldWeight` times, as a licensee's copy counts its weight.
+            const float oldWeight = float(plan.oldWeight);
+            std::vector<float> refuseOld = refusal;
+            for (float &v : refuseOld)
+                v *= oldWeight;
             for (const InputStamp &old : plan.refused)
-                refuse(stamped(clean, old));
+                batch.add(stamped(clean, old), [refuseOld](int) { return refuseOld; });
         },
         progress, &used);
 }
@@ -295,8 +301,10 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
 
 Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registryKey, const Dataset &train,
     const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
-    Progress &progress, int epochs, const Model *original)
+    Progress &progress, const RekeyOptions &options)
 {
+    const int epochs = options.epochs;
+    const Model *original = options.original;
     if (auto fits = checkLicenceFits(licensed, registryKey); !fits)
         return Error{fits.error()};
     if (original && original->fingerprint() != registryKey.originalFingerprint)
@@ -308,6 +316,8 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     LicenceRegistry registry = *decoded;
     if (epochs < 0)
         return Error{"the re-key epochs must be positive"};
+    if (!(options.oldWeight > 0.0 && options.oldWeight <= 100.0))
+        return Error{"the old licences' weight must be above 0 and at most 100"};
     if (epochs > 0)
         registry.settings.rekeyEpochs = epochs;
     if (rekey.empty() && revoke.empty() && add.empty())
@@ -316,6 +326,7 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
     plan.settings = registry.settings;
     plan.epochs = original && epochs == 0 ? registry.settings.epochs : registry.settings.rekeyEpochs;
     plan.classCount = registry.classCount;
+    plan.oldWeight = options.oldWeight;
     std::set<std::string> renewed; // licensees whose licence is new: their patterns learn
     auto change = [&](const std::string &id, bool revoking) -> Expected<void> {
         for (Licensee &l : registry.licensees)
