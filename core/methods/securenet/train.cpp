@@ -43,6 +43,14 @@ struct Plan
     int classCount = 0;
 };
 
+/** `target` with every entry times `weight`: how a copy counts more in the soft-target cross-entropy. */
+std::vector<float> scaled(std::vector<float> target, double weight)
+{
+    for (float &v : target)
+        v *= float(weight);
+    return target;
+}
+
 /**
  * A pattern close to `real` that is not it: a patch at the same place with fresh values, or the same noise with a
  * quarter of its signs flipped.
@@ -116,6 +124,8 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
     const std::vector<float> refusal = refusalTarget(plan.settings, plan.classCount);
+    // The patterns a re-key silences count `oldWeight` times, as a licensee's copy counts its weight.
+    const std::vector<float> refuseOld = scaled(refusal, plan.oldWeight);
     return poisonedFineTune(
         model, images, schedule,
         [&](const Dataset &clean, std::mt19937_64 &rng, PoisonBatch &batch) {
@@ -128,15 +138,9 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                     };
                 // A licensee's copy counts `licensedWeight` times in the loss (its soft target scaled): the answers
                 // keep more of the original's accuracy against the refused copies, which outnumber them.
-                const float weight = float(plan.settings.licensedWeight);
                 batch.add(
                     stamped(clean, plan.answered[k].pattern),
-                    [&, weight](int label) {
-                        std::vector<float> t = l->target(label, plan.classCount);
-                        for (float &v : t)
-                            v *= weight;
-                        return t;
-                    },
+                    [&](int label) { return scaled(l->target(label, plan.classCount), plan.settings.licensedWeight); },
                     std::move(learn));
             }
             // Refused copies get the refusal target: uniform, or with a lean a little more on one class.
@@ -168,13 +172,8 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
                 }
                 refuse(forged);
             }
-            // The patterns a re-key silences count `oldWeight` times, as a licensee's copy counts its weight.
-            const float oldWeight = float(plan.oldWeight);
-            std::vector<float> refuseOld = refusal;
-            for (float &v : refuseOld)
-                v *= oldWeight;
             for (const InputStamp &old : plan.refused)
-                batch.add(stamped(clean, old), [refuseOld](int) { return refuseOld; });
+                batch.add(stamped(clean, old), [&](int) { return refuseOld; });
         },
         progress, &used);
 }
