@@ -330,7 +330,8 @@ int licenceRekeyCommand(const QStringList &args)
         QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption oldWeight(QStringLiteral("old-weight"),
         QStringLiteral("How many times each replaced or revoked licence's refused copy counts in the fine-tuning's "
-                       "loss (each other refused copy counts once)."),
+                       "loss (each other refused copy counts once). (default %1)")
+            .arg(RekeyOptions().oldWeight),
         QStringLiteral("X"), QString::number(RekeyOptions().oldWeight));
     const QCommandLineOption original(QStringLiteral("original"),
         QStringLiteral("Start from the original model the licences were first trained into (the model given to "
