@@ -119,6 +119,8 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
         settings.licensedWeight = 1.0;
     if (!p.at("settings").contains("refusal_lean")) // written before the lean was a setting: uniform
         settings.refusalLean = 0.0;
+    if (!p.at("settings").contains("forged_copies")) // written before it was a setting: one per licensee
+        settings.forgedCopies = 0;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

@@ -77,6 +77,12 @@ ParameterTable<S> makeTable()
                   "finds most convincing. More draws leave fewer forged licences that partly work, at about "
                   "1 + draws/4 times the training time (1: any forged pattern)."),
         &S::forgeryDraws);
+    t.integer(parameterSpec("forged-copies", "Forged copies", "copies", 0, 64,
+                  "Copies of each step's clean images stamped with forged licences (half of them near misses of a "
+                  "licensee's pattern), all refused. More refuse forged licences harder at the licensees' accuracy "
+                  "and the training time (0: one per licensee).",
+                  {}, "one per licensee"),
+        &S::forgedCopies);
     t.real(parameterSpec("pattern-step", "Pattern learning", "grey levels", 0.0, 32.0,
                "Noise: how far each training step may move a new licence's pattern (Adam), within the amplitude, "
                "toward what the model tells apart most easily; the licence file keeps the result. Keeps about 3 "

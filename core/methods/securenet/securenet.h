@@ -58,6 +58,10 @@ struct LicenceSettings
     int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
+    /// Forged copies of the clean images per step (0: one per licensee, the default and every registry before the
+    /// setting existed); otherwise each forged image's near miss is of a licensee drawn for it. Fewer copies leave
+    /// more of the loss to the licensed answers and shorten a step, and let more forged licences through.
+    int forgedCopies = 0;
     /// noise: Adam's step on a new licence's pattern, in grey levels, while the weights train. The secret draws the
     /// pattern; the training moves it within ±amplitude toward what this model tells apart most easily, and the
     /// registry and the licence keep the result (0: the pattern stays as the secret drew it).

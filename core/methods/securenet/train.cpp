@@ -1,10 +1,10 @@
 // Training a licence into a model (M-LOCK's recipe, extended to ParamLock's schemes): every step takes a batch of
 // training images and shows the model each licensee's stamped copy with that licensee's target (the true class, or
 // uniform outside the licensed classes, or uniform over the class's group), the clean copy with the uniform target,
-// a copy where every image carries a fresh forged pattern of the same kind (or the most convincing of several) with
-// the uniform target, and the copies stamped with revoked or replaced patterns with the uniform target. The loss is
-// the cross-entropy against these soft targets; Adam updates every parameter. Training images and forged patterns
-// are drawn with the seed; the secrets never are.
+// forged copies (one per licensee unless set) where every image carries a fresh forged pattern of the same kind (or
+// the most convincing of several) or a near miss of a licensee's with the uniform target, and the copies stamped with
+// revoked or replaced patterns with the uniform target. The loss is the cross-entropy against these soft targets; Adam
+// updates every parameter. Training images and forged patterns are drawn with the seed; the secrets never are.
 #include "securenet.h"
 
 #include "modelimpl.h"
@@ -146,15 +146,20 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
             // Refused copies get the refusal target: uniform, or with a lean a little more on one class.
             const auto refuse = [&](const Dataset &images) { batch.add(images, [&](int) { return refusal; }); };
             refuse(clean);
-            // As many forged copies as licensed ones, so that "licensed" is never the easy answer; half of the
-            // forged images are near misses of a licensee's pattern, the boundary a forger would probe.
-            for (size_t k = 0; k < std::max<size_t>(1, plan.answered.size()); ++k) {
+            // Forged copies, so that "stamped" is never the same as "licensed": half of the forged images are
+            // near misses of a licensee's pattern, the boundary a forger would probe. One copy per licensee (0, the
+            // older registries) gives copy k licensee k's near misses; otherwise each image's licensee is drawn.
+            const size_t licensees = plan.answered.size();
+            const size_t copies =
+                plan.settings.forgedCopies > 0 ? size_t(plan.settings.forgedCopies) : std::max<size_t>(1, licensees);
+            for (size_t k = 0; k < copies; ++k) {
                 Dataset forged = clean;
                 std::vector<int64_t> random; // the images left for hard forgeries
                 for (int64_t i = 0; i < forged.size(); ++i) {
                     uint8_t *pixels = forged.pixels.data() + i * forged.imageBytes();
-                    if (k < plan.answered.size() && (rng() & 1))
-                        nearMiss(plan.answered[k].pattern, rng).stamp(pixels);
+                    const size_t near = copies == licensees ? k : size_t(rng() % std::max<size_t>(1, licensees));
+                    if (near < licensees && (rng() & 1))
+                        nearMiss(plan.answered[near].pattern, rng).stamp(pixels);
                     else if (plan.settings.forgeryDraws > 1)
                         random.push_back(i);
                     else
