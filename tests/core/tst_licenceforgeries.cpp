@@ -195,6 +195,41 @@ private slots:
         edited.payload = payload.dump();
         QCOMPARE(LicenceRegistry::of(edited)->settings.refusalLean, 0.0);
     }
+    void forgedCopiesMakeTheStep()
+    {
+        // Two licensees, 32 clean images a step: each licensee's copy, the clean copy and the forged copies make the
+        // step, as the lock's notes say; 0 is one forged copy per licensee (the registries before the setting).
+        Progress quiet;
+        LicenceSecret owner{};
+        owner.fill(4);
+        SecretKey registry;
+        for (const auto &[copies, images] : std::vector<std::pair<int, int>>{{1, 128}, {3, 192}, {0, 160}}) {
+            LicenceSettings s;
+            s.epochs = 1;
+            s.trainImages = 64;
+            s.batchSize = 32;
+            s.microBatch = 4096;
+            s.forgedCopies = copies;
+            auto lock = licenceLock(blockModel(), blockTrain(), s,
+                {*parseLicensee("alice", 10), *parseLicensee("bob:classes=0-4", 10)}, quiet, &owner);
+            QVERIFY2(lock.ok(), lock.ok() ? "" : lock.error().c_str());
+            const std::string want = "training: each step's " + std::to_string(images) + " images in one pass";
+            const bool said = std::any_of(
+                lock->notes.begin(), lock->notes.end(), [&](const std::string &n) { return n.rfind(want, 0) == 0; });
+            QVERIFY2(said, (want + " missing for " + std::to_string(copies) + " forged copies").c_str());
+            QCOMPARE(nlohmann::json::parse(lock->registry.payload)["settings"]["forged_copies"].get<int>(), copies);
+            registry = lock->registry;
+        }
+        QCOMPARE(LicenceSettings().forgedCopies, 0); // a new lock's default: one per licensee
+        nlohmann::json payload = nlohmann::json::parse(registry.payload);
+        payload["settings"]["forged_copies"] = 2;
+        SecretKey edited = registry;
+        edited.payload = payload.dump();
+        QCOMPARE(LicenceRegistry::of(edited)->settings.forgedCopies, 2);
+        payload["settings"].erase("forged_copies"); // a registry written before the setting: one per licensee
+        edited.payload = payload.dump();
+        QCOMPARE(LicenceRegistry::of(edited)->settings.forgedCopies, 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestLicenceForgeries)
