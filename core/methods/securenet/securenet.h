@@ -55,7 +55,7 @@ struct LicenceSettings
     /// refusalClass(): the refusal then answers that class whatever the input, instead of a near-uniform output whose
     /// largest entry still leans toward the input's class. 0: uniform (every registry before the setting existed).
     double refusalLean = 0.05;
-    int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once forged)
+    int batchSize = 64; ///< clean images per step (each appears once per licensee, once clean, once per forged copy)
     int microBatch = 0; ///< images per forward and backward pass of a step (0: the fastest, measured; PoisonSchedule)
     int forgeryDraws = 1; ///< forged patterns drawn per forged image; training takes the most convincing (1: any)
     /// Forged copies of the clean images per step (0: one per licensee, the default and every registry before the
