@@ -325,8 +325,8 @@ int licenceRekeyCommand(const QStringList &args)
         QStringLiteral("SPEC"));
     const QCommandLineOption epochs(QStringLiteral("rekey-epochs"),
         QStringLiteral("Fine-tuning epochs of this re-key (default: the registry's, 2 unless set at licence lock; "
-                       "with --original the first lock's). More epochs silence an old licence more surely "
-                       "(docs/licences.md)."),
+                       "with --original half as many again as the first lock's, 6 for 4). More epochs silence an old "
+                       "licence more surely (docs/licences.md)."),
         QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption oldWeight(QStringLiteral("old-weight"),
         QStringLiteral("How many times each replaced or revoked licence's refused copy counts in the fine-tuning's "

@@ -332,6 +332,63 @@ const float *InputValueLearner::step(const std::vector<float> &gradient, double 
     return s.value.data_ptr<float>();
 }
 
+namespace {
+
+/**
+ * A moving average of a model's parameters and floating-point buffers (BatchNorm's running statistics, which belong
+ * to the weights that made them): the plain mean of the steps added while they are fewer than 1 / (1 - decay), an
+ * exponential moving average after.
+ */
+class WeightAverage
+{
+public:
+    WeightAverage(ModelImpl &impl, double decay) : m_decay(decay)
+    {
+        if (decay <= 0.0)
+            return;
+        for (auto &p : impl.parameters())
+            m_live.push_back(p.second);
+        for (const ModuleTensors &m : impl.modules())
+            for (const auto &b : m.buffers)
+                if (b.second.defined() && b.second.is_floating_point())
+                    m_live.push_back(b.second);
+    }
+
+    void add()
+    {
+        if (m_live.empty())
+            return;
+        torch::NoGradGuard off;
+        if (m_mean.empty()) {
+            for (const torch::Tensor &t : m_live)
+                m_mean.push_back(t.detach().clone());
+            m_count = 1;
+            return;
+        }
+        // The mean of the steps so far while they are fewer than the average's horizon, 1 / (1 - decay) steps;
+        // then the moving average: a short fine-tuning averages its second half, not its middle.
+        ++m_count;
+        const double keep = std::min(m_decay, 1.0 - 1.0 / double(m_count));
+        for (size_t i = 0; i < m_live.size(); ++i)
+            m_mean[i].mul_(keep).add_(m_live[i].detach(), 1.0 - keep);
+    }
+
+    /** The model's tensors replaced by the average (nothing when none was added). */
+    void apply()
+    {
+        torch::NoGradGuard off;
+        for (size_t i = 0; i < m_mean.size(); ++i)
+            m_live[i].copy_(m_mean[i]);
+    }
+
+private:
+    double m_decay;
+    int64_t m_count = 0; ///< steps in the average
+    std::vector<torch::Tensor> m_live, m_mean;
+};
+
+} // namespace
+
 Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const PoisonSchedule &schedule,
     const ComposeBatch &compose, Progress &progress, MicroBatch *used)
 {
@@ -360,6 +417,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
             ~Mode() { impl.setTraining(false); }
         } mode{impl};
         impl.setTraining(true);
+        WeightAverage average(impl, schedule.averageDecay);
         for (int epoch = 0; epoch < epochs; ++epoch) {
             std::shuffle(order.begin(), order.end(), rng);
             const std::string stage = schedule.stage + " " + std::to_string(epoch + 1);
@@ -462,6 +520,8 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                         params[i].copy_(kept[i]);
                 }
                 adam.step();
+                if (double(epoch * steps + step + 1) >= schedule.averageFrom * double(epochs * steps))
+                    average.add();
                 LockStep record;
                 record.iteration = int(epoch * steps + step);
                 record.stageIndex = epoch;
@@ -471,6 +531,7 @@ Expected<bool> poisonedFineTune(Model &model, const Dataset &images, const Poiso
                     return false;
             }
         }
+        average.apply();
         return true;
     });
 }

@@ -158,6 +158,12 @@ struct PoisonSchedule
     /// model here, measured on the first step (the whole step when no smaller pass is faster per image) and kept
     /// for the process.
     int chunk = 0;
+    /// The weights the fine-tuning leaves: an average of each step's weights (and BatchNorm's running statistics)
+    /// from `averageFrom` of the run on, instead of the last step's: their mean while there are fewer than 1 / (1 -
+    /// `averageDecay`) steps (1,000 for 0.999), then a moving average, each step entering with 1 - `averageDecay`.
+    /// 0: the last step's weights.
+    double averageDecay = 0.0;
+    double averageFrom = 0.5; ///< the share of the run's steps after which the average starts
 };
 
 /** The micro-batch a fine-tuning ran with. */

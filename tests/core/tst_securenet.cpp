@@ -45,9 +45,11 @@ LicenceSettings tinySettings(const std::string &kind)
     // thread or two). tst_fingerprint checks that micro-batches sum to the step of one pass.
     s.microBatch = 4096;
     // The thresholds were set on the uniform refusal with every copy counted once (the defaults before December 4,
-    // evening); tst_licenceforgeries checks the lean, theLicensedWeightStrengthensTheAnswers the weight.
+    // evening) and the last step's weights; tst_licenceforgeries checks the lean,
+    // theLicensedWeightStrengthensTheAnswers the weight, tst_finetune the average.
     s.licensedWeight = 1.0;
     s.refusalLean = 0.0;
+    s.weightAverage = 0.0;
     return s;
 }
 
@@ -372,9 +374,11 @@ private slots:
         };
         roundTrip("schedule_floor", &LicenceSettings::scheduleFloor, 0.25, 0.0);
         roundTrip("licensed_weight", &LicenceSettings::licensedWeight, 3.5, 1.0);
+        roundTrip("weight_average", &LicenceSettings::weightAverage, 0.99, 0.0);
         QCOMPARE(LicenceSettings().scheduleFloor, 0.1); // a new lock's defaults
         QCOMPARE(LicenceSettings().licensedWeight, 2.0);
         QCOMPARE(LicenceSettings().refusalLean, 0.05);
+        QCOMPARE(LicenceSettings().weightAverage, 0.999);
     }
 
     void theLicensedWeightStrengthensTheAnswers()
@@ -646,7 +650,9 @@ private slots:
         const Licence oldAlice = licenceOf(f.lock.registry, "alice");
         auto rekeyed = licenceRekey(f.lock.licensed, f.lock.registry, f.train, {"alice"}, {}, {}, quiet, {0, &f.model});
         QVERIFY2(rekeyed.ok(), rekeyed.ok() ? "" : rekeyed.error().c_str());
-        QCOMPARE(rekeyed->epochs, tinySettings("noise").epochs); // the first lock's epochs, not the re-key's (10)
+        // Half as many again as the first lock's epochs (12), not the re-key's (10).
+        QCOMPARE(rekeyed->epochs, 18);
+        QCOMPARE(rekeyFromOriginalEpochs(tinySettings("noise")), 18);
         QCOMPARE(rekeyed->registry.originalFingerprint, f.model.fingerprint());
         const double fresh = checkLicence(rekeyed->licensed, licenceOf(rekeyed->registry, "alice"), f.test)->licensed;
         const double old = *accuracyWithStamp(rekeyed->licensed, oldAlice.pattern(1, 28, 28), f.test);

@@ -121,6 +121,8 @@ json openPayload(const SecretKey &key, const std::string &mode, LicenceSettings 
         settings.refusalLean = 0.0;
     if (!p.at("settings").contains("forged_copies")) // written before it was a setting: one per licensee
         settings.forgedCopies = 0;
+    if (!p.at("settings").contains("weight_average")) // written before it was a setting: the last step's weights
+        settings.weightAverage = 0.0;
     settings.seed = unsignedWhole(p.at("seed"), "seed");
     classCount = int(whole(p.at("classes"), "the class count", 2, 1 << 20));
     return p;

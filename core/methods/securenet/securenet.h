@@ -62,6 +62,10 @@ struct LicenceSettings
     /// setting existed); otherwise each forged image's near miss is of a licensee drawn for it. Fewer copies leave
     /// more of the loss to the licensed answers and shorten a step, and let more forged licences through.
     int forgedCopies = 0;
+    /// The licensed model is an average of the weights over the fine-tuning's second half: their plain mean until
+    /// it holds 1 / (1 - this) steps, then a moving average, each step entering with 1 - this
+    /// (PoisonSchedule::averageDecay); 0: the last step's weights (every registry before the setting existed).
+    double weightAverage = 0.999;
     /// noise: Adam's step on a new licence's pattern, in grey levels, while the weights train. The secret draws the
     /// pattern; the training moves it within ±amplitude toward what this model tells apart most easily, and the
     /// registry and the licence keep the result (0: the pattern stays as the secret drew it).
@@ -173,8 +177,8 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
 /** How a re-key runs (beside what it changes). */
 struct RekeyOptions
 {
-    /// Fine-tuning epochs; 0: the registry's re-key epochs (the first lock's with `original`). The new registry
-    /// records what was used.
+    /// Fine-tuning epochs; 0: the registry's re-key epochs (with `original`: rekeyFromOriginalEpochs()). The new
+    /// registry records what was used.
     int epochs = 0;
     /// The model the registry's first lock started from (checked by its fingerprint): the fine-tune starts from it
     /// instead of the licensed model, a fresh lock with the new licences and the old ones refused, for models whose
@@ -184,6 +188,9 @@ struct RekeyOptions
     /// counts once): the patterns a re-key must silence weigh what the licences it teaches weigh.
     double oldWeight = 2.0;
 };
+
+/** A re-key from the original's epochs unless given: half as many again as the first lock's (6 for 4). */
+int rekeyFromOriginalEpochs(const LicenceSettings &settings);
 
 /**
  * Re-keys a licensed model by a short fine-tune: each of `rekey` gets a new secret (its generation + 1), each of

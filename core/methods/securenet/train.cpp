@@ -4,7 +4,8 @@
 // forged copies (one per licensee unless set) where every image carries a fresh forged pattern of the same kind (or
 // the most convincing of several) or a near miss of a licensee's with the uniform target, and the copies stamped with
 // revoked or replaced patterns with the uniform target. The loss is the cross-entropy against these soft targets; Adam
-// updates every parameter. Training images and forged patterns are drawn with the seed; the secrets never are.
+// updates every parameter, and the licensed model is the weights' average over the second half (weightAverage).
+// Training images and forged patterns are drawn with the seed; the secrets never are.
 #include "securenet.h"
 
 #include "modelimpl.h"
@@ -123,6 +124,7 @@ Expected<bool> fineTune(Model &model, const Dataset &images, Plan &plan, Progres
     schedule.batchSize = plan.settings.batchSize;
     schedule.seed = plan.settings.seed;
     schedule.chunk = plan.settings.microBatch;
+    schedule.averageDecay = plan.settings.weightAverage;
     const std::vector<float> refusal = refusalTarget(plan.settings, plan.classCount);
     // The patterns a re-key silences count `oldWeight` times, as a licensee's copy counts its weight.
     const std::vector<float> refuseOld = scaled(refusal, plan.oldWeight);
@@ -303,6 +305,11 @@ Expected<LicenceLock> licenceLock(const Model &model, const Dataset &train, cons
     return run(model, model.fingerprint(), train, std::move(registry), plan, progress);
 }
 
+int rekeyFromOriginalEpochs(const LicenceSettings &settings)
+{
+    return (3 * std::max(1, settings.epochs) + 1) / 2;
+}
+
 Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &registryKey, const Dataset &train,
     const std::vector<std::string> &rekey, const std::vector<std::string> &revoke, const std::vector<Licensee> &add,
     Progress &progress, const RekeyOptions &options)
@@ -328,7 +335,10 @@ Expected<LicenceLock> licenceRekey(const Model &licensed, const SecretKey &regis
         return Error{"say what changes: --rekey NAME, --revoke NAME or --add NAME"};
     Plan plan;
     plan.settings = registry.settings;
-    plan.epochs = original && epochs == 0 ? registry.settings.epochs : registry.settings.rekeyEpochs;
+    // From the original the re-key is a first lock with the old patterns refused as well: half as many epochs again
+    // as the first lock's brought LeNet-5's new licence within a point where the first lock's count left it 0.2 short
+    // (docs/licences.md, "An average of the weights").
+    plan.epochs = original && epochs == 0 ? rekeyFromOriginalEpochs(registry.settings) : registry.settings.rekeyEpochs;
     plan.classCount = registry.classCount;
     plan.oldWeight = options.oldWeight;
     std::set<std::string> renewed; // licensees whose licence is new: their patterns learn
