@@ -3,7 +3,6 @@
 #include "modelimpl.h"
 #include "testmodels.h"
 
-
 #include <QtTest>
 
 #include <cmath>
