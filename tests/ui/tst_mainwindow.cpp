@@ -244,7 +244,11 @@ private slots:
         QVERIFY(page.result());
         QCOMPARE(page.result()->points.size(), size_t(2));
         QCOMPARE(page.table()->rowCount(), 2);
-        QCOMPARE(page.table()->item(1, 0)->text(), QStringLiteral("Dense lock, all layers"));
+        // The dense lock draws its secret at random (up to five, for one that leaves at most 1.2 x random guess on
+        // the training images): on this tiny task a run can stay weak on the test images, and the table says so.
+        QCOMPARE(page.table()->item(1, 0)->text(),
+            QStringLiteral("Dense lock, all layers")
+                + (page.result()->points[1].weakness.empty() ? QString() : QStringLiteral(" (weak)")));
         QCOMPARE(page.weightsChart()->pointCount(), 2);
         QCOMPARE(page.stealthChart()->pointCount(), 2);
         QVERIFY(page.weightsChart()->csv().contains(QStringLiteral("\"Dense lock, first layer\"")));
