@@ -28,6 +28,7 @@ void LossChart::start(const LockChartSpec &spec)
 {
     m_steps.clear();
     m_markers = 0;
+    m_target = -1.0;
     setTitle(QString::fromStdString(spec.title));
     plot()->xAxis->setLabel(QString::fromStdString(spec.xLabel));
     plot()->yAxis->setLabel(tr("%1 (log scale)").arg(QString::fromStdString(spec.yLabel)));
@@ -80,6 +81,20 @@ void LossChart::addStep(const LockStep &step)
         plot()->graph(0)->addData(step.iteration, step.loss);
     if (m_accuracy && step.accuracy >= 0.0)
         m_accuracy->addData(step.iteration, 100.0 * step.accuracy);
+    if (m_accuracy && step.targetAccuracy >= 0.0 && m_target < 0.0) {
+        // Where the lock stops (the strong mode's target): a dashed line on the accuracy axis, named in the legend.
+        m_target = 100.0 * step.targetAccuracy;
+        const QPen pen(kAccent, 1.5, Qt::DashLine);
+        QCPGraph *legend = plot()->addGraph(plot()->xAxis, plot()->yAxis2);
+        legend->setName(tr("the lock stops at %1 %").arg(m_target, 0, 'f', 1));
+        legend->setPen(pen);
+        auto *line = new QCPItemStraightLine(plot());
+        for (QCPItemPosition *p : {line->point1, line->point2})
+            p->setAxes(plot()->xAxis, plot()->yAxis2);
+        line->point1->setCoords(0, m_target);
+        line->point2->setCoords(1, m_target);
+        line->setPen(pen);
+    }
     plot()->xAxis->setRange(0, std::max(10.0, step.iteration + 1.0));
     if (step.loss > plot()->yAxis->range().upper)
         plot()->yAxis->setRangeUpper(step.loss * 1.5);

@@ -26,12 +26,15 @@ public:
     int layerMarkerCount() const { return m_markers; }
     /** Points on the accuracy axis (methods whose chart spec names an accuracy). */
     int accuracyPointCount() const;
+    /** The accuracy the lock stops at, drawn on the accuracy axis once a step names it (percent; -1: none). */
+    double targetLine() const { return m_target; }
     QString csv() const override;
 
 private:
     std::vector<LockStep> m_steps;
     int m_markers = 0;
     QCPGraph *m_accuracy = nullptr;
+    double m_target = -1.0;
 };
 
 /** The paper's Fig. 3: per encrypted layer, its range before locking and the encrypted weights after. */

@@ -17,6 +17,7 @@ struct LockStep
     double change = 0.0; ///< what the step added to it
     double loss = 0.0; ///< the method's objective on its own data, before the step
     double accuracy = -1.0; ///< accuracy on the method's own data, where it measures one; -1 otherwise
+    double targetAccuracy = -1.0; ///< where the lock stops on that accuracy, if it does; -1 otherwise
     int64_t changed = 0; ///< distinct weights changed so far
 };
 
@@ -54,14 +55,22 @@ private:
 
 /**
  * A stretch [from, to] of a parent's progress, for one part of a longer job: its fractions are mapped into the
- * stretch and its labels prefixed; cancelling the parent cancels it. A lock's steps are not passed on.
+ * stretch and its labels prefixed; cancelling the parent cancels it. A lock's steps are passed on only when asked
+ * (a job that locks several models reports none of their steps).
  */
 class ProgressSpan : public Progress
 {
 public:
-    ProgressSpan(Progress &parent, double from, double to, std::string prefix)
-        : m_parent(parent), m_from(from), m_to(to), m_prefix(std::move(prefix))
+    enum class Steps { Drop, PassOn };
+    ProgressSpan(Progress &parent, double from, double to, std::string prefix, Steps steps = Steps::Drop)
+        : m_parent(parent), m_from(from), m_to(to), m_prefix(std::move(prefix)), m_steps(steps)
     { }
+    bool lockStep(const LockStep &step) override
+    {
+        if (m_steps == Steps::PassOn)
+            return m_parent.lockStep(step) && !cancelled();
+        return !cancelled();
+    }
     bool advance(double fraction, const std::string &label) override
     {
         const double f = fraction < 0.0 ? 0.0 : fraction > 1.0 ? 1.0 : fraction;
@@ -74,6 +83,7 @@ private:
     Progress &m_parent;
     double m_from, m_to;
     std::string m_prefix;
+    Steps m_steps;
 };
 
 } // namespace paramlock

@@ -5,6 +5,7 @@
 #include "training.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace paramlock {
 
@@ -48,7 +49,12 @@ Expected<LockOutcome> runLockWorkflow(Model &model, const Dataset &train, const 
     EvaluationOptions eval;
     eval.limit = options.evalLimit;
     eval.keepPredictions = options.previewCount > 0;
-    auto before = evaluate(model, test, eval, &progress);
+    // Three parts, each with its own bar from 0 to 100% and named as such: their shares of the wait differ by
+    // method and model (the DenseNet's strong lock takes as long as an evaluation of 10,000 images, LeNet-5's a
+    // tenth), so one bar over all three would stall or jump.
+    std::optional<ProgressSpan> part;
+    part.emplace(progress, 0.0, 1.0, "1 of 3, the original");
+    auto before = evaluate(model, test, eval, &*part);
     if (!before)
         return Error{before.error()};
     outcome.accuracyBefore = before->accuracy;
@@ -58,11 +64,13 @@ Expected<LockOutcome> runLockWorkflow(Model &model, const Dataset &train, const 
             + "): wrong dataset or normalisation? To lock an untrained model on purpose, "
             + options.allowUntrainedHint};
 
-    auto locked = method.lock(model, options.inPlace, sample, request, progress);
+    part.emplace(progress, 0.0, 1.0, "2 of 3, locking", ProgressSpan::Steps::PassOn);
+    auto locked = method.lock(model, options.inPlace, sample, request, *part);
     if (!locked)
         return Error{locked.error()};
     outcome.result = std::move(*locked);
-    auto after = evaluate(outcome.result.locked, test, eval, &progress);
+    part.emplace(progress, 0.0, 1.0, "3 of 3, the locked model");
+    auto after = evaluate(outcome.result.locked, test, eval, &*part);
     if (!after)
         return Error{after.error()};
     outcome.accuracyAfter = after->accuracy;

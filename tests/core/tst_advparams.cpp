@@ -21,6 +21,13 @@ class RecordingProgress : public Progress
 public:
     int cancelAt = -1;
     std::vector<LockStep> steps;
+    std::vector<double> encrypting; ///< the fractions of the lock loop's reports
+    bool advance(double fraction, const std::string &label) override
+    {
+        if (label.rfind("encrypting", 0) == 0)
+            encrypting.push_back(fraction);
+        return !cancelled();
+    }
     bool lockStep(const LockStep &step) override
     {
         steps.push_back(step);
@@ -233,6 +240,46 @@ private slots:
         // Every step measured between one and `candidates` swaps with a forward pass.
         QVERIFY(result->lookaheadPasses >= result->iterations);
         QVERIFY(result->lookaheadPasses <= int64_t(result->iterations) * o.settings.candidates);
+    }
+
+    void strongModeReportsItsWayToTheTarget()
+    {
+        // Each step carries the encryption-set accuracy before its swap and the target the lock stops at; the bar
+        // follows the accuracy's way from where it started to the target (or the budget, if nearer), never back.
+        const Dataset data = separableImages(150, 5);
+        const Model model = trainedLinear(data);
+        AdvParamsOptions o = strongLock(200);
+        o.settings.seed = 3;
+        RecordingProgress progress;
+        auto result = lockModel(model, data, o, progress);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().c_str());
+        QVERIFY(result->reachedTarget);
+        const double target = strongModeTarget(o.settings, data.classCount); // 0.8 x random guess
+        QCOMPARE(int64_t(progress.steps.size()), int64_t(result->iterations));
+        QCOMPARE(int64_t(progress.encrypting.size()), int64_t(result->iterations));
+        QCOMPARE(progress.steps.front().accuracy, evaluate(model, data)->accuracy);
+        double expected = 0.0;
+        for (size_t k = 0; k < progress.steps.size(); ++k) {
+            const LockStep &step = progress.steps[k];
+            QCOMPARE(step.targetAccuracy, target);
+            QVERIFY(step.accuracy > target); // a step is taken only above the target
+            const double a0 = progress.steps.front().accuracy;
+            expected = std::max({expected, 2.0 * double(k + 1) / 200.0, (a0 - step.accuracy) / (a0 - target)});
+            QCOMPARE(progress.encrypting[k], std::min(1.0, expected));
+        }
+        QVERIFY(result->finalAccuracy <= target);
+        // The last step's swap took the accuracy from above the target to the target: most of the bar is behind.
+        QVERIFY(progress.encrypting.back() > 0.5);
+        // Paper mode measures no accuracy per step.
+        RecordingProgress paper;
+        AdvParamsOptions p;
+        p.settings.mode = LockMode::Paper;
+        p.settings.allLayers = true;
+        p.settings.maxIterations = 3;
+        QVERIFY(lockModel(model, data, p, paper).ok());
+        QVERIFY(!paper.steps.empty());
+        for (const LockStep &step : paper.steps)
+            QVERIFY(step.accuracy < 0.0 && step.targetAccuracy < 0.0);
     }
 
     void lookaheadMeasuresTheCandidatesBeforeTheDraw()

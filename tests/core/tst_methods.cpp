@@ -1,5 +1,6 @@
 // One suite over every registered method: what the Lock capability promises, whatever the method.
 #include "atomicfile.h"
+#include "lockworkflow.h"
 #include "protectionmethod.h"
 #include "sealedkey.h"
 #include "testmodels.h"
@@ -180,6 +181,59 @@ private slots:
         auto again = unlockModel(*restored, lock->key);
         QVERIFY(!again.ok());
         QVERIFY2(QString::fromStdString(again.error()).contains(QLatin1String("not locked")), again.error().c_str());
+    }
+
+    void workflowNamesItsThreeParts_data() { lockMethods_data(); }
+
+    void workflowNamesItsThreeParts()
+    {
+        // Evaluating the original, locking, evaluating the locked model: each part has its own bar from 0 to 100%
+        // and says which of the three it is; the lock's steps reach the caller (the GUI's live chart).
+        class Recorder : public Progress
+        {
+        public:
+            std::vector<std::pair<double, std::string>> reports;
+            int steps = 0;
+            bool advance(double fraction, const std::string &label) override
+            {
+                reports.emplace_back(fraction, label);
+                return true;
+            }
+            bool lockStep(const LockStep &) override { return ++steps > 0; }
+        };
+        QFETCH(QString, method);
+        const Fixture &f = fixture();
+        Model input = f.model;
+        Recorder progress;
+        LockRequest request;
+        request.seed = 3;
+        WorkflowOptions options;
+        options.evalLimit = 100;
+        auto outcome = runLockWorkflow(input, f.train, f.train, methodOf(method), request, options, progress);
+        QVERIFY2(outcome.ok(), outcome.ok() ? "" : outcome.error().c_str());
+        // As many steps as the method reports when it locks alone (the same draw, the same request).
+        Model again = f.model;
+        Recorder alone;
+        auto sample = methodOf(method).drawSample(f.train, request);
+        QVERIFY(sample.ok());
+        QVERIFY(methodOf(method).lock(again, false, f.train.subset(*sample), request, alone).ok());
+        QCOMPARE(progress.steps, alone.steps);
+        if (method != QLatin1String("dense")) // the dense lock is one step with no loss to chart
+            QVERIFY(progress.steps > 0);
+        const std::vector<std::string> parts = {
+            "1 of 3, the original: ", "2 of 3, locking", "3 of 3, the locked model: "};
+        size_t part = 0;
+        std::vector<int> seen(parts.size(), 0);
+        for (const auto &[fraction, label] : progress.reports) {
+            while (part < parts.size() && label.rfind(parts[part], 0) != 0)
+                ++part; // parts come in order and never return
+            QVERIFY2(part < parts.size(), label.c_str());
+            QVERIFY(fraction >= 0.0 && fraction <= 1.0);
+            ++seen[part];
+        }
+        for (size_t k = 0; k < parts.size(); ++k)
+            QVERIFY2(seen[k] > 0, parts[k].c_str());
+        QCOMPARE(progress.reports.back().first, 1.0); // the last evaluation's bar ends full
     }
 
     void cancelLeavesTheInputUntouched_data() { lockMethods_data(); }

@@ -58,6 +58,41 @@ private slots:
         QCOMPARE(chart.plot()->graph(2)->data()->at(2)->value, 10.0);
         QCOMPARE(chart.plot()->graph(0)->data()->at(1)->value, 4.0);
         QCOMPARE(chart.csv().trimmed().split(QLatin1Char('\n')).last(), QStringLiteral("2,,-1,9.5,0,0.1"));
+        QCOMPARE(chart.targetLine(), -1.0); // NNSplitter's steps name no target
+    }
+
+    void lossChartDrawsTheTargetTheLockStopsAt()
+    {
+        // The strong lock's steps carry the encryption-set accuracy and the target it stops at.
+        LossChart chart;
+        LockChartSpec spec;
+        spec.accuracyLabel = "encryption-set accuracy";
+        chart.start(spec);
+        const int graphs = chart.plot()->graphCount();
+        LockStep step;
+        step.loss = 0.2;
+        step.accuracy = 0.93;
+        step.targetAccuracy = 0.08;
+        chart.addStep(step);
+        step.iteration = 1;
+        step.accuracy = 0.41;
+        chart.addStep(step);
+        QCOMPARE(chart.targetLine(), 8.0);
+        QCOMPARE(chart.accuracyPointCount(), 2);
+        QCOMPARE(chart.plot()->graphCount(), graphs + 1); // one legend entry, however many steps
+        QCPGraph *legend = chart.plot()->graph(graphs);
+        QCOMPARE(legend->name(), QStringLiteral("the lock stops at 8.0 %"));
+        QCOMPARE(legend->valueAxis(), chart.plot()->yAxis2);
+        auto *line = qobject_cast<QCPItemStraightLine *>(chart.plot()->item(chart.plot()->itemCount() - 1));
+        QVERIFY(line);
+        QCOMPARE(line->point1->valueAxis(), chart.plot()->yAxis2);
+        QCOMPARE(line->point1->coords().y(), 8.0);
+        chart.start(spec); // a new lock starts without it
+        QCOMPARE(chart.targetLine(), -1.0);
+        // Without an accuracy axis there is nothing to draw it on.
+        chart.start(LockChartSpec{});
+        chart.addStep(step);
+        QCOMPARE(chart.targetLine(), -1.0);
     }
 
     void weightRangeChartShowsRangesAndValues()

@@ -106,6 +106,7 @@ struct AdvParamsStep
     int64_t flatIndex = -1; ///< weight picked in this iteration (-1: none, loss above threshold)
     double step = 0.0; ///< perturbation applied this iteration (after clipping)
     double loss = 0.0; ///< cross-entropy on the encryption set before the step
+    double accuracy = -1.0; ///< strong mode: accuracy on the encryption set before the step (-1: not measured)
     bool masked = false; ///< the weight hit the clip bound and will not be picked again
     float value = 0.0f; ///< the weight's value after the step
     int64_t partnerIndex = -1; ///< strong mode: the weight swapped with it, in the same layer

@@ -80,6 +80,8 @@ LockStep generic(const LockRun &run, const AdvParamsStep &step)
     g.index = step.flatIndex;
     g.change = step.step;
     g.loss = step.loss;
+    g.accuracy = step.accuracy;
+    g.targetAccuracy = run.targetAccuracy;
     for (const LayerState &l : run.layers)
         g.changed += int64_t(l.originals.size());
     return g;

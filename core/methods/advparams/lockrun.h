@@ -53,6 +53,8 @@ struct LockRun
     bool reuseActivations = true;
     int startStage = 0; ///< the stage the cached inputs enter
     std::vector<torch::Tensor> cached; ///< per chunk: the input of `startStage`
+    /** Strong mode: the encryption-set accuracy the lock stops at, reported with each step (-1: none). */
+    double targetAccuracy = -1.0;
 };
 
 /** While only weights at or above `stage` change, the activations entering it are computed once per chunk. */

@@ -202,6 +202,10 @@ public:
             chart.threshold = settings->lossThreshold;
             chart.thresholdLabel = "T_loss";
         }
+        if (settings && settings->mode == LockMode::Strong) {
+            chart.title = "The encryption set while locking";
+            chart.accuracyLabel = "encryption-set accuracy"; // the strong lock stops on it
+        }
         return chart;
     }
     std::vector<AnalysisSpec> analyses() const override { return advParamsAnalyses(); }

@@ -119,6 +119,9 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
     AdvParamsLock &result = run.result;
     std::mt19937_64 rng(s.seed ^ 0x9e3779b97f4a7c15ULL);
     const int64_t pool = std::max<int64_t>(1, s.candidates);
+    run.targetAccuracy = targetAccuracy;
+    double initialAccuracy = 1.0;
+    double shown = 0.0; // the progress reported so far: it never moves back
     int lowestStage = run.impl.stageCount();
     for (const LayerState &l : run.layers)
         lowestStage = std::min(lowestStage, run.impl.stageOf(l.report.layer));
@@ -143,8 +146,11 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         const SetScores scores = scoreSet(run, !sampling);
         step.loss = scores.loss;
         const double accuracy = double(scores.correct) / double(run.total);
-        if (result.iterations == 0)
+        step.accuracy = accuracy;
+        if (result.iterations == 0) {
             result.initialLoss = step.loss;
+            initialAccuracy = accuracy;
+        }
         result.finalLoss = step.loss;
         result.finalAccuracy = accuracy;
         if (accuracy <= targetAccuracy) {
@@ -225,7 +231,12 @@ Expected<void> runStrongMode(LockRun &run, int64_t budget, double targetAccuracy
         step.step = double(b) - double(a);
         step.masked = true;
         ++result.iterations;
-        if (!report(run, step, double(changed) / double(budget)))
+        // The lock ends at the target accuracy, usually long before the budget: the bar follows whichever is nearer
+        // (the accuracy measured before this step's swap, so it lags one step).
+        const double towardTarget =
+            initialAccuracy > targetAccuracy ? (initialAccuracy - accuracy) / (initialAccuracy - targetAccuracy) : 0.0;
+        shown = std::max({shown, double(changed) / double(budget), towardTarget});
+        if (!report(run, step, shown))
             return Error{"locking cancelled"};
     }
     if (sampledSteps > 0)
