@@ -50,8 +50,8 @@ Expected<LockOutcome> runLockWorkflow(Model &model, const Dataset &train, const 
     eval.limit = options.evalLimit;
     eval.keepPredictions = options.previewCount > 0;
     // Three parts, each with its own bar from 0 to 100% and named as such: their shares of the wait differ by
-    // method and model (the DenseNet's strong lock takes as long as an evaluation of 10,000 images, LeNet-5's a
-    // tenth), so one bar over all three would stall or jump.
+    // method and model (the DenseNet's strong lock takes about as long as an evaluation of its 10,000 test images),
+    // so one bar over all three would stall or jump.
     std::optional<ProgressSpan> part;
     part.emplace(progress, 0.0, 1.0, "1 of 3, the original");
     auto before = evaluate(model, test, eval, &*part);
